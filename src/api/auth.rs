@@ -1,0 +1,72 @@
+//! Sign up, log in, log out, and who is signed in.
+
+use crate::protocol::{ApiError, UserSummary};
+use leptos::server;
+
+/// The signed-in user, or `None` for a visitor.
+#[server(endpoint = "session")]
+pub async fn current_user() -> Result<Option<UserSummary>, ApiError> {
+    use crate::server::auth;
+    let (state, headers) = super::context::request()?;
+    let user = auth::current_user(&state, &headers)
+        .await
+        .map_err(|e| e.to_api())?;
+    Ok(user.map(|u| UserSummary {
+        user_id: u.id,
+        username: u.username,
+    }))
+}
+
+#[cfg(feature = "ssr")]
+fn start_session(
+    state: &crate::server::state::AppState,
+    headers: &axum::http::HeaderMap,
+    token: &str,
+) {
+    use crate::server::auth;
+    let cookie = auth::session_cookie(token, state.settings.session_days, headers);
+    super::context::set_header(axum::http::header::SET_COOKIE, cookie);
+    leptos_axum::redirect("/");
+}
+
+/// Signs in and goes to the inbox. Works as a plain form post too.
+#[server(endpoint = "login")]
+pub async fn login(username: String, password: String) -> Result<(), ApiError> {
+    use crate::server::accounts;
+    let (state, headers) = super::context::request()?;
+    let session = accounts::login(&state, username.trim(), &password)
+        .await
+        .map_err(|e| e.to_api())?;
+    start_session(&state, &headers, &session.token);
+    Ok(())
+}
+
+/// Creates the account, signs in and goes to the inbox.
+#[server(endpoint = "register")]
+pub async fn register(username: String, password: String) -> Result<(), ApiError> {
+    use crate::server::accounts;
+    let (state, headers) = super::context::request()?;
+    let session = accounts::register(&state, username.trim(), &password)
+        .await
+        .map_err(|e| e.to_api())?;
+    start_session(&state, &headers, &session.token);
+    Ok(())
+}
+
+/// Ends the session everywhere and goes to the login page.
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), ApiError> {
+    use crate::server::{accounts, auth};
+    let (state, headers) = super::context::request()?;
+    if let Some(user) = auth::current_user(&state, &headers)
+        .await
+        .map_err(|e| e.to_api())?
+    {
+        accounts::logout(&state, &user)
+            .await
+            .map_err(|e| e.to_api())?;
+    }
+    super::context::set_header(axum::http::header::SET_COOKIE, auth::clear_cookie(&headers));
+    leptos_axum::redirect("/login");
+    Ok(())
+}

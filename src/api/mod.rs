@@ -1,0 +1,9 @@
+//! Server functions behind the pages, by resource. Thin: they take the state
+//! and the request from context and call the same operations as the JSON API
+//! (`server::accounts`, `server::chats`), so there is one copy of each rule
+//! and each query.
+
+pub mod auth;
+
+#[cfg(feature = "ssr")]
+mod context;

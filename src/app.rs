@@ -1,0 +1,49 @@
+//! The HTML shell and the routes.
+
+use crate::pages::{ChatLayout, ConversationPane, LoginPage, NoConversation, NotFound, RegisterPage};
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Title, provide_meta_context};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="stylesheet" id="leptos" href="/pkg/natter.css"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// Every page is rendered whole before the first byte is sent
+/// (`SsrMode::Async`): the HTML holds the inbox and the history, redirects
+/// and 404s get their real status, and the page works without JavaScript.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Title formatter=|text: String| if text.is_empty() { "natter".to_owned() } else { format!("{text} · natter") }/>
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
+                <ParentRoute path=path!("") view=ChatLayout ssr=SsrMode::Async>
+                    <Route path=path!("") view=NoConversation ssr=SsrMode::Async/>
+                    <Route path=path!("c/:id") view=ConversationPane ssr=SsrMode::Async/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

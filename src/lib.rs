@@ -1,0 +1,24 @@
+//! natter: a real-time web chat.
+//!
+//! `protocol` is the wire contract both sides share; `app`, `pages` and
+//! `components` render on the server and hydrate in the browser; `api` holds
+//! the server functions behind the pages; `server` (feature `ssr`) and
+//! `client` (feature `hydrate`) are each side's own code.
+
+#![recursion_limit = "256"]
+
+pub mod api;
+pub mod app;
+pub mod pages;
+pub mod protocol;
+
+#[cfg(feature = "ssr")]
+pub mod server;
+
+/// The browser's entry point: hydrate the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

@@ -1,0 +1,122 @@
+//! `/login` and `/register`: plain forms that post to server functions, so
+//! they work with JavaScript off; hydrated, the same forms submit in place.
+
+use crate::api::auth::{Login, Register, current_user};
+use crate::protocol::{ApiError, PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Login,
+    Register,
+}
+
+/// Sends a signed-in visitor on to the inbox.
+#[component]
+fn RedirectIfSignedIn() -> impl IntoView {
+    let user = Resource::new(|| (), |_| current_user());
+    move || {
+        Suspend::new(async move {
+            matches!(user.await, Ok(Some(_))).then(|| view! { <Redirect path="/"/> })
+        })
+    }
+}
+
+fn error_view(error: Option<ApiError>) -> impl IntoView {
+    error.map(|e| {
+        view! {
+            <p class="form-error" role="alert" id="form-error">
+                {e.message}
+            </p>
+        }
+    })
+}
+
+#[component]
+fn Fields(mode: Mode, error: Signal<Option<ApiError>>, pending: Signal<bool>) -> impl IntoView {
+    let (password_hint, autocomplete) = match mode {
+        Mode::Login => (None, "current-password"),
+        Mode::Register => (
+            Some(format!("At least {PASSWORD_MIN} characters.")),
+            "new-password",
+        ),
+    };
+    let username_hint = (mode == Mode::Register).then(|| {
+        format!("{USERNAME_MIN}–{USERNAME_MAX} lowercase letters, digits or _.")
+    });
+    view! {
+        <div class="field">
+            <label for="username">"Username"</label>
+            <input
+                id="username"
+                name="username"
+                type="text"
+                autocomplete="username"
+                autocapitalize="none"
+                spellcheck="false"
+                required
+                autofocus
+            />
+            {username_hint.map(|hint| view! { <small class="hint">{hint}</small> })}
+        </div>
+        <div class="field">
+            <label for="password">"Password"</label>
+            <input id="password" name="password" type="password" autocomplete=autocomplete required/>
+            {password_hint.map(|hint| view! { <small class="hint">{hint}</small> })}
+        </div>
+        {move || error_view(error.get())}
+        <button type="submit" class="button primary" disabled=move || pending.get()>
+            {if mode == Mode::Login { "Log in" } else { "Sign up" }}
+        </button>
+    }
+}
+
+#[component]
+fn AuthCard(mode: Mode, children: Children) -> impl IntoView {
+    let (title, other) = match mode {
+        Mode::Login => ("Log in", view! { "New to natter? " <a href="/register">"Create an account"</a> }.into_any()),
+        Mode::Register => ("Sign up", view! { "Already have an account? " <a href="/login">"Log in"</a> }.into_any()),
+    };
+    view! {
+        <Title text=title/>
+        <RedirectIfSignedIn/>
+        <main class="centered auth-page">
+            <section class="card auth-card" aria-labelledby="auth-title">
+                <div class="brand"><span class="brand-mark" aria-hidden="true">"n"</span>"natter"</div>
+                <h1 id="auth-title">{title}</h1>
+                {children()}
+                <p class="switch">{other}</p>
+            </section>
+        </main>
+    }
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let action = ServerAction::<Login>::new();
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let pending = action.pending().into();
+    view! {
+        <AuthCard mode=Mode::Login>
+            <ActionForm action attr:class="auth-form">
+                <Fields mode=Mode::Login error pending/>
+            </ActionForm>
+        </AuthCard>
+    }
+}
+
+#[component]
+pub fn RegisterPage() -> impl IntoView {
+    let action = ServerAction::<Register>::new();
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let pending = action.pending().into();
+    view! {
+        <AuthCard mode=Mode::Register>
+            <ActionForm action attr:class="auth-form">
+                <Fields mode=Mode::Register error pending/>
+            </ActionForm>
+        </AuthCard>
+    }
+}

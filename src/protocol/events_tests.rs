@@ -1,0 +1,165 @@
+use super::*;
+use serde_json::{Value, json};
+
+fn conv() -> ConversationId {
+    ConversationId::parse("conv_0190a6f8c2b47cc1a1b2c3d4e5f60718").unwrap()
+}
+fn user() -> UserId {
+    UserId::parse("user_0190a6f8c2b47cc1a1b2c3d4e5f60719").unwrap()
+}
+fn mid(text: &str) -> MessageId {
+    MessageId::parse(text).unwrap()
+}
+
+fn send_frame(content: &str) -> String {
+    json!({"event": "message.send", "payload": {
+        "conversation_id": conv(), "sender_id": user(),
+        "message_id": "msg_xyz789", "content": content, "timestamp": 1713087600000i64}})
+    .to_string()
+}
+
+fn code_of(frame: &str) -> ErrorCode {
+    decode_client_frame(frame).unwrap_err().code
+}
+
+#[test]
+fn server_events_have_the_exact_spec_json() {
+    let message = MessagePayload {
+        conversation_id: conv(),
+        sender_id: user(),
+        message_id: mid("msg_xyz789"),
+        content: "hey".into(),
+        timestamp: 1713087600000,
+    };
+    let as_json = |event: ServerEvent| serde_json::from_str::<Value>(&event.to_json()).unwrap();
+    assert_eq!(
+        as_json(ServerEvent::Receive(message.clone())),
+        json!({"event": "message.receive", "payload": {
+            "conversation_id": "conv_0190a6f8c2b47cc1a1b2c3d4e5f60718",
+            "sender_id": "user_0190a6f8c2b47cc1a1b2c3d4e5f60719",
+            "message_id": "msg_xyz789", "content": "hey", "timestamp": 1713087600000i64}})
+    );
+    assert_eq!(
+        as_json(ServerEvent::Ack(AckPayload {
+            conversation_id: conv(),
+            message_id: mid("msg_xyz789"),
+            timestamp: 1713087600000,
+        })),
+        json!({"event": "message.ack", "payload": {
+            "conversation_id": "conv_0190a6f8c2b47cc1a1b2c3d4e5f60718",
+            "message_id": "msg_xyz789", "timestamp": 1713087600000i64}})
+    );
+    assert_eq!(
+        as_json(ServerEvent::Read(ReadPayload {
+            conversation_id: conv(),
+            message_id: mid("msg_1"),
+        })),
+        json!({"event": "conversation.read", "payload": {
+            "conversation_id": "conv_0190a6f8c2b47cc1a1b2c3d4e5f60718", "message_id": "msg_1"}})
+    );
+    assert_eq!(
+        as_json(ServerEvent::Error(ErrorPayload {
+            code: ErrorCode::Conflict,
+            message: "taken".into(),
+            message_id: Some(mid("msg_1")),
+        })),
+        json!({"event": "error", "payload": {"code": "conflict", "message": "taken", "message_id": "msg_1"}})
+    );
+    assert_eq!(
+        as_json(ServerEvent::Error(ErrorPayload {
+            code: ErrorCode::InvalidJson,
+            message: "bad".into(),
+            message_id: None,
+        })),
+        json!({"event": "error", "payload": {"code": "invalid_json", "message": "bad"}})
+    );
+}
+
+#[test]
+fn client_events_round_trip_through_the_decoder() {
+    let send = ClientEvent::Send(MessagePayload {
+        conversation_id: conv(),
+        sender_id: user(),
+        message_id: mid("msg_xyz789"),
+        content: "hey".into(),
+        timestamp: 1713087600000,
+    });
+    let text = serde_json::to_string(&send).unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap(),
+        serde_json::from_str::<Value>(&send_frame("hey")).unwrap()
+    );
+    assert_eq!(decode_client_frame(&text).unwrap(), send);
+
+    let read = ClientEvent::Read(ReadPayload {
+        conversation_id: conv(),
+        message_id: mid("msg_1"),
+    });
+    let text = serde_json::to_string(&read).unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap(),
+        json!({"event": "conversation.read", "payload": {
+            "conversation_id": "conv_0190a6f8c2b47cc1a1b2c3d4e5f60718", "message_id": "msg_1"}})
+    );
+    assert_eq!(decode_client_frame(&text).unwrap(), read);
+}
+
+#[test]
+fn each_kind_of_bad_frame_gets_its_code() {
+    assert_eq!(code_of("not json"), ErrorCode::InvalidJson);
+    assert_eq!(code_of("[1,2]"), ErrorCode::InvalidJson);
+    assert_eq!(code_of(r#"{"payload":{}}"#), ErrorCode::InvalidJson);
+    assert_eq!(
+        code_of(r#"{"event":"message.delete","payload":{}}"#),
+        ErrorCode::UnknownEvent
+    );
+    assert_eq!(
+        code_of(r#"{"event":"message.send"}"#),
+        ErrorCode::InvalidPayload
+    );
+    assert_eq!(
+        code_of(r#"{"event":"message.send","payload":{"content":"x"}}"#),
+        ErrorCode::InvalidPayload
+    );
+    assert_eq!(code_of(&send_frame("")), ErrorCode::InvalidPayload);
+    assert_eq!(code_of(&send_frame("  \n ")), ErrorCode::InvalidPayload);
+    assert_eq!(
+        code_of(&send_frame(&"é".repeat(MAX_CONTENT_CHARS + 1))),
+        ErrorCode::TooLarge
+    );
+    assert_eq!(
+        code_of(&" ".repeat(MAX_FRAME_BYTES + 1)),
+        ErrorCode::TooLarge
+    );
+    let bad_id = send_frame("hi").replace("msg_xyz789", "msg xyz");
+    assert_eq!(code_of(&bad_id), ErrorCode::InvalidPayload);
+    let user_as_conv = send_frame("hi").replace("conv_", "user_");
+    assert_eq!(code_of(&user_as_conv), ErrorCode::InvalidPayload);
+}
+
+#[test]
+fn content_at_the_limit_is_accepted_and_counted_in_characters() {
+    // 4,000 two-byte characters: 8,000 bytes but exactly at the limit.
+    assert!(decode_client_frame(&send_frame(&"é".repeat(MAX_CONTENT_CHARS))).is_ok());
+}
+
+#[test]
+fn an_invalid_payload_still_names_its_message_id_when_readable() {
+    let frame = json!({"event": "message.send", "payload": {
+        "conversation_id": "nope", "message_id": "msg_keep", "content": "x"}})
+    .to_string();
+    let error = decode_client_frame(&frame).unwrap_err();
+    assert_eq!(error.code, ErrorCode::InvalidPayload);
+    assert_eq!(error.message_id, Some(mid("msg_keep")));
+    let too_long = decode_client_frame(&send_frame(&"x".repeat(5000))).unwrap_err();
+    assert_eq!(too_long.message_id, Some(mid("msg_xyz789")));
+}
+
+#[test]
+fn timestamps_far_in_the_future_are_clamped_to_the_server_clock() {
+    let now = 1_700_000_000_000;
+    assert_eq!(clamp_timestamp(now + 60_000, now), now + 60_000);
+    assert_eq!(clamp_timestamp(now + 60_001, now), now);
+    assert_eq!(clamp_timestamp(now - 3_600_000, now), now - 3_600_000);
+    assert_eq!(clamp_timestamp(i64::MAX, now), now);
+}

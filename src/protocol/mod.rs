@@ -1,0 +1,15 @@
+//! The wire contract shared by the server and the browser: ids, WebSocket
+//! events, REST bodies and the error type. Serde only, so it compiles for
+//! wasm32 as well as for the server.
+
+mod dto;
+mod error;
+mod events;
+mod ids;
+mod validate;
+
+pub use dto::*;
+pub use error::{ApiError, ErrorCode};
+pub use events::*;
+pub use ids::{ConversationId, InvalidId, MessageId, UserId};
+pub use validate::*;

@@ -1,0 +1,69 @@
+//! Account operations shared by the REST API and the pages' server functions.
+
+use super::auth::{self, CurrentUser};
+use super::chat::hub::Kick;
+use super::db;
+use super::error::AppResult;
+use super::state::AppState;
+use crate::protocol::{
+    ApiError, AuthResponse, ErrorCode, UserId, UserSummary, check_password, check_username,
+};
+
+/// The most users one search returns.
+pub const SEARCH_LIMIT: i64 = 20;
+
+/// Creates the account and its first session. Bad input is refused before
+/// anything is stored; a taken name is a 409 from the unique constraint (so
+/// two racing sign-ups cannot both win).
+pub async fn register(state: &AppState, username: &str, password: &str) -> AppResult<AuthResponse> {
+    check_username(username)?;
+    check_password(password)?;
+    let hash = auth::hash_password(password.to_owned()).await?;
+    let id = UserId::new_v7();
+    db::users::insert(&state.db, id, username, &hash).await?;
+    open_session(state, id, username).await
+}
+
+/// One message for a wrong name and a wrong password, and the same work for
+/// both, so neither the answer nor its timing tells which names exist.
+pub async fn login(state: &AppState, username: &str, password: &str) -> AppResult<AuthResponse> {
+    let found = db::users::credentials(&state.db, username).await?;
+    let hash = found.as_ref().map(|c| c.password_hash.clone());
+    let ok = auth::verify_password(password.to_owned(), hash).await?;
+    match found {
+        Some(user) if ok => open_session(state, user.id, &user.username).await,
+        _ => Err(ApiError::new(ErrorCode::Unauthorized, "Wrong username or password").into()),
+    }
+}
+
+async fn open_session(state: &AppState, id: UserId, username: &str) -> AppResult<AuthResponse> {
+    let (token, hash) = auth::new_token();
+    let days = i32::try_from(state.settings.session_days).unwrap_or(i32::MAX);
+    db::sessions::insert(&state.db, &hash, id, days).await?;
+    Ok(AuthResponse {
+        user_id: id,
+        username: username.to_owned(),
+        token,
+    })
+}
+
+/// Ends the session for the cookie and the bearer token alike, and closes
+/// the WebSockets opened with it.
+pub async fn logout(state: &AppState, user: &CurrentUser) -> AppResult<()> {
+    db::sessions::delete(&state.db, &user.token_hash).await?;
+    state
+        .chat
+        .hub
+        .kick_session(user.id, &user.token_hash, Kick::SignedOut);
+    Ok(())
+}
+
+/// Users whose name starts with `prefix` (case-insensitive: names are
+/// lowercase).
+pub async fn search(state: &AppState, prefix: &str) -> AppResult<Vec<UserSummary>> {
+    let prefix = prefix.trim().to_lowercase();
+    if prefix.chars().count() > crate::protocol::USERNAME_MAX {
+        return Ok(Vec::new());
+    }
+    Ok(db::users::search_prefix(&state.db, &prefix, SEARCH_LIMIT).await?)
+}

@@ -1,0 +1,257 @@
+//! The send path's single writer: group commit.
+//!
+//! Each connection's reader validates a `message.send`, checks membership in
+//! the cache and hands a [`PendingSend`] to this task through a bounded
+//! channel (when it is full the reader waits, so a flood slows only its own
+//! connection). The writer takes everything queued at that moment, up to
+//! `batch_max`, and stores it with ONE statement
+//! ([`db::messages::insert_batch`]): one round trip and one WAL flush for the
+//! whole batch. Only after that commit does it ack each origin connection and
+//! publish `message.receive` through the fan-out seam, in commit order.
+//!
+//! Cost per message: no query of its own. Per batch: one statement (one
+//! fsync). While a batch commits the next one queues up, so batches grow with
+//! load and latency stays at about one commit at low load.
+
+use super::fanout::{Delivery, Fanout};
+use super::hub::{ConnectionHandle, ConnectionId, Frame};
+use super::members::Members;
+use crate::protocol::{
+    AckPayload, ErrorCode, ErrorPayload, MessagePayload, ServerEvent,
+};
+use crate::server::db::messages::{self, NewMessage, Stored};
+use crate::server::error::is_unavailable;
+use sqlx::PgPool;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// A validated, authorised message waiting to be stored.
+pub struct PendingSend {
+    pub message: NewMessage,
+    pub members: Members,
+    /// Where the ack (or error) goes.
+    pub origin: Origin,
+}
+
+/// Who is waiting for a message's outcome.
+pub enum Origin {
+    /// A WebSocket connection: it gets `message.ack` or `error`, and no
+    /// `message.receive` of its own message.
+    Connection(ConnectionHandle),
+    /// A form post (the page without JavaScript): every connection of the
+    /// sender gets the `message.receive`.
+    Request(oneshot::Sender<SendOutcome>),
+}
+
+impl Origin {
+    fn connection_id(&self) -> Option<ConnectionId> {
+        match self {
+            Self::Connection(handle) => Some(handle.id()),
+            Self::Request(_) => None,
+        }
+    }
+}
+
+/// The stored timestamp, or why the message was refused.
+pub type SendOutcome = Result<i64, (ErrorCode, &'static str)>;
+
+/// The handle readers submit to.
+#[derive(Clone)]
+pub struct Committer {
+    queue: mpsc::Sender<PendingSend>,
+}
+
+/// The committer has stopped (shutdown); nothing was stored.
+#[derive(Debug)]
+pub struct CommitterClosed;
+
+impl Committer {
+    pub fn spawn(
+        db: PgPool,
+        fanout: Arc<dyn Fanout>,
+        batch_max: usize,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
+        let (queue, rx) = mpsc::channel(batch_max.max(1) * 4);
+        let task = tokio::spawn(run(rx, db, fanout, batch_max.max(1)));
+        (Self { queue }, task)
+    }
+
+    /// Queues a message, waiting while the queue is full.
+    pub async fn submit(&self, send: PendingSend) -> Result<(), CommitterClosed> {
+        self.queue.send(send).await.map_err(|_| CommitterClosed)
+    }
+}
+
+async fn run(
+    mut rx: mpsc::Receiver<PendingSend>,
+    db: PgPool,
+    fanout: Arc<dyn Fanout>,
+    batch_max: usize,
+) {
+    let mut batch = Vec::with_capacity(batch_max);
+    while rx.recv_many(&mut batch, batch_max).await > 0 {
+        commit(&db, &*fanout, std::mem::take(&mut batch)).await;
+        batch.reserve(batch_max);
+    }
+}
+
+/// How many times a batch is retried after a conflict with a concurrent
+/// writer (another node storing the same id, or a deadlock).
+const ATTEMPTS: usize = 3;
+
+async fn commit(db: &PgPool, fanout: &dyn Fanout, batch: Vec<PendingSend>) {
+    // A batch may hold the same message id twice (a client retrying on two
+    // connections at once). Store the first; the others get its outcome.
+    let mut first_of: HashMap<&str, usize> = HashMap::with_capacity(batch.len());
+    let mut unique: Vec<usize> = Vec::with_capacity(batch.len());
+    let mut repeat_of: Vec<Option<usize>> = Vec::with_capacity(batch.len());
+    for (index, send) in batch.iter().enumerate() {
+        match first_of.get(send.message.message_id.as_str()) {
+            Some(&first) => repeat_of.push(Some(first)),
+            None => {
+                first_of.insert(send.message.message_id.as_str(), index);
+                unique.push(index);
+                repeat_of.push(None);
+            }
+        }
+    }
+    let rows: Vec<NewMessage> = unique.iter().map(|&i| batch[i].message.clone()).collect();
+
+    let mut attempt = 0;
+    let stored = loop {
+        attempt += 1;
+        match messages::insert_batch(db, &rows).await {
+            Ok(stored) => break stored,
+            Err(e) if attempt < ATTEMPTS && is_retryable(&e) => {
+                tracing::debug!(error = %e, attempt, "batch raced another writer; retrying");
+            }
+            Err(e) => {
+                if is_unavailable(&e) {
+                    tracing::warn!(error = %e, messages = batch.len(), "database unavailable; batch refused");
+                } else {
+                    tracing::error!(error = %e, messages = batch.len(), "storing a batch failed");
+                }
+                for send in batch {
+                    reply(send, Reply::Error(ErrorCode::Unavailable));
+                }
+                return;
+            }
+        }
+    };
+
+    let mut replies: Vec<Reply> = vec![Reply::Error(ErrorCode::NotFound); batch.len()];
+    let mut deliveries = Vec::new();
+    for (&index, stored) in unique.iter().zip(stored) {
+        let message = &batch[index].message;
+        replies[index] = match stored {
+            Stored::Inserted { .. } => {
+                deliveries.push(Delivery {
+                    members: batch[index].members.clone(),
+                    frame: receive_frame(message),
+                    origin: batch[index].origin.connection_id(),
+                });
+                Reply::Ack(message.timestamp)
+            }
+            Stored::Existing {
+                conversation_id,
+                sender_id,
+                content,
+                timestamp,
+            } if conversation_id == message.conversation_id
+                && sender_id == message.sender_id
+                && content == message.content =>
+            {
+                Reply::Ack(timestamp)
+            }
+            Stored::Existing { .. } => Reply::Error(ErrorCode::Conflict),
+            Stored::NoConversation => Reply::Error(ErrorCode::NotFound),
+        };
+    }
+    // The same id twice in one batch: a retry gets the first one's answer,
+    // different content under the same id is a clash.
+    for index in 0..batch.len() {
+        if let Some(first) = repeat_of[index] {
+            replies[index] = if same_message(&batch[first].message, &batch[index].message) {
+                replies[first]
+            } else {
+                Reply::Error(ErrorCode::Conflict)
+            };
+        }
+    }
+    // Acks first, then fan-out: the sender learns of the commit no later
+    // than anyone else.
+    for (send, outcome) in batch.into_iter().zip(replies) {
+        reply(send, outcome);
+    }
+    if !deliveries.is_empty() {
+        fanout.publish(&deliveries);
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Reply {
+    Ack(i64),
+    Error(ErrorCode),
+}
+
+
+fn same_message(a: &NewMessage, b: &NewMessage) -> bool {
+    a.conversation_id == b.conversation_id && a.sender_id == b.sender_id && a.content == b.content
+}
+
+fn is_retryable(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db)
+        if db.is_unique_violation() || db.code().as_deref() == Some("40P01"))
+}
+
+fn receive_frame(message: &NewMessage) -> Frame {
+    Frame::from(
+        ServerEvent::Receive(MessagePayload {
+            conversation_id: message.conversation_id,
+            sender_id: message.sender_id,
+            message_id: message.message_id.clone(),
+            content: message.content.clone(),
+            timestamp: message.timestamp,
+        })
+        .to_json(),
+    )
+}
+
+fn reply(send: PendingSend, outcome: Reply) {
+    let PendingSend { message, origin, .. } = send;
+    let outcome: SendOutcome = match outcome {
+        Reply::Ack(timestamp) => Ok(timestamp),
+        Reply::Error(code) => Err((code, explain(code))),
+    };
+    match origin {
+        Origin::Request(waiter) => {
+            let _ = waiter.send(outcome);
+        }
+        Origin::Connection(handle) => {
+            let event = match outcome {
+                Ok(timestamp) => ServerEvent::Ack(AckPayload {
+                    conversation_id: message.conversation_id,
+                    message_id: message.message_id,
+                    timestamp,
+                }),
+                Err((code, text)) => ServerEvent::Error(ErrorPayload {
+                    code,
+                    message: text.to_owned(),
+                    message_id: Some(message.message_id),
+                }),
+            };
+            handle.send(Frame::from(event.to_json()));
+        }
+    }
+}
+
+fn explain(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::Conflict => {
+            "this message_id is already used by a different message; use a new id for new content"
+        }
+        ErrorCode::NotFound => "the conversation does not exist",
+        _ => "the message could not be stored right now; nothing was stored, retry",
+    }
+}

@@ -1,0 +1,39 @@
+//! The fan-out seam: where committed messages leave the send path.
+//!
+//! Handlers and the committer only ever call [`Fanout::publish`]. Today's
+//! implementation delivers to this node's hub; a cross-node bus (PostgreSQL
+//! wake-ups, NATS, Redis) implements the same trait without touching them.
+
+use super::hub::{ConnectionId, Frame, Hub};
+use super::members::Members;
+use std::sync::Arc;
+
+/// One committed message on its way to its recipients.
+pub struct Delivery {
+    /// Everyone in the conversation; each of their connections gets `frame`.
+    pub members: Members,
+    /// The `message.receive` frame, serialised once for all recipients.
+    pub frame: Frame,
+    /// The connection that sent it, which gets the ack instead.
+    pub origin: Option<ConnectionId>,
+}
+
+pub trait Fanout: Send + Sync + 'static {
+    /// Hands a batch of committed messages, in commit order, to every
+    /// recipient. Never fails the batch for one bad recipient.
+    fn publish(&self, deliveries: &[Delivery]);
+}
+
+/// Delivery to the connections of this process.
+pub struct LocalFanout {
+    pub hub: Arc<Hub>,
+}
+
+impl Fanout for LocalFanout {
+    fn publish(&self, deliveries: &[Delivery]) {
+        for delivery in deliveries {
+            self.hub
+                .deliver(delivery.members.ids(), delivery.origin, &delivery.frame);
+        }
+    }
+}

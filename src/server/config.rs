@@ -1,0 +1,223 @@
+//! `Leptos.toml`, read at start-up: the Leptos site options (`[leptos]`, the
+//! same keys cargo-leptos uses) and natter's own settings (`[natter]`).
+//!
+//! Every key can be overridden by the environment: `LEPTOS_SITE_ADDR` for
+//! `[leptos] site-addr` (cargo-leptos sets these when it runs the server),
+//! `NATTER_DATA_DIR` for `[natter] data-dir`, and `DATABASE_URL` for
+//! `[natter] database-url`. Values from the environment are read as TOML
+//! values when they parse as one (`16`, `true`, `["a", "b"]`) and as plain
+//! strings otherwise.
+
+use leptos::config::LeptosOptions;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// natter's own settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Settings {
+    /// An external PostgreSQL; empty means natter's private cluster under
+    /// `data-dir`.
+    #[serde(default)]
+    pub database_url: String,
+    /// Where the private cluster lives (relative to the working directory).
+    pub data_dir: PathBuf,
+    /// Connections in the pool that serves reads and account operations.
+    pub db_pool_size: u32,
+    /// How long a session lasts without being used.
+    pub session_days: u32,
+    /// Messages written per transaction at most by the group-commit writer.
+    pub send_batch_max: usize,
+    /// Frames queued for one connection before it counts as too slow and is
+    /// disconnected (it catches up from history when it reconnects).
+    pub outbound_queue: usize,
+    /// Seconds between pings to an idle WebSocket; a connection silent for
+    /// three intervals is dropped.
+    pub ping_interval_secs: u64,
+    /// Origins besides the server's own that may open a WebSocket or post a
+    /// cookie-authenticated form (e.g. `https://chat.example.com`).
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+}
+
+impl Settings {
+    /// The external database, if one is configured.
+    pub fn external_database(&self) -> Option<&str> {
+        let url = self.database_url.trim();
+        (!url.is_empty()).then_some(url)
+    }
+}
+
+/// Everything read from `Leptos.toml` and the environment.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub leptos: LeptosOptions,
+    pub natter: Settings,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid TOML: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("{path}: [{table}] {source}")]
+    Table {
+        path: PathBuf,
+        table: &'static str,
+        source: Box<toml::de::Error>,
+    },
+}
+
+/// The configuration file: `NATTER_CONFIG` if set, else `Leptos.toml` in the
+/// working directory.
+pub fn default_path() -> PathBuf {
+    std::env::var_os("NATTER_CONFIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("Leptos.toml"))
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml(path, &text, std::env::vars())
+    }
+
+    /// Parses `text` and layers `env` over it (split out so tests can pass
+    /// their own environment).
+    pub fn from_toml(
+        path: &Path,
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut file: toml::Table = text.parse().map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })?;
+        let mut leptos = take_table(&mut file, "leptos");
+        let mut natter = take_table(&mut file, "natter");
+        for (key, value) in env {
+            if let Some(name) = key.strip_prefix("LEPTOS_") {
+                leptos.insert(kebab(name), env_value(&value));
+            } else if let Some(name) = key.strip_prefix("NATTER_") {
+                if name != "CONFIG" {
+                    natter.insert(kebab(name), env_value(&value));
+                }
+            } else if key == "DATABASE_URL" {
+                natter.insert("database-url".into(), toml::Value::String(value));
+            }
+        }
+        let table_error = |table: &'static str| {
+            move |source| ConfigError::Table {
+                path: path.to_owned(),
+                table,
+                source: Box::new(source),
+            }
+        };
+        Ok(Self {
+            leptos: toml::Value::Table(leptos)
+                .try_into()
+                .map_err(table_error("leptos"))?,
+            natter: toml::Value::Table(natter)
+                .try_into()
+                .map_err(table_error("natter"))?,
+        })
+    }
+}
+
+fn take_table(file: &mut toml::Table, name: &str) -> toml::Table {
+    match file.remove(name) {
+        Some(toml::Value::Table(table)) => table,
+        _ => toml::Table::new(),
+    }
+}
+
+fn kebab(env_name: &str) -> String {
+    env_name.to_ascii_lowercase().replace('_', "-")
+}
+
+fn env_value(raw: &str) -> toml::Value {
+    format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = r#"
+[leptos]
+output-name = "natter"
+site-root = "target/site"
+site-addr = "127.0.0.1:3000"
+
+[natter]
+database-url = ""
+data-dir = ".natter"
+db-pool-size = 16
+session-days = 30
+send-batch-max = 256
+outbound-queue = 256
+ping-interval-secs = 25
+"#;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_file_alone_gives_the_embedded_database() {
+        let config = Config::from_toml(Path::new("Leptos.toml"), FILE, vars(&[])).unwrap();
+        assert_eq!(config.leptos.site_addr.port(), 3000);
+        assert_eq!(&*config.leptos.output_name, "natter");
+        assert_eq!(config.natter.db_pool_size, 16);
+        assert_eq!(config.natter.external_database(), None);
+    }
+
+    #[test]
+    fn the_environment_overrides_every_table() {
+        let config = Config::from_toml(
+            Path::new("Leptos.toml"),
+            FILE,
+            vars(&[
+                ("LEPTOS_SITE_ADDR", "0.0.0.0:8080"),
+                ("NATTER_DB_POOL_SIZE", "4"),
+                ("NATTER_ALLOWED_ORIGINS", r#"["https://chat.example.com"]"#),
+                ("DATABASE_URL", "postgres://db/natter"),
+                ("UNRELATED", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.leptos.site_addr.to_string(), "0.0.0.0:8080");
+        assert_eq!(config.natter.db_pool_size, 4);
+        assert_eq!(config.natter.allowed_origins, ["https://chat.example.com"]);
+        assert_eq!(config.natter.external_database(), Some("postgres://db/natter"));
+    }
+
+    #[test]
+    fn a_misspelt_setting_is_an_error_that_names_it() {
+        let error = Config::from_toml(
+            Path::new("Leptos.toml"),
+            FILE,
+            vars(&[("NATTER_DB_POOL_SIZ", "4")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("db-pool-siz"), "{error}");
+    }
+}

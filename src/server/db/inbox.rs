@@ -1,0 +1,77 @@
+//! The inbox: every conversation of one user, most recent activity first.
+
+use super::conversations::{parse_kind, zip_members};
+use super::epoch_ms;
+use crate::protocol::{ConversationId, InboxEntry, MessageId, UserId};
+use sqlx::PgExecutor;
+
+#[derive(sqlx::FromRow)]
+struct InboxRow {
+    id: ConversationId,
+    kind: String,
+    title: Option<String>,
+    created_ms: i64,
+    unread: i64,
+    last_message_id: Option<MessageId>,
+    last_sender_id: Option<UserId>,
+    last_content: Option<String>,
+    last_ts: Option<i64>,
+    member_ids: Vec<UserId>,
+    member_names: Vec<String>,
+}
+
+/// One query: the user's participant rows (a range scan of
+/// `participants_user_idx`), each joined to its conversation, its newest
+/// message (a primary-key lookup on `(conversation_id, last_seq)`) and its
+/// members. Sorting happens over this user's conversations only; keeping an
+/// index on (user, last activity) instead would cost one index update per
+/// member on every message, which a 200-member group would feel on each send.
+pub async fn for_user(db: impl PgExecutor<'_>, user: UserId) -> sqlx::Result<Vec<InboxEntry>> {
+    let rows: Vec<InboxRow> = sqlx::query_as(concat!(
+        "SELECT c.id, c.kind, c.title, ",
+        epoch_ms!("c.created_at"),
+        " AS created_ms, \
+                c.last_seq - p.read_seq AS unread, \
+                m.message_id AS last_message_id, m.sender_id AS last_sender_id, \
+                m.content AS last_content, m.client_ts AS last_ts, \
+                members.ids AS member_ids, members.names AS member_names \
+         FROM participants p \
+         JOIN conversations c ON c.id = p.conversation_id \
+         LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq \
+         CROSS JOIN LATERAL ( \
+             SELECT array_agg(u.id ORDER BY u.username) AS ids, \
+                    array_agg(u.username ORDER BY u.username) AS names \
+             FROM participants pm JOIN users u ON u.id = pm.user_id \
+             WHERE pm.conversation_id = c.id) members \
+         WHERE p.user_id = $1 \
+         ORDER BY c.last_activity DESC, c.id DESC"
+    ))
+    .bind(user)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|row| entry(row, user)).collect())
+}
+
+fn entry(row: InboxRow, me: UserId) -> InboxEntry {
+    let kind = parse_kind(&row.kind);
+    let participants = zip_members(row.member_ids, row.member_names);
+    let other = match kind {
+        crate::protocol::ConversationKind::Direct => {
+            participants.iter().find(|p| p.user_id != me).cloned()
+        }
+        crate::protocol::ConversationKind::Group => None,
+    };
+    InboxEntry {
+        conversation_id: row.id,
+        participant: other.as_ref().map(|p| p.user_id),
+        participant_name: other.map(|p| p.username),
+        last_message: row.last_content,
+        timestamp: row.last_ts.unwrap_or(row.created_ms),
+        kind,
+        title: row.title,
+        participants,
+        last_sender_id: row.last_sender_id,
+        last_message_id: row.last_message_id,
+        unread_count: row.unread.max(0),
+    }
+}

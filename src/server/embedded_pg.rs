@@ -1,0 +1,320 @@
+//! natter's private PostgreSQL cluster, used when no `DATABASE_URL` is set.
+//!
+//! Layout under the data folder (`[natter] data-dir`):
+//! `pgdata/` the cluster, `run/` its unix socket (no TCP port is opened, so it
+//! can never collide with another cluster), `postgres.log` the server's log,
+//! `cluster.lock` taken while starting so that several natter processes (two
+//! nodes, parallel tests) agree on one cluster.
+//!
+//! The cluster is created on first use (`initdb`) and started when it is not
+//! running (`pg_ctl start`); it keeps running after natter exits, so the next
+//! start is instant. `natter db stop` stops it. PostgreSQL refuses to run as
+//! root: when natter runs as root, the cluster belongs to the `postgres` user.
+
+use sqlx::postgres::PgConnectOptions;
+use std::ffi::OsString;
+use std::fs::{self, File};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The superuser and database natter creates in its cluster.
+const DB_USER: &str = "natter";
+pub const DB_NAME: &str = "natter";
+/// A unix socket path must fit in `sun_path` (108 bytes with the NUL).
+const MAX_SOCKET_PATH: usize = 107;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error(
+        "PostgreSQL's server programs (initdb, pg_ctl) were not found: install Debian's \
+         `postgresql` package (apt-get install postgresql), or set DATABASE_URL to use \
+         an existing server"
+    )]
+    MissingBinaries,
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+    #[error("{command} failed ({status}): {stderr}")]
+    Command {
+        command: String,
+        status: String,
+        stderr: String,
+    },
+    #[error(
+        "the postgres user cannot reach {0}; when natter runs as root its cluster belongs \
+         to `postgres`, so choose a data-dir (NATTER_DATA_DIR) on a path it can enter"
+    )]
+    Unreachable(PathBuf),
+    #[error("the socket path {0} is too long for a unix socket; choose a shorter data-dir")]
+    SocketPathTooLong(PathBuf),
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ClusterError {
+    let what = what.into();
+    move |source| ClusterError::Io { what, source }
+}
+
+/// A running private cluster.
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    pub base: PathBuf,
+    pub pgdata: PathBuf,
+    pub socket_dir: PathBuf,
+    bin: PathBuf,
+    as_postgres: bool,
+}
+
+impl Cluster {
+    /// Connection options for `database`.
+    pub fn connect_options(&self, database: &str) -> PgConnectOptions {
+        PgConnectOptions::new()
+            .socket(&self.socket_dir)
+            .username(DB_USER)
+            .database(database)
+    }
+
+    /// The same as a URL, for tools that take one (psql, pgbench, sqlx).
+    pub fn url(&self, database: &str) -> String {
+        format!(
+            "postgres://{DB_USER}@localhost/{database}?host={}",
+            self.socket_dir.display()
+        )
+    }
+
+    /// Stops the cluster (fast shutdown: sessions are closed, nothing
+    /// committed is lost).
+    pub fn stop(&self) -> Result<(), ClusterError> {
+        if self.is_running()? {
+            self.pg_ctl(&["stop", "-m", "fast", "-w"])?;
+        }
+        Ok(())
+    }
+
+    fn is_running(&self) -> Result<bool, ClusterError> {
+        let out = self.run(self.pg_ctl_command(&["status"]))?;
+        Ok(out.status.success())
+    }
+
+    fn pg_ctl_command(&self, args: &[&str]) -> Command {
+        let mut command = self.command("pg_ctl");
+        command.arg("-D").arg(&self.pgdata).args(args);
+        command
+    }
+
+    fn pg_ctl(&self, args: &[&str]) -> Result<Output, ClusterError> {
+        checked(self.run(self.pg_ctl_command(args))?, "pg_ctl")
+    }
+
+    /// A command for one of PostgreSQL's programs, run as the cluster's owner.
+    fn command(&self, program: &str) -> Command {
+        let program = self.bin.join(program);
+        if self.as_postgres {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(program);
+            command
+        } else {
+            Command::new(program)
+        }
+    }
+
+    fn run(&self, mut command: Command) -> Result<Output, ClusterError> {
+        let what = format!("{command:?}");
+        // The cluster's processes must not inherit a locale PostgreSQL
+        // rejects, nor die with natter's process group on Ctrl-C.
+        command.env("LC_ALL", "C").current_dir(&self.base);
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        command.output().map_err(io(what))
+    }
+}
+
+fn checked(out: Output, name: &str) -> Result<Output, ClusterError> {
+    if out.status.success() {
+        Ok(out)
+    } else {
+        Err(ClusterError::Command {
+            command: name.to_owned(),
+            status: out.status.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        })
+    }
+}
+
+/// The directory holding `initdb` and `pg_ctl`: `PATH` first, then Debian's
+/// `/usr/lib/postgresql/<version>/bin`, newest version first.
+fn find_bin_dir() -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH").unwrap_or_else(|| OsString::from("/usr/bin"));
+    for dir in std::env::split_paths(&on_path) {
+        if dir.join("initdb").is_file() && dir.join("pg_ctl").is_file() {
+            return Some(dir);
+        }
+    }
+    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let version = entry.file_name().to_str()?.parse().ok()?;
+            let bin = entry.path().join("bin");
+            bin.join("initdb").is_file().then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin)
+}
+
+fn running_as_root() -> bool {
+    fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+}
+
+/// Makes sure the cluster under `base` exists and runs, and that natter's
+/// database exists in it.
+pub async fn ensure_running(base: &Path) -> Result<Cluster, ClusterError> {
+    let base = base.to_owned();
+    let cluster = tokio::task::spawn_blocking(move || ensure_started(&base))
+        .await
+        .map_err(|e| ClusterError::Io {
+            what: "starting the cluster".into(),
+            source: std::io::Error::other(e),
+        })??;
+    ensure_database(&cluster)
+        .await
+        .map_err(|e| ClusterError::Io {
+            what: format!("creating the {DB_NAME} database"),
+            source: std::io::Error::other(e),
+        })?;
+    Ok(cluster)
+}
+
+/// The cluster under `base` if one was ever created there (running or not).
+pub fn existing(base: &Path) -> Option<Cluster> {
+    let base = fs::canonicalize(base).ok()?;
+    base.join("pgdata/PG_VERSION").is_file().then_some(())?;
+    Some(cluster_at(base, find_bin_dir()?))
+}
+
+fn cluster_at(base: PathBuf, bin: PathBuf) -> Cluster {
+    Cluster {
+        pgdata: base.join("pgdata"),
+        socket_dir: base.join("run"),
+        base,
+        bin,
+        as_postgres: running_as_root(),
+    }
+}
+
+/// The blocking part: create and start the cluster, under the start lock.
+fn ensure_started(base: &Path) -> Result<Cluster, ClusterError> {
+    let bin = find_bin_dir().ok_or(ClusterError::MissingBinaries)?;
+    fs::create_dir_all(base).map_err(io(format!("creating {}", base.display())))?;
+    let base = fs::canonicalize(base).map_err(io(format!("resolving {}", base.display())))?;
+    let cluster = cluster_at(base, bin);
+    let socket = cluster.socket_dir.join(".s.PGSQL.5432");
+    if socket.as_os_str().len() > MAX_SOCKET_PATH {
+        return Err(ClusterError::SocketPathTooLong(socket));
+    }
+
+    let lock_path = cluster.base.join("cluster.lock");
+    let lock = File::create(&lock_path).map_err(io(format!("creating {}", lock_path.display())))?;
+    lock.lock()
+        .map_err(io(format!("locking {}", lock_path.display())))?;
+
+    if cluster.as_postgres {
+        hand_to_postgres(&cluster)?;
+    }
+    if !cluster.pgdata.join("PG_VERSION").is_file() {
+        init(&cluster)?;
+    }
+    if !cluster.is_running()? {
+        start(&cluster)?;
+    }
+    drop(lock);
+    Ok(cluster)
+}
+
+/// As root, the cluster's folders belong to `postgres`, which must be able to
+/// reach them.
+fn hand_to_postgres(cluster: &Cluster) -> Result<(), ClusterError> {
+    chown_to_postgres(&cluster.base)?;
+    let mut probe = Command::new("runuser");
+    probe
+        .args(["-u", "postgres", "--", "test", "-w"])
+        .arg(&cluster.base);
+    if !probe.status().map_err(io("running runuser"))?.success() {
+        return Err(ClusterError::Unreachable(cluster.base.clone()));
+    }
+    Ok(())
+}
+
+fn init(cluster: &Cluster) -> Result<(), ClusterError> {
+    // A half-made cluster from an interrupted first run is useless; initdb
+    // wants an empty folder.
+    if cluster.pgdata.exists() {
+        let stale = cluster.base.join(format!(
+            "pgdata.incomplete.{}",
+            std::process::id()
+        ));
+        fs::rename(&cluster.pgdata, &stale).map_err(io("moving an incomplete cluster aside"))?;
+    }
+    let mut initdb = cluster.command("initdb");
+    initdb
+        .arg("-D")
+        .arg(&cluster.pgdata)
+        .args(["-U", DB_USER, "--auth=trust", "--encoding=UTF8", "--locale=C"])
+        .arg("--no-instructions");
+    checked(cluster.run(initdb)?, "initdb")?;
+    Ok(())
+}
+
+fn start(cluster: &Cluster) -> Result<(), ClusterError> {
+    fs::create_dir_all(&cluster.socket_dir).map_err(io("creating the socket folder"))?;
+    if cluster.as_postgres {
+        chown_to_postgres(&cluster.socket_dir)?;
+    }
+    // Local-only (no TCP listener), the socket in our own folder, and enough
+    // connections for several nodes plus the tests. Durability settings stay
+    // at PostgreSQL's defaults: fsync and synchronous_commit on.
+    let options = format!(
+        "-c listen_addresses='' -c unix_socket_directories='{}' -c max_connections=300 \
+         -c shared_buffers=256MB",
+        cluster.socket_dir.display()
+    );
+    let log = cluster.base.join("postgres.log");
+    let log = log.to_string_lossy();
+    cluster.pg_ctl(&["start", "-w", "-t", "60", "-l", &log, "-o", &options])?;
+    Ok(())
+}
+
+fn chown_to_postgres(path: &Path) -> Result<(), ClusterError> {
+    let out = Command::new("chown")
+        .arg("postgres:postgres")
+        .arg(path)
+        .output()
+        .map_err(io("running chown"))?;
+    checked(out, "chown postgres:postgres").map(drop)
+}
+
+/// Creates natter's database unless it exists; a concurrent creator winning
+/// the race is fine.
+async fn ensure_database(cluster: &Cluster) -> Result<(), sqlx::Error> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect_with(&cluster.connect_options("postgres")).await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(DB_NAME)
+            .fetch_one(&mut conn)
+            .await?;
+    if !exists {
+        let created = sqlx::query(&format!("CREATE DATABASE {DB_NAME}"))
+            .execute(&mut conn)
+            .await;
+        match created {
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+            other => {
+                other?;
+            }
+        }
+    }
+    conn.close().await
+}

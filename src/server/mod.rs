@@ -1,0 +1,16 @@
+//! Everything that runs only on the server (the `ssr` feature).
+
+pub mod accounts;
+pub mod auth;
+pub mod chat;
+pub mod chats;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod embedded_pg;
+pub mod error;
+pub mod rest;
+pub mod router;
+pub mod startup;
+pub mod state;
+pub mod ws;

@@ -1,0 +1,74 @@
+//! A JSON body extractor whose rejections are [`ApiError`]s naming the field,
+//! instead of axum's plain-text ones.
+
+use crate::protocol::{ApiError, ErrorCode};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use serde::de::DeserializeOwned;
+
+pub struct Body<T>(pub T);
+
+impl<S, T> FromRequest<S> for Body<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(rejection_to_error(&rejection)),
+        }
+    }
+}
+
+fn rejection_to_error(rejection: &JsonRejection) -> ApiError {
+    let text = rejection.body_text();
+    match rejection {
+        JsonRejection::JsonDataError(_) => ApiError {
+            code: ErrorCode::InvalidPayload,
+            field: field_named_in(&text),
+            message: text,
+        },
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            ErrorCode::InvalidPayload,
+            "send the body as JSON (Content-Type: application/json)",
+        ),
+        JsonRejection::BytesRejection(_) => ApiError::new(ErrorCode::TooLarge, text),
+        _ => ApiError::new(ErrorCode::InvalidJson, text),
+    }
+}
+
+/// serde names the field in backticks ("missing field `username`") or as a
+/// path ("participants[0]: ..."); the first is enough to point at it.
+fn field_named_in(text: &str) -> Option<String> {
+    if let Some(start) = text.find('`') {
+        let rest = &text[start + 1..];
+        if let Some(end) = rest.find('`') {
+            return Some(rest[..end].to_owned());
+        }
+    }
+    let body = text.split_once("body: ").map_or(text, |(_, b)| b);
+    let path = body.split(':').next()?.trim();
+    let field = path.split(['[', '.']).next()?;
+    (!field.is_empty() && field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then(|| field.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_named_in;
+
+    #[test]
+    fn finds_the_field_in_serde_messages() {
+        assert_eq!(
+            field_named_in("Failed to deserialize the JSON body into the target type: missing field `username` at line 1 column 2"),
+            Some("username".into())
+        );
+        assert_eq!(
+            field_named_in("Failed to deserialize the JSON body into the target type: participants[0]: expected user_ at line 1"),
+            Some("participants".into())
+        );
+    }
+}

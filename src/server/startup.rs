@@ -1,0 +1,103 @@
+//! From configuration to a running server: database, migrations, chat core,
+//! router, listener.
+
+use super::chat::ChatCore;
+use super::config::Config;
+use super::embedded_pg;
+use super::router;
+use super::state::AppState;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Cluster(#[from] embedded_pg::ClusterError),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// The configured database's connection options: `DATABASE_URL` (or
+/// `[natter] database-url`) when set, else the private cluster, created and
+/// started if needed.
+pub async fn database_options(config: &Config) -> Result<PgConnectOptions, StartError> {
+    if let Some(url) = config.natter.external_database() {
+        return Ok(PgConnectOptions::from_str(url)?);
+    }
+    let cluster = embedded_pg::ensure_running(&config.natter.data_dir).await?;
+    tracing::info!(
+        data = %cluster.pgdata.display(),
+        socket = %cluster.socket_dir.display(),
+        "embedded PostgreSQL: data in {}", cluster.pgdata.display()
+    );
+    Ok(cluster.connect_options(embedded_pg::DB_NAME))
+}
+
+/// A pool on `options` with natter's migrations applied.
+pub async fn connect(options: PgConnectOptions, size: u32) -> Result<PgPool, StartError> {
+    let pool = PgPoolOptions::new()
+        .max_connections(size.max(2))
+        // A request waits this long for a connection before it is answered
+        // `unavailable`, rather than hanging while the database is down.
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await?;
+    sqlx::migrate!().run(&pool).await?;
+    Ok(pool)
+}
+
+/// A server ready to accept connections.
+pub struct Server {
+    pub listener: tokio::net::TcpListener,
+    pub router: axum::Router,
+    pub state: AppState,
+    pub committer: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    pub async fn build(config: Config, db: PgPool) -> Result<Self, StartError> {
+        let (chat, committer) = ChatCore::start(db.clone(), config.natter.send_batch_max);
+        let addr = config.leptos.site_addr;
+        let state = AppState {
+            leptos_options: config.leptos,
+            db,
+            settings: Arc::new(config.natter),
+            chat,
+        };
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
+        Ok(Self {
+            listener,
+            router: router::router(state.clone()),
+            state,
+            committer,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+    }
+}

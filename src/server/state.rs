@@ -1,0 +1,22 @@
+//! What every handler can reach.
+
+use super::chat::ChatCore;
+use super::config::Settings;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use sqlx::PgPool;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: PgPool,
+    pub settings: Arc<Settings>,
+    pub chat: Arc<ChatCore>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}

@@ -1,0 +1,266 @@
+//! One WebSocket connection: a reader loop (this task) and a writer task fed
+//! by a bounded queue.
+//!
+//! The reader decodes each frame, answers a bad one with an `error` and goes
+//! on (a bad frame never closes a healthy connection, and never stores
+//! anything), checks membership in the cache and hands sends to the
+//! committer. The writer drains the queue into the socket, batching whatever
+//! is queued into one flush, pings on a timer, and closes the socket with a
+//! reason when the connection is kicked.
+
+use crate::protocol::{
+    ClientEvent, ErrorCode, ErrorPayload, FrameError, MessageId, MessagePayload, ReadPayload,
+    ServerEvent, clamp_timestamp, decode_client_frame,
+};
+use crate::server::auth::CurrentUser;
+use crate::server::chat::committer::{Origin, PendingSend};
+use crate::server::chat::hub::{ConnectionHandle, Frame, Kick};
+use crate::server::chat::members::Members;
+use crate::server::db::messages::{self, NewMessage, ReadMark};
+use crate::server::state::AppState;
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures::stream::{SplitSink, SplitStream};
+use futures::{SinkExt, StreamExt};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc;
+
+/// Connections one user may hold open at once (tabs, devices); past it the
+/// oldest is closed.
+pub const MAX_CONNECTIONS_PER_USER: usize = 32;
+
+pub async fn serve(socket: WebSocket, user: CurrentUser, state: AppState) {
+    let (sink, stream) = socket.split();
+    let (outbound, queue) = mpsc::channel(state.settings.outbound_queue.max(1));
+    let handle = ConnectionHandle::new(user.id, user.token_hash, outbound);
+    let hub = state.chat.hub.clone();
+    hub.register(handle.clone(), MAX_CONNECTIONS_PER_USER);
+
+    let ping = Duration::from_secs(state.settings.ping_interval_secs.max(1));
+    let writer = tokio::spawn(write_loop(sink, queue, handle.clone(), ping));
+    read_loop(stream, &handle, &state, ping * 3).await;
+
+    hub.unregister(handle.id());
+    handle.kick(Kick::Closed);
+    let _ = writer.await;
+}
+
+async fn read_loop(
+    mut stream: SplitStream<WebSocket>,
+    handle: &ConnectionHandle,
+    state: &AppState,
+    idle_limit: Duration,
+) {
+    loop {
+        let next = tokio::select! {
+            biased;
+            _ = handle.kicked() => return,
+            next = tokio::time::timeout(idle_limit, stream.next()) => next,
+        };
+        let message = match next {
+            // Silent for three ping intervals: the peer is gone.
+            Err(_elapsed) => return,
+            Ok(None) | Ok(Some(Err(_))) => return,
+            Ok(Some(Ok(message))) => message,
+        };
+        match message {
+            Message::Text(text) => handle_frame(&text, handle, state).await,
+            Message::Binary(_) => reply(
+                handle,
+                FrameError {
+                    code: ErrorCode::InvalidJson,
+                    message: "frames are JSON text; binary frames are not understood".into(),
+                    message_id: None,
+                }
+                .into_event(),
+            ),
+            Message::Close(_) => return,
+            Message::Ping(_) | Message::Pong(_) => {}
+        }
+    }
+}
+
+async fn handle_frame(text: &str, handle: &ConnectionHandle, state: &AppState) {
+    match decode_client_frame(text) {
+        Ok(ClientEvent::Send(message)) => send(message, handle, state).await,
+        Ok(ClientEvent::Read(read)) => mark_read(read, handle, state).await,
+        Err(error) => reply(handle, error.into_event()),
+    }
+}
+
+fn reply(handle: &ConnectionHandle, event: ServerEvent) {
+    handle.send(Frame::from(event.to_json()));
+}
+
+fn error(handle: &ConnectionHandle, code: ErrorCode, text: &str, message_id: Option<&MessageId>) {
+    reply(
+        handle,
+        ServerEvent::Error(ErrorPayload {
+            code,
+            message: text.to_owned(),
+            message_id: message_id.cloned(),
+        }),
+    );
+}
+
+/// Membership from the cache: the conversation's members when `handle`'s user
+/// is one of them, else the error already sent.
+async fn authorise(
+    conversation: crate::protocol::ConversationId,
+    message_id: &MessageId,
+    handle: &ConnectionHandle,
+    state: &AppState,
+) -> Option<Members> {
+    match state.chat.members.get(&state.db, conversation).await {
+        Ok(Some(members)) if members.contains(handle.user()) => Some(members),
+        Ok(Some(_)) => {
+            error(
+                handle,
+                ErrorCode::Forbidden,
+                "you are not a participant of this conversation",
+                Some(message_id),
+            );
+            None
+        }
+        Ok(None) => {
+            error(handle, ErrorCode::NotFound, "no such conversation", Some(message_id));
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "membership lookup failed");
+            error(
+                handle,
+                ErrorCode::Unavailable,
+                "the database is unavailable right now; nothing was stored, retry",
+                Some(message_id),
+            );
+            None
+        }
+    }
+}
+
+async fn send(message: MessagePayload, handle: &ConnectionHandle, state: &AppState) {
+    if message.sender_id != handle.user() {
+        return error(
+            handle,
+            ErrorCode::Forbidden,
+            "sender_id is not the signed-in user",
+            Some(&message.message_id),
+        );
+    }
+    let Some(members) = authorise(message.conversation_id, &message.message_id, handle, state).await
+    else {
+        return;
+    };
+    let message_id = message.message_id.clone();
+    let pending = PendingSend {
+        message: NewMessage {
+            conversation_id: message.conversation_id,
+            timestamp: clamp_timestamp(message.timestamp, now_ms()),
+            message_id: message.message_id,
+            sender_id: message.sender_id,
+            content: message.content,
+        },
+        members,
+        origin: Origin::Connection(handle.clone()),
+    };
+    if state.chat.committer.submit(pending).await.is_err() {
+        error(
+            handle,
+            ErrorCode::Unavailable,
+            "the server is shutting down; nothing was stored, retry",
+            Some(&message_id),
+        );
+    }
+}
+
+async fn mark_read(read: ReadPayload, handle: &ConnectionHandle, state: &AppState) {
+    let Some(_members) = authorise(read.conversation_id, &read.message_id, handle, state).await
+    else {
+        return;
+    };
+    match messages::mark_read(&state.db, read.conversation_id, handle.user(), &read.message_id)
+        .await
+    {
+        Ok(ReadMark::Moved) => {
+            // Every other tab of this user clears the same badge.
+            let frame = Frame::from(ServerEvent::Read(read).to_json());
+            state
+                .chat
+                .hub
+                .deliver(&[handle.user()], Some(handle.id()), &frame);
+        }
+        Ok(ReadMark::Unchanged) => {}
+        Ok(ReadMark::UnknownMessage) => error(
+            handle,
+            ErrorCode::NotFound,
+            "no such message in this conversation",
+            Some(&read.message_id),
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "read marker failed");
+            error(
+                handle,
+                ErrorCode::Unavailable,
+                "the database is unavailable right now; retry",
+                Some(&read.message_id),
+            );
+        }
+    }
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+async fn write_loop(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut queue: mpsc::Receiver<Frame>,
+    handle: ConnectionHandle,
+    ping_every: Duration,
+) {
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    loop {
+        tokio::select! {
+            biased;
+            reason = handle.kicked() => {
+                // Whatever is queued (acks, errors) still goes out first.
+                while let Ok(frame) = queue.try_recv() {
+                    if sink.feed(Message::Text(frame)).await.is_err() {
+                        return;
+                    }
+                }
+                if reason == Kick::Closed {
+                    let _ = sink.flush().await;
+                    return;
+                }
+                let (code, text) = reason.close_code();
+                let _ = sink
+                    .send(Message::Close(Some(CloseFrame { code, reason: text.into() })))
+                    .await;
+                return;
+            }
+            frame = queue.recv() => {
+                let Some(frame) = frame else { return };
+                if sink.feed(Message::Text(frame)).await.is_err() {
+                    return;
+                }
+                while let Ok(frame) = queue.try_recv() {
+                    if sink.feed(Message::Text(frame)).await.is_err() {
+                        return;
+                    }
+                }
+                if sink.flush().await.is_err() {
+                    return;
+                }
+            }
+            _ = ping.tick() => {
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
