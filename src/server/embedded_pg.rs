@@ -310,7 +310,9 @@ async fn ensure_database(cluster: &Cluster) -> Result<(), sqlx::Error> {
             .execute(&mut conn)
             .await;
         match created {
-            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+            // 42P04: it exists; 23505: a concurrent creator got there first.
+            Err(sqlx::Error::Database(e))
+                if matches!(e.code().as_deref(), Some("42P04" | "23505")) => {}
             other => {
                 other?;
             }

@@ -1,0 +1,310 @@
+//! The integration-test harness: a real natter server on port 0 over a fresh
+//! PostgreSQL database, real HTTP and WebSocket clients.
+//!
+//! The database server is `DATABASE_URL` when set, else a private cluster in
+//! `target/tmp/pg` (created on first use, shared by every test process). Each
+//! test gets its own database with the migrations applied.
+
+#![allow(dead_code)]
+
+use futures::{SinkExt, StreamExt};
+use natter::protocol::{ConversationId, UserId};
+use natter::server::config::Config;
+use natter::server::embedded_pg;
+use natter::server::startup::{self, Server};
+use natter::server::state::AppState;
+use serde_json::{Value, json};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgPool};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long a test waits for a frame it expects.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// Options for the database server the tests use.
+async fn server_options() -> PgConnectOptions {
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        return PgConnectOptions::from_str(&url).expect("DATABASE_URL parses");
+    }
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pg");
+    embedded_pg::ensure_running(&dir)
+        .await
+        .expect("private test cluster starts")
+        .connect_options(embedded_pg::DB_NAME)
+}
+
+/// A new, empty database (migrated by the server at start), named after the
+/// time so leftovers of crashed runs can be recognised and dropped.
+pub async fn fresh_database() -> PgConnectOptions {
+    let admin = server_options().await;
+    let mut conn = sqlx::PgConnection::connect_with(&admin)
+        .await
+        .expect("connect to the test cluster");
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let name = format!("t_{now}_{}", uuid::Uuid::now_v7().simple());
+    // Databases of test runs that ended over an hour ago.
+    let stale: Vec<String> = sqlx::query_scalar(
+        "SELECT datname FROM pg_database WHERE datname ~ '^t_[0-9]+_' \
+         AND split_part(datname, '_', 2)::int8 < $1",
+    )
+    .bind(now as i64 - 3600)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap_or_default();
+    for old in stale {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{old}\" WITH (FORCE)"))
+            .execute(&mut conn)
+            .await;
+    }
+    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut conn)
+        .await
+        .expect("create the test database");
+    admin.database(&name)
+}
+
+/// The project's Leptos.toml, listening on a free port.
+pub fn test_config(overrides: &[(&str, &str)]) -> Config {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("Leptos.toml");
+    let text = std::fs::read_to_string(&path).expect("Leptos.toml");
+    let mut env = vec![("LEPTOS_SITE_ADDR".to_owned(), "127.0.0.1:0".to_owned())];
+    env.extend(overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Config::from_toml(&path, &text, env).expect("Leptos.toml parses")
+}
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub state: AppState,
+    pub db: PgPool,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// A server with some settings overridden (`NATTER_*` names).
+    pub async fn start_with(overrides: &[(&str, &str)]) -> Self {
+        let config = test_config(overrides);
+        let pool = startup::connect(fresh_database().await, config.natter.db_pool_size)
+            .await
+            .expect("database connects and migrates");
+        Self::start_on(config, pool).await
+    }
+
+    pub async fn start_on(config: Config, db: PgPool) -> Self {
+        let server = Server::build(config, db.clone()).await.expect("server builds");
+        let addr = server.local_addr().unwrap();
+        let state = server.state.clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            server
+                .run(async move {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("server runs");
+        });
+        Self {
+            addr,
+            base: format!("http://{addr}"),
+            state,
+            db,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A fresh user with a random name, signed in.
+    pub async fn user(&self, prefix: &str) -> TestUser {
+        let username = format!("{prefix}_{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+        self.register(&username, "correct horse").await
+    }
+
+    pub async fn register(&self, username: &str, password: &str) -> TestUser {
+        let response = reqwest::Client::new()
+            .post(self.url("/api/v1/auth/register"))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "register {username}");
+        let body: Value = response.json().await.unwrap();
+        TestUser {
+            id: UserId::parse(body["user_id"].as_str().unwrap()).unwrap(),
+            username: username.to_owned(),
+            token: body["token"].as_str().unwrap().to_owned(),
+            base: self.base.clone(),
+        }
+    }
+
+    /// A direct chat (two users) or group (more) made by `owner`.
+    pub async fn conversation(&self, owner: &TestUser, others: &[&TestUser]) -> ConversationId {
+        let ids: Vec<String> = others.iter().map(|u| u.id.to_string()).collect();
+        let response = owner
+            .post("/api/v1/conversations", &json!({"participants": ids}))
+            .await;
+        assert!(response.status().is_success(), "create conversation");
+        let body: Value = response.json().await.unwrap();
+        ConversationId::parse(body["conversation_id"].as_str().unwrap()).unwrap()
+    }
+
+    /// Stops accepting and waits for the server task to end.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(PATIENCE, task).await;
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct TestUser {
+    pub id: UserId,
+    pub username: String,
+    pub token: String,
+    base: String,
+}
+
+impl TestUser {
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::new()
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client()
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client()
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A WebSocket authenticated with the bearer token.
+    pub async fn ws(&self) -> WsClient {
+        let url = format!("{}/api/v1/ws", self.base.replace("http://", "ws://"));
+        let mut request = url.into_client_request().unwrap();
+        request.headers_mut().insert(
+            "authorization",
+            format!("Bearer {}", self.token).parse().unwrap(),
+        );
+        let (stream, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("WebSocket connects");
+        WsClient { stream }
+    }
+
+    /// The `message.send` frame for `content`.
+    pub fn send_frame(&self, conversation: ConversationId, message_id: &str, content: &str) -> Value {
+        json!({"event": "message.send", "payload": {
+            "conversation_id": conversation, "sender_id": self.id,
+            "message_id": message_id, "content": content, "timestamp": now_ms()}})
+    }
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+/// A fresh client-style message id.
+pub fn message_id() -> String {
+    format!("msg_{}", uuid::Uuid::now_v7().simple())
+}
+
+pub struct WsClient {
+    pub stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl WsClient {
+    pub async fn send_json(&mut self, value: &Value) {
+        self.send_text(&value.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.stream
+            .send(Message::Text(text.into()))
+            .await
+            .expect("frame sent");
+    }
+
+    /// The next JSON frame (pings are answered by tungstenite and skipped).
+    pub async fn recv(&mut self) -> Value {
+        self.try_recv(PATIENCE)
+            .await
+            .expect("a frame arrives in time")
+    }
+
+    /// The next JSON frame within `wait`, or `None`.
+    pub async fn try_recv(&mut self, wait: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.stream.next()).await.ok()??;
+            match next.expect("socket healthy") {
+                Message::Text(text) => {
+                    return Some(serde_json::from_str(&text).expect("server sends JSON"));
+                }
+                Message::Close(frame) => panic!("server closed the socket: {frame:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// Asserts nothing arrives for a while.
+    pub async fn expect_silence(&mut self, wait: Duration) {
+        if let Some(frame) = self.try_recv(wait).await {
+            panic!("expected no frame, got {frame}");
+        }
+    }
+
+    /// Sends `message.send` and returns the ack (panics on anything else).
+    pub async fn send_and_ack(&mut self, frame: &Value) -> Value {
+        self.send_json(frame).await;
+        let reply = self.recv().await;
+        assert_eq!(reply["event"], "message.ack", "expected an ack, got {reply}");
+        assert_eq!(reply["payload"]["message_id"], frame["payload"]["message_id"]);
+        reply
+    }
+
+    /// The next frame, which must be an `error` with this code.
+    pub async fn expect_error(&mut self, code: &str) -> Value {
+        let reply = self.recv().await;
+        assert_eq!(reply["event"], "error", "expected an error, got {reply}");
+        assert_eq!(reply["payload"]["code"], code, "{reply}");
+        reply
+    }
+}
