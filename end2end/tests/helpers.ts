@@ -1,0 +1,87 @@
+import { expect, Page, Browser, BrowserContext } from '@playwright/test';
+
+/** A username nobody has taken yet: 3–32 of [a-z0-9_]. */
+export function uniqueName(prefix: string): string {
+  const suffix = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+  return `${prefix}_${suffix}`.slice(0, 32);
+}
+
+export const PASSWORD = 'correct horse battery';
+
+/** Signs up through the page and waits for the inbox. */
+export async function signUp(page: Page, username: string, password = PASSWORD): Promise<void> {
+  await page.goto('/register');
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByTestId('me-name')).toHaveText(username);
+}
+
+export async function logIn(page: Page, username: string, password = PASSWORD): Promise<void> {
+  await page.goto('/login');
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByTestId('me-name')).toHaveText(username);
+}
+
+/** A new browser context (its own cookies) with a new signed-up user. */
+export async function newUser(
+  browser: Browser,
+  prefix: string,
+): Promise<{ context: BrowserContext; page: Page; username: string }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const username = uniqueName(prefix);
+  await signUp(page, username);
+  return { context, page, username };
+}
+
+/** Waits until the page is hydrated (the WebAssembly bundle has run). */
+export async function hydrated(page: Page): Promise<void> {
+  await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
+}
+
+/** Signs a new user up through the API in this page's context (its cookie). */
+export async function apiUser(page: Page, prefix: string): Promise<{ id: string; username: string }> {
+  const username = uniqueName(prefix);
+  const response = await page.request.post('/api/v1/auth/register', {
+    data: { username, password: PASSWORD },
+  });
+  expect(response.status()).toBe(201);
+  const body = await response.json();
+  return { id: body.user_id, username };
+}
+
+/** Starts a conversation as the page's user; returns its id. */
+export async function apiConversation(page: Page, others: string[], title?: string): Promise<string> {
+  const response = await page.request.post('/api/v1/conversations', {
+    data: { participants: others, title },
+  });
+  expect(response.ok()).toBeTruthy();
+  return (await response.json()).conversation_id;
+}
+
+/** Sends a message as the page's user through the form endpoint. */
+export async function apiSend(page: Page, conversationId: string, content: string): Promise<void> {
+  const id = `msg_${Date.now().toString(16)}${Math.random().toString(16).slice(2, 12)}`;
+  const response = await page.request.post('/api/send', {
+    form: { conversation_id: conversationId, message_id: id, content },
+    maxRedirects: 0,
+  });
+  expect(response.status()).toBeLessThan(400);
+}
+
+/** The texts of the messages shown, in order. */
+export async function shownTexts(page: Page): Promise<string[]> {
+  return page.locator('[data-testid="message"] .text').allTextContents();
+}
+
+/** Writes in the composer and presses Enter. */
+export async function write(page: Page, text: string): Promise<void> {
+  const box = page.getByRole('textbox', { name: 'Message' });
+  await box.fill(text);
+  await box.press('Enter');
+}
