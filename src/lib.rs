@@ -9,11 +9,16 @@
 
 pub mod api;
 pub mod app;
+pub mod components;
+pub mod model;
 pub mod pages;
 pub mod protocol;
 
 #[cfg(feature = "ssr")]
 pub mod server;
+
+#[cfg(feature = "hydrate")]
+pub mod client;
 
 /// The browser's entry point: hydrate the server-rendered page.
 #[cfg(feature = "hydrate")]

@@ -4,6 +4,7 @@
 //! and each query.
 
 pub mod auth;
+pub mod chat;
 
 #[cfg(feature = "ssr")]
 mod context;

@@ -1,22 +1,36 @@
-//! The signed-in app: the inbox beside the open conversation.
+//! The signed-in app: `/` (the inbox) and `/c/:id` (the inbox beside the
+//! conversation). Both are whole in the first response: the inbox and the
+//! newest history come from server functions during server rendering.
 
-use crate::api::auth::{Logout, current_user};
-use crate::protocol::UserSummary;
+use super::NotFound;
+use crate::api::auth::Logout;
+use crate::api::chat::{ConversationView, Home, load_home, open_conversation};
+use crate::components::avatar::Avatar;
+use crate::components::composer::Composer;
+use crate::components::connection_badge::ConnectionBadge;
+use crate::components::inbox_list::InboxList;
+use crate::components::message_list::MessageList;
+use crate::components::new_chat::NewChat;
+use crate::components::state::ChatState;
+use crate::protocol::{ConversationKind, ErrorCode};
 use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Outlet, Redirect};
+use leptos_router::hooks::{use_location, use_params_map};
 
 #[component]
 pub fn ChatLayout() -> impl IntoView {
-    let user = Resource::new(|| (), |_| current_user());
+    let home = Resource::new(|| (), |_| load_home());
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match user.await {
-                    Ok(Some(me)) => EitherOf3::A(view! { <SignedIn me/> }),
+                match home.await {
+                    Ok(Some(home)) => EitherOf3::A(view! { <SignedIn home/> }),
                     Ok(None) => EitherOf3::B(view! { <Redirect path="/login"/> }),
-                    Err(e) => EitherOf3::C(view! { <p class="form-error" role="alert">{e.message}</p> }),
+                    Err(e) => EitherOf3::C(view! {
+                        <main class="centered"><p class="form-error" role="alert">{e.message}</p></main>
+                    }),
                 }
             })}
         </Suspense>
@@ -24,20 +38,42 @@ pub fn ChatLayout() -> impl IntoView {
 }
 
 #[component]
-fn SignedIn(me: UserSummary) -> impl IntoView {
+fn SignedIn(home: Home) -> impl IntoView {
+    let state = ChatState::new(home);
+    provide_context(state);
     let logout = ServerAction::<Logout>::new();
+    let my_name = state.me.with_value(|me| me.username.clone());
+    let location = use_location();
+
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        // Runs once, in the browser, after hydration.
+        state.hydrated.set(true);
+        state.now_ms.set(crate::client::now_ms());
+        state.restore_outbox(crate::client::storage::load(state.my_id()));
+        crate::client::socket::start(state);
+    });
+
     view! {
-        <div class="app">
-            <header class="topbar">
-                <div class="brand"><span class="brand-mark" aria-hidden="true">"n"</span>"natter"</div>
-                <div class="me">
-                    <span class="me-name" data-testid="me-name">{me.username.clone()}</span>
-                    <ActionForm action=logout attr:class="logout-form">
-                        <button type="submit" class="button subtle">"Log out"</button>
-                    </ActionForm>
-                </div>
-            </header>
-            <Outlet/>
+        <div class="app" class:has-conversation=move || location.pathname.with(|p| p.starts_with("/c/"))>
+            <aside class="sidebar">
+                <header class="sidebar-head">
+                    <div class="brand"><span class="brand-mark" aria-hidden="true">"n"</span>"natter"</div>
+                    <ConnectionBadge/>
+                    <div class="me">
+                        <Avatar name=my_name.clone()/>
+                        <span class="me-name" data-testid="me-name">{my_name}</span>
+                        <ActionForm action=logout attr:class="logout-form">
+                            <button type="submit" class="button subtle">"Log out"</button>
+                        </ActionForm>
+                    </div>
+                </header>
+                <NewChat/>
+                <InboxList/>
+            </aside>
+            <main class="main-pane">
+                <Outlet/>
+            </main>
         </div>
     }
 }
@@ -47,13 +83,88 @@ pub fn NoConversation() -> impl IntoView {
     view! {
         <Title text="Chats"/>
         <section class="empty-pane">
+            <svg class="empty-art" viewBox="0 0 24 24" aria-hidden="true"><path d="M4 5h16v11H8l-4 4z" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linejoin="round"/></svg>
             <h2>"Your chats"</h2>
-            <p>"Pick a conversation, or start a new one."</p>
+            <p>"Pick a conversation on the left, or start a new one."</p>
         </section>
     }
 }
 
 #[component]
 pub fn ConversationPane() -> impl IntoView {
-    view! { <section class="conversation"></section> }
+    let params = use_params_map();
+    let view = Resource::new(
+        move || params.with(|p| p.get("id").unwrap_or_default()),
+        open_conversation,
+    );
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match view.await {
+                    Ok(data) => EitherOf3::A(view! { <Conversation data/> }),
+                    Err(e) if matches!(e.code, ErrorCode::NotFound | ErrorCode::InvalidPayload) => {
+                        EitherOf3::B(view! { <NotFound/> })
+                    }
+                    Err(e) => EitherOf3::C(view! { <p class="form-error" role="alert">{e.message}</p> }),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Conversation(data: ConversationView) -> impl IntoView {
+    let state = expect_context::<ChatState>();
+    let me = state.my_id();
+    let conversation = data.conversation.clone();
+    let id = conversation.conversation_id;
+    let group = conversation.kind == ConversationKind::Group;
+    let others: Vec<String> = conversation
+        .participants
+        .iter()
+        .filter(|p| p.user_id != me)
+        .map(|p| p.username.clone())
+        .collect();
+    let title = match (&conversation.kind, &conversation.title) {
+        (ConversationKind::Group, Some(title)) => title.clone(),
+        _ => others.join(", "),
+    };
+    let subtitle = if group {
+        format!("{} members", conversation.participants.len())
+    } else {
+        "Direct chat".to_owned()
+    };
+
+    state.open_conversation(data.conversation, data.page);
+    on_cleanup(move || {
+        if state.open_id() == Some(id) {
+            state.close_conversation();
+        }
+    });
+    #[cfg(feature = "hydrate")]
+    if state.inbox.with_untracked(|i| i.get(id).is_none()) {
+        // Just created, or started by someone else since the inbox loaded.
+        leptos::task::spawn_local(async move {
+            if let Ok(Some(home)) = load_home().await {
+                state.caught_up(Some(home), None);
+            }
+        });
+    }
+
+    let (page_title, label, avatar) = (title.clone(), title.clone(), title.clone());
+    view! {
+        <Title text=page_title/>
+        <section class="conversation" aria-label=label>
+            <header class="conversation-head">
+                <a class="back" href="/" aria-label="Back to chats">"‹"</a>
+                <Avatar name=avatar group/>
+                <div class="conversation-title">
+                    <h1>{title}</h1>
+                    <p class="subtitle">{subtitle}</p>
+                </div>
+            </header>
+            <MessageList group/>
+            <Composer conversation=id/>
+        </section>
+    }
 }

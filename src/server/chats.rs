@@ -132,3 +132,48 @@ pub async fn inbox(state: &AppState, me: &CurrentUser, user: UserId) -> AppResul
     }
     Ok(db::inbox::for_user(&state.db, me.id).await?)
 }
+
+/// Sends a message on behalf of a request (a form post) rather than a
+/// WebSocket: the same membership check, the same group-commit writer and
+/// fan-out (every one of the sender's tabs gets the `message.receive`). The
+/// timestamp is the server's: a form post has no client clock worth keeping.
+pub async fn send(
+    state: &AppState,
+    me: &CurrentUser,
+    conversation: ConversationId,
+    message: crate::protocol::MessagePayload,
+) -> AppResult<()> {
+    use super::chat::committer::{Origin, PendingSend};
+    use super::db::messages::NewMessage;
+    use crate::protocol::ErrorCode;
+    let members = match state.chat.members.get(&state.db, conversation).await? {
+        Some(members) if members.contains(me.id) => members,
+        _ => return Err(not_found().into()),
+    };
+    let (reply, outcome) = tokio::sync::oneshot::channel();
+    let pending = PendingSend {
+        message: NewMessage {
+            conversation_id: conversation,
+            message_id: message.message_id,
+            sender_id: me.id,
+            content: message.content,
+            timestamp: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64),
+        },
+        members,
+        origin: Origin::Request(reply),
+    };
+    let unavailable = || ApiError::new(ErrorCode::Unavailable, "the server cannot store messages right now; try again");
+    state
+        .chat
+        .committer
+        .submit(pending)
+        .await
+        .map_err(|_| unavailable())?;
+    match outcome.await {
+        Ok(Ok(_timestamp)) => Ok(()),
+        Ok(Err((code, text))) => Err(ApiError::new(code, text).into()),
+        Err(_) => Err(unavailable().into()),
+    }
+}

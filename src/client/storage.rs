@@ -1,0 +1,44 @@
+//! The outbox in localStorage: one key per message
+//! (`natter.outbox.<user>.<message_id>`), so that tabs sharing the storage
+//! add and remove their own entries without overwriting each other's.
+
+use crate::protocol::{MessageId, MessagePayload, UserId};
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+fn prefix(user: UserId) -> String {
+    format!("natter.outbox.{user}.")
+}
+
+pub fn save(user: UserId, message: &MessagePayload) {
+    if let (Some(storage), Ok(json)) = (storage(), serde_json::to_string(message)) {
+        let _ = storage.set_item(&format!("{}{}", prefix(user), message.message_id), &json);
+    }
+}
+
+pub fn remove(user: UserId, id: &MessageId) {
+    if let Some(storage) = storage() {
+        let _ = storage.remove_item(&format!("{}{id}", prefix(user)));
+    }
+}
+
+/// Everything `user` left unsent, oldest first (message ids are UUIDv7, so
+/// they sort by creation time).
+pub fn load(user: UserId) -> Vec<MessagePayload> {
+    let Some(storage) = storage() else {
+        return Vec::new();
+    };
+    let prefix = prefix(user);
+    let count = storage.length().unwrap_or(0);
+    let mut pending: Vec<MessagePayload> = (0..count)
+        .filter_map(|i| storage.key(i).ok().flatten())
+        .filter(|key| key.starts_with(&prefix))
+        .filter_map(|key| storage.get_item(&key).ok().flatten())
+        .filter_map(|json| serde_json::from_str(&json).ok())
+        .filter(|m: &MessagePayload| m.sender_id == user)
+        .collect();
+    pending.sort_by(|a, b| a.message_id.cmp(&b.message_id));
+    pending
+}

@@ -1,0 +1,25 @@
+//! A round initial, coloured by name so the same person always looks the same.
+
+use leptos::prelude::*;
+
+/// A hue (0–359) derived from `name`.
+pub fn hue(name: &str) -> u32 {
+    name.bytes()
+        .fold(2166136261u32, |h, b| (h ^ u32::from(b)).wrapping_mul(16777619))
+        % 360
+}
+
+#[component]
+pub fn Avatar(#[prop(into)] name: String, #[prop(optional)] group: bool) -> impl IntoView {
+    let initial = name
+        .chars()
+        .find(|c| c.is_alphanumeric())
+        .map(|c| c.to_uppercase().to_string())
+        .unwrap_or_else(|| "?".into());
+    let style = format!("--avatar-hue: {}", hue(&name));
+    view! {
+        <span class="avatar" class:group=group style=style aria-hidden="true">
+            {initial}
+        </span>
+    }
+}

@@ -1,0 +1,30 @@
+//! Whether live updates are flowing: shown once the page is hydrated (before
+//! that, and without JavaScript, there is no live connection to speak of).
+
+use super::state::{ChatState, Connection};
+use leptos::prelude::*;
+
+#[component]
+pub fn ConnectionBadge() -> impl IntoView {
+    let state = expect_context::<ChatState>();
+    let connection = state.connection;
+    let label = move || connection.get().label();
+    let kind = move || match connection.get() {
+        Connection::Connected => "connected",
+        Connection::Connecting => "connecting",
+        Connection::Reconnecting => "reconnecting",
+        Connection::Offline => "offline",
+    };
+    view! {
+        <span
+            class="connection"
+            data-state=kind
+            role="status"
+            data-testid="connection"
+            hidden=move || !state.hydrated.get()
+        >
+            <span class="dot" aria-hidden="true"></span>
+            {label}
+        </span>
+    }
+}

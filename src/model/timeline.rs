@@ -1,0 +1,249 @@
+//! The open conversation as the person sees it: stored messages in the
+//! server's order, then their own messages still on the way.
+//!
+//! Every message appears once, whatever mix of history pages, live
+//! `message.receive` events, catch-up after a reconnect and resends of the
+//! outbox brings it: the message id is the key.
+
+use crate::protocol::{ConversationId, HistoryMessage, HistoryPage, MessageId, MessagePayload, UserId};
+use std::collections::HashSet;
+
+/// Where one of my messages is on its way to the others.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Stored by the server (acknowledged, or loaded from history).
+    Sent,
+    /// Shown at once; not acknowledged yet (kept in the outbox).
+    Pending,
+    /// Refused; the reason, and whether trying again can help.
+    Failed { reason: String, retryable: bool },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChatMessage {
+    pub message_id: MessageId,
+    pub sender_id: UserId,
+    pub content: String,
+    pub timestamp: i64,
+    pub status: Status,
+}
+
+impl ChatMessage {
+    pub fn from_history(m: HistoryMessage) -> Self {
+        Self {
+            message_id: m.message_id,
+            sender_id: m.sender_id,
+            content: m.content,
+            timestamp: m.timestamp,
+            status: Status::Sent,
+        }
+    }
+
+    pub fn from_payload(m: MessagePayload, status: Status) -> Self {
+        Self {
+            message_id: m.message_id,
+            sender_id: m.sender_id,
+            content: m.content,
+            timestamp: m.timestamp,
+            status,
+        }
+    }
+
+    fn is_stored(&self) -> bool {
+        self.status == Status::Sent
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timeline {
+    pub conversation_id: ConversationId,
+    /// Oldest first. Stored messages come first, in the server's order;
+    /// pending and failed ones of mine follow.
+    messages: Vec<ChatMessage>,
+    ids: HashSet<MessageId>,
+    /// The cursor for the next older page, `None` when the start is loaded.
+    older: Option<MessageId>,
+}
+
+impl Timeline {
+    /// From the newest history page (newest first, as the API answers).
+    pub fn from_page(page: HistoryPage) -> Self {
+        let mut timeline = Self {
+            conversation_id: page.conversation_id,
+            messages: Vec::with_capacity(page.messages.len()),
+            ids: HashSet::new(),
+            older: page.next_cursor,
+        };
+        for m in page.messages.into_iter().rev() {
+            if timeline.ids.insert(m.message_id.clone()) {
+                timeline.messages.push(ChatMessage::from_history(m));
+            }
+        }
+        timeline
+    }
+
+    pub fn messages(&self) -> &[ChatMessage] {
+        &self.messages
+    }
+
+    pub fn older_cursor(&self) -> Option<&MessageId> {
+        self.older.as_ref()
+    }
+
+    pub fn contains(&self, id: &MessageId) -> bool {
+        self.ids.contains(id)
+    }
+
+    /// The newest stored message (what a read marker points at).
+    pub fn newest_stored(&self) -> Option<&ChatMessage> {
+        self.messages.iter().rev().find(|m| m.is_stored())
+    }
+
+    /// Index of the first message not yet stored: new stored messages go
+    /// before it.
+    fn stored_end(&self) -> usize {
+        self.messages
+            .iter()
+            .position(|m| !m.is_stored())
+            .unwrap_or(self.messages.len())
+    }
+
+    /// An older page (newest first) loaded by scrolling up: prepended, with
+    /// anything already shown skipped. Returns how many were added.
+    pub fn prepend_older(&mut self, page: HistoryPage) -> usize {
+        if page.conversation_id != self.conversation_id {
+            return 0;
+        }
+        self.older = page.next_cursor;
+        let older: Vec<ChatMessage> = page
+            .messages
+            .into_iter()
+            .rev()
+            .filter(|m| self.ids.insert(m.message_id.clone()))
+            .map(ChatMessage::from_history)
+            .collect();
+        let added = older.len();
+        self.messages.splice(0..0, older);
+        added
+    }
+
+    /// A `message.receive` for this conversation. False if it was already
+    /// shown (a duplicate delivery, or my own message from another tab that
+    /// this tab also holds).
+    pub fn receive(&mut self, message: MessagePayload) -> bool {
+        if message.conversation_id != self.conversation_id {
+            return false;
+        }
+        if self.ids.contains(&message.message_id) {
+            // My own pending message, stored and delivered via another tab:
+            // it is stored now.
+            if let Some(existing) = self
+                .messages
+                .iter_mut()
+                .find(|m| m.message_id == message.message_id)
+            {
+                if existing.status == Status::Pending {
+                    existing.status = Status::Sent;
+                }
+            }
+            return false;
+        }
+        self.ids.insert(message.message_id.clone());
+        let at = self.stored_end();
+        self.messages
+            .insert(at, ChatMessage::from_payload(message, Status::Sent));
+        true
+    }
+
+    /// Shows my message at once, as pending (no-op if already shown).
+    pub fn push_pending(&mut self, message: MessagePayload) -> bool {
+        if message.conversation_id != self.conversation_id
+            || !self.ids.insert(message.message_id.clone())
+        {
+            return false;
+        }
+        self.messages
+            .push(ChatMessage::from_payload(message, Status::Pending));
+        true
+    }
+
+    /// `message.ack`: stored. The message joins the stored ones, after those
+    /// already there (the server stored it after every message it delivered
+    /// to us before this ack).
+    pub fn ack(&mut self, id: &MessageId, timestamp: i64) -> bool {
+        let Some(index) = self.messages.iter().position(|m| &m.message_id == id) else {
+            return false;
+        };
+        if self.messages[index].status == Status::Sent {
+            return false;
+        }
+        let mut message = self.messages.remove(index);
+        message.status = Status::Sent;
+        message.timestamp = timestamp;
+        let at = self.stored_end();
+        self.messages.insert(at, message);
+        true
+    }
+
+    pub fn fail(&mut self, id: &MessageId, reason: String, retryable: bool) -> bool {
+        match self.messages.iter_mut().find(|m| &m.message_id == id) {
+            Some(m) if m.status != Status::Sent => {
+                m.status = Status::Failed { reason, retryable };
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A failed message goes back to pending (the person pressed retry).
+    pub fn retry(&mut self, id: &MessageId) -> Option<&ChatMessage> {
+        let m = self.messages.iter_mut().find(|m| &m.message_id == id)?;
+        if !matches!(m.status, Status::Failed { .. }) {
+            return None;
+        }
+        m.status = Status::Pending;
+        Some(m)
+    }
+
+    /// The newest page fetched after a reconnect (newest first). The page is
+    /// the server's truth for the newest messages: what was missed is
+    /// inserted in the server's order, my pending messages that it holds are
+    /// stored after all (their ack was lost), and messages that arrived live
+    /// after the page was read stay after it. If the page does not reach
+    /// back to anything shown, the hole cannot be bridged: the timeline
+    /// restarts from this page and older pages load on scroll as usual.
+    pub fn catch_up(&mut self, page: HistoryPage) {
+        if page.conversation_id != self.conversation_id {
+            return;
+        }
+        let in_page: HashSet<MessageId> =
+            page.messages.iter().map(|m| m.message_id.clone()).collect();
+        let (stored, unstored): (Vec<ChatMessage>, Vec<ChatMessage>) = std::mem::take(&mut self.messages)
+            .into_iter()
+            .partition(ChatMessage::is_stored);
+        let unstored = unstored
+            .into_iter()
+            .filter(|m| !in_page.contains(&m.message_id));
+        let first = stored.iter().position(|m| in_page.contains(&m.message_id));
+        let last = stored.iter().rposition(|m| in_page.contains(&m.message_id));
+        let (older, newer): (Vec<ChatMessage>, Vec<ChatMessage>) = match (first, last) {
+            (Some(first), Some(last)) => {
+                let mut stored = stored;
+                let newer = stored.split_off(last + 1);
+                stored.truncate(first);
+                (stored, newer)
+            }
+            _ => {
+                self.older = page.next_cursor.clone();
+                (Vec::new(), Vec::new())
+            }
+        };
+        let fresh = page.messages.into_iter().rev().map(ChatMessage::from_history);
+        self.messages = older.into_iter().chain(fresh).chain(newer).chain(unstored).collect();
+        self.ids = self.messages.iter().map(|m| m.message_id.clone()).collect();
+    }
+}
+
+#[cfg(test)]
+#[path = "timeline_tests.rs"]
+mod tests;
