@@ -332,10 +332,10 @@ mod scroll {
         });
         // The first page may not fill a tall screen: fetch until it does.
         Effect::new(move |_| {
-            if let Some(el) = scroller.get() {
-                if from_top(&el) < PREFETCH {
-                    load_older();
-                }
+            if let Some(el) = scroller.get()
+                && from_top(&el) < PREFETCH
+            {
+                load_older();
             }
         });
     }

@@ -141,10 +141,9 @@ impl Timeline {
                 .messages
                 .iter_mut()
                 .find(|m| m.message_id == message.message_id)
+                && existing.status == Status::Pending
             {
-                if existing.status == Status::Pending {
-                    existing.status = Status::Sent;
-                }
+                existing.status = Status::Sent;
             }
             return false;
         }
