@@ -37,6 +37,7 @@ test.describe('accounts with JavaScript', () => {
     const name = uniqueName('e2e');
     await signUp(page, name);
     await page.getByRole('button', { name: 'Log out' }).click();
+    await expect(page).toHaveURL(/\/login$/);
     await page.goto('/register');
     await hydrated(page);
     await page.getByLabel('Username').fill(name);

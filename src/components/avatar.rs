@@ -2,11 +2,12 @@
 
 use leptos::prelude::*;
 
-/// A hue (0–359) derived from `name`.
+/// One of twelve hues, derived from `name` (a class rather than an inline
+/// style, so the Content-Security-Policy needs no 'unsafe-inline').
 pub fn hue(name: &str) -> u32 {
     name.bytes()
         .fold(2166136261u32, |h, b| (h ^ u32::from(b)).wrapping_mul(16777619))
-        % 360
+        % 12
 }
 
 #[component]
@@ -16,9 +17,9 @@ pub fn Avatar(#[prop(into)] name: String, #[prop(optional)] group: bool) -> impl
         .find(|c| c.is_alphanumeric())
         .map(|c| c.to_uppercase().to_string())
         .unwrap_or_else(|| "?".into());
-    let style = format!("--avatar-hue: {}", hue(&name));
+    let class = format!("avatar hue-{}", hue(&name));
     view! {
-        <span class="avatar" class:group=group style=style aria-hidden="true">
+        <span class=class class:group=group aria-hidden="true">
             {initial}
         </span>
     }

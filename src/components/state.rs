@@ -205,6 +205,13 @@ impl ChatState {
     /// Messages a previous page of this tab (or another tab) wrote and the
     /// server never acknowledged: back in the outbox, to be sent again.
     pub fn restore_outbox(&self, pending: Vec<MessagePayload>) {
+        self.timeline.update(|t| {
+            if let Some(t) = t {
+                for message in &pending {
+                    t.push_pending(message.clone());
+                }
+            }
+        });
         self.outbox.update(|o| {
             for message in pending {
                 o.push(message);
