@@ -210,9 +210,9 @@ fn ensure_started(base: &Path) -> Result<Cluster, ClusterError> {
     fs::create_dir_all(base).map_err(io(format!("creating {}", base.display())))?;
     let base = fs::canonicalize(base).map_err(io(format!("resolving {}", base.display())))?;
     let cluster = cluster_at(base, bin);
-    let socket = cluster.socket_dir.join(".s.PGSQL.5432");
-    if socket.as_os_str().len() > MAX_SOCKET_PATH {
-        return Err(ClusterError::SocketPathTooLong(socket));
+    let socket_path = cluster.socket_dir.join(".s.PGSQL.5432");
+    if socket_path.as_os_str().len() > MAX_SOCKET_PATH {
+        return Err(ClusterError::SocketPathTooLong(socket_path));
     }
 
     let lock_path = cluster.base.join("cluster.lock");
@@ -225,6 +225,13 @@ fn ensure_started(base: &Path) -> Result<Cluster, ClusterError> {
     }
     if !cluster.pgdata.join("PG_VERSION").is_file() {
         init(&cluster)?;
+    }
+    let socket = cluster.socket_dir.join(".s.PGSQL.5432");
+    if cluster.is_running()? && !socket.exists() {
+        // A server whose socket has gone (its folder was removed under it)
+        // cannot be reached: restart it so the socket is made again.
+        tracing::warn!(data = %cluster.pgdata.display(), "the private PostgreSQL lost its socket; restarting it");
+        cluster.pg_ctl(&["stop", "-m", "fast", "-w"])?;
     }
     if !cluster.is_running()? {
         start(&cluster)?;
