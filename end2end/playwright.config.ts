@@ -43,6 +43,8 @@ export default defineConfig({
       LEPTOS_SITE_ADDR: `127.0.0.1:${PORT}`,
       LEPTOS_SITE_ROOT: 'target/site',
       NATTER_DATA_DIR: 'target/e2e-db',
+      // The suite makes many accounts from one address.
+      NATTER_AUTH_ATTEMPTS_PER_MINUTE: '100000',
       RUST_LOG: 'warn',
     },
   },

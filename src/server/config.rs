@@ -38,6 +38,14 @@ pub struct Settings {
     /// cookie-authenticated form (e.g. `https://chat.example.com`).
     #[serde(default)]
     pub allowed_origins: Vec<String>,
+    /// Sign-up and log-in attempts one address may make per minute.
+    pub auth_attempts_per_minute: u32,
+    /// Take the client's address from `X-Forwarded-For` (only behind a proxy
+    /// that sets it).
+    #[serde(default)]
+    pub trust_proxy_headers: bool,
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
 }
 
 impl Settings {
@@ -171,6 +179,8 @@ session-days = 30
 send-batch-max = 256
 outbound-queue = 256
 ping-interval-secs = 25
+auth-attempts-per-minute = 20
+max-body-bytes = 65536
 "#;
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -206,7 +216,10 @@ ping-interval-secs = 25
         assert_eq!(config.leptos.site_addr.to_string(), "0.0.0.0:8080");
         assert_eq!(config.natter.db_pool_size, 4);
         assert_eq!(config.natter.allowed_origins, ["https://chat.example.com"]);
-        assert_eq!(config.natter.external_database(), Some("postgres://db/natter"));
+        assert_eq!(
+            config.natter.external_database(),
+            Some("postgres://db/natter")
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod embedded_pg;
 pub mod error;
+pub mod guard;
 pub mod rest;
 pub mod router;
 pub mod startup;

@@ -48,7 +48,10 @@ pub async fn fresh_database() -> PgConnectOptions {
     let mut conn = sqlx::PgConnection::connect_with(&admin)
         .await
         .expect("connect to the test cluster");
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let name = format!("t_{now}_{}", uuid::Uuid::now_v7().simple());
     // Databases of test runs that ended over an hour ago.
     let stale: Vec<String> = sqlx::query_scalar(
@@ -75,8 +78,19 @@ pub async fn fresh_database() -> PgConnectOptions {
 pub fn test_config(overrides: &[(&str, &str)]) -> Config {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("Leptos.toml");
     let text = std::fs::read_to_string(&path).expect("Leptos.toml");
-    let mut env = vec![("LEPTOS_SITE_ADDR".to_owned(), "127.0.0.1:0".to_owned())];
-    env.extend(overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    // Tests make many accounts from one address; the limit has its own test.
+    let mut env = vec![
+        ("LEPTOS_SITE_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+        (
+            "NATTER_AUTH_ATTEMPTS_PER_MINUTE".to_owned(),
+            "100000".to_owned(),
+        ),
+    ];
+    env.extend(
+        overrides
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
     Config::from_toml(&path, &text, env).expect("Leptos.toml parses")
 }
 
@@ -104,7 +118,9 @@ impl TestServer {
     }
 
     pub async fn start_on(config: Config, db: PgPool) -> Self {
-        let server = Server::build(config, db.clone()).await.expect("server builds");
+        let server = Server::build(config, db.clone())
+            .await
+            .expect("server builds");
         let addr = server.local_addr().unwrap();
         let state = server.state.clone();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -132,7 +148,10 @@ impl TestServer {
 
     /// A fresh user with a random name, signed in.
     pub async fn user(&self, prefix: &str) -> TestUser {
-        let username = format!("{prefix}_{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+        let username = format!(
+            "{prefix}_{}",
+            &uuid::Uuid::now_v7().simple().to_string()[20..]
+        );
         self.register(&username, "correct horse").await
     }
 
@@ -230,7 +249,12 @@ impl TestUser {
     }
 
     /// The `message.send` frame for `content`.
-    pub fn send_frame(&self, conversation: ConversationId, message_id: &str, content: &str) -> Value {
+    pub fn send_frame(
+        &self,
+        conversation: ConversationId,
+        message_id: &str,
+        content: &str,
+    ) -> Value {
         json!({"event": "message.send", "payload": {
             "conversation_id": conversation, "sender_id": self.id,
             "message_id": message_id, "content": content, "timestamp": now_ms()}})
@@ -238,7 +262,10 @@ impl TestUser {
 }
 
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
 }
 
 /// A fresh client-style message id.
@@ -273,7 +300,9 @@ impl WsClient {
     pub async fn try_recv(&mut self, wait: Duration) -> Option<Value> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
-            let next = tokio::time::timeout_at(deadline, self.stream.next()).await.ok()??;
+            let next = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .ok()??;
             match next.expect("socket healthy") {
                 Message::Text(text) => {
                     return Some(serde_json::from_str(&text).expect("server sends JSON"));
@@ -295,8 +324,14 @@ impl WsClient {
     pub async fn send_and_ack(&mut self, frame: &Value) -> Value {
         self.send_json(frame).await;
         let reply = self.recv().await;
-        assert_eq!(reply["event"], "message.ack", "expected an ack, got {reply}");
-        assert_eq!(reply["payload"]["message_id"], frame["payload"]["message_id"]);
+        assert_eq!(
+            reply["event"], "message.ack",
+            "expected an ack, got {reply}"
+        );
+        assert_eq!(
+            reply["payload"]["message_id"],
+            frame["payload"]["message_id"]
+        );
         reply
     }
 

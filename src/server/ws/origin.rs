@@ -6,13 +6,21 @@
 use axum::http::HeaderMap;
 use axum::http::header::{HOST, ORIGIN};
 
+/// True when the request's `Origin` is one of `allowed`.
+pub fn is_listed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    headers
+        .get(ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|origin| allowed.iter().any(|a| a.trim_end_matches('/') == origin))
+}
+
 /// True when the request has no `Origin` (not a browser, or a same-origin
 /// navigation), or its `Origin` is this server's own or one of `allowed`.
 pub fn is_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     let Some(origin) = headers.get(ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
-    if allowed.iter().any(|a| a.trim_end_matches('/') == origin) {
+    if is_listed(headers, allowed) {
         return true;
     }
     let Some(host) = headers.get(HOST).and_then(|v| v.to_str().ok()) else {
@@ -40,15 +48,27 @@ mod tests {
     #[test]
     fn own_origin_and_no_origin_pass_others_do_not() {
         assert!(is_allowed(&headers(None, "chat.local:3000"), &[]));
-        assert!(is_allowed(&headers(Some("http://chat.local:3000"), "chat.local:3000"), &[]));
-        assert!(!is_allowed(&headers(Some("http://evil.example"), "chat.local:3000"), &[]));
-        assert!(!is_allowed(&headers(Some("http://chat.local:3001"), "chat.local:3000"), &[]));
+        assert!(is_allowed(
+            &headers(Some("http://chat.local:3000"), "chat.local:3000"),
+            &[]
+        ));
+        assert!(!is_allowed(
+            &headers(Some("http://evil.example"), "chat.local:3000"),
+            &[]
+        ));
+        assert!(!is_allowed(
+            &headers(Some("http://chat.local:3001"), "chat.local:3000"),
+            &[]
+        ));
         assert!(!is_allowed(&headers(Some("null"), "chat.local:3000"), &[]));
     }
 
     #[test]
     fn configured_origins_pass() {
         let allowed = ["https://chat.example.com/".to_owned()];
-        assert!(is_allowed(&headers(Some("https://chat.example.com"), "internal:3000"), &allowed));
+        assert!(is_allowed(
+            &headers(Some("https://chat.example.com"), "internal:3000"),
+            &allowed
+        ));
     }
 }

@@ -1,0 +1,173 @@
+//! Guards in front of every HTTP request: security headers, cross-site
+//! request refusal, per-address limits on sign-up and log-in, and a cap on
+//! request bodies.
+
+use super::auth::COOKIE_NAME;
+use super::state::AppState;
+use super::ws::origin;
+use crate::protocol::{ApiError, ErrorCode};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::Method;
+use axum::http::header::{
+    AUTHORIZATION, CONTENT_SECURITY_POLICY, COOKIE, HeaderName, HeaderValue, REFERRER_POLICY,
+    RETRY_AFTER, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// Headers every response carries (a page's own Content-Security-Policy,
+/// with its nonce, takes precedence over the default one here).
+pub fn security_headers() -> [SetResponseHeaderLayer<HeaderValue>; 5] {
+    [
+        SetResponseHeaderLayer::if_not_present(
+            X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        // Same-origin referrers only: the no-JavaScript form posts go back to
+        // the page they came from by it.
+        SetResponseHeaderLayer::if_not_present(
+            REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ),
+        SetResponseHeaderLayer::if_not_present(X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        ),
+        SetResponseHeaderLayer::if_not_present(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        ),
+    ]
+}
+
+fn carries_session_cookie(request: &Request) -> bool {
+    request
+        .headers()
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(';')
+                .any(|pair| pair.trim().starts_with(COOKIE_NAME))
+        })
+}
+
+/// Refuses a state-changing request that carries the session cookie but
+/// comes from another site's page (CSRF). `SameSite=Lax` already keeps the
+/// cookie off most cross-site posts; this checks what the browser says about
+/// the request's origin as well. Requests authenticated by a bearer token
+/// alone are not forgeable this way and pass.
+pub async fn same_origin_writes(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if safe || !carries_session_cookie(&request) || request.headers().contains_key(AUTHORIZATION) {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    let allowed = &state.settings.allowed_origins;
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    let cross_site = matches!(fetch_site, Some("cross-site" | "same-site"))
+        && !origin::is_listed(headers, allowed);
+    if cross_site || !origin::is_allowed(headers, allowed) {
+        return ApiError::forbidden("cross-site requests are refused").into_response();
+    }
+    next.run(request).await
+}
+
+/// Per-address limits on attempts to sign up or log in (guessing passwords,
+/// creating accounts in bulk).
+pub struct AuthLimiter {
+    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    trust_proxy: bool,
+}
+
+impl AuthLimiter {
+    pub fn new(per_minute: u32, trust_proxy: bool) -> Arc<Self> {
+        let per_minute = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+        let limiter = Arc::new(Self {
+            limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            trust_proxy,
+        });
+        // Forget addresses that have been quiet, so the map stays small.
+        let weak = Arc::downgrade(&limiter);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                let Some(limiter) = weak.upgrade() else {
+                    return;
+                };
+                limiter.limiter.retain_recent();
+                limiter.limiter.shrink_to_fit();
+            }
+        });
+        limiter
+    }
+
+    /// The client's address: the peer's, or behind a trusted proxy the
+    /// first one it names in `X-Forwarded-For`.
+    fn client(&self, request: &Request) -> Option<IpAddr> {
+        if self.trust_proxy
+            && let Some(forwarded) = request
+                .headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .and_then(|ip| ip.trim().parse().ok())
+        {
+            return Some(forwarded);
+        }
+        request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip())
+    }
+}
+
+/// The account endpoints the limit applies to: the JSON API and the pages'
+/// server functions.
+fn is_auth_attempt(request: &Request) -> bool {
+    request.method() == Method::POST
+        && matches!(
+            request.uri().path(),
+            "/api/v1/auth/register" | "/api/v1/auth/login" | "/api/register" | "/api/login"
+        )
+}
+
+pub async fn limit_auth_attempts(
+    State(limiter): State<Arc<AuthLimiter>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if is_auth_attempt(&request)
+        && let Some(client) = limiter.client(&request)
+        && let Err(not_until) = limiter.limiter.check_key(&client)
+    {
+        let wait = not_until.wait_time_from(governor::clock::Clock::now(
+            &governor::clock::DefaultClock::default(),
+        ));
+        let mut response = ApiError::new(
+            ErrorCode::RateLimited,
+            "Too many attempts; wait a moment and try again",
+        )
+        .into_response();
+        if let Ok(seconds) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+            response.headers_mut().insert(RETRY_AFTER, seconds);
+        }
+        return response;
+    }
+    next.run(request).await
+}

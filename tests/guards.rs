@@ -1,0 +1,157 @@
+//! The guards in front of every request: security headers, cross-site
+//! refusal for cookie-authenticated writes, per-address limits on account
+//! attempts, and the request-size cap.
+
+mod common;
+
+use common::TestServer;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers_and_pages_a_nonce_policy() {
+    let server = TestServer::start().await;
+    let api = reqwest::get(server.url("/api/v1/me")).await.unwrap();
+    for (name, value) in [
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "same-origin"),
+        ("x-frame-options", "DENY"),
+    ] {
+        assert_eq!(api.headers()[name], value, "{name}");
+    }
+    let page = reqwest::Client::new()
+        .get(server.url("/login"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    let policy = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let html = page.text().await.unwrap();
+    let nonce = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("the policy names a nonce");
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "the hydration script carries it"
+    );
+    assert!(policy.contains("default-src 'none'"), "{policy}");
+    assert!(policy.contains("'wasm-unsafe-eval'"), "{policy}");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+}
+
+#[tokio::test]
+async fn a_cross_site_post_with_the_session_cookie_is_refused_and_changes_nothing() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let cookie = format!("natter_session={}", alice.token);
+    let body = json!({"participants": [bob.id]});
+    let forged = reqwest::Client::new()
+        .post(server.url("/api/v1/conversations"))
+        .header("cookie", &cookie)
+        .header("origin", "https://evil.example")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let fetch_metadata = reqwest::Client::new()
+        .post(server.url("/api/v1/auth/logout"))
+        .header("cookie", &cookie)
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fetch_metadata.status(), StatusCode::FORBIDDEN);
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM conversations")
+        .fetch_one(&server.db)
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+    assert_eq!(
+        alice.get("/api/v1/me").await.status(),
+        StatusCode::OK,
+        "still signed in"
+    );
+
+    // The same request from our own page, or with a bearer token, works.
+    let own = reqwest::Client::new()
+        .post(server.url("/api/v1/conversations"))
+        .header("cookie", &cookie)
+        .header("origin", &server.base)
+        .header("sec-fetch-site", "same-origin")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), StatusCode::CREATED);
+    let bearer = reqwest::Client::new()
+        .post(server.url("/api/v1/conversations"))
+        .bearer_auth(&alice.token)
+        .header("origin", "https://elsewhere.example")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bearer.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn too_many_log_in_attempts_from_one_address_get_429_and_nothing_else_is_limited() {
+    let server = TestServer::start_with(&[("NATTER_AUTH_ATTEMPTS_PER_MINUTE", "5")]).await;
+    server.register("carol", "password1").await;
+    let attempt = || async {
+        reqwest::Client::new()
+            .post(server.url("/api/v1/auth/login"))
+            .json(&json!({"username": "carol", "password": "wrong-password"}))
+            .send()
+            .await
+            .unwrap()
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(attempt().await.status());
+    }
+    // The registration used one of the five.
+    assert_eq!(statuses[..4], [StatusCode::UNAUTHORIZED; 4], "{statuses:?}");
+    assert!(
+        statuses[4..]
+            .iter()
+            .all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    let limited = attempt().await;
+    assert!(limited.headers().contains_key("retry-after"));
+    let body: Value = limited.json().await.unwrap();
+    assert_eq!(body["code"], "rate_limited");
+    // Other endpoints are not affected.
+    let me = reqwest::get(server.url("/api/v1/me")).await.unwrap();
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused() {
+    let server = TestServer::start().await;
+    let response = reqwest::Client::new()
+        .post(server.url("/api/v1/auth/register"))
+        .header("content-type", "application/json")
+        .body(format!(
+            r#"{{"username":"dave","password":"{}"}}"#,
+            "x".repeat(100_000)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&server.db)
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+}
