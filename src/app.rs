@@ -1,6 +1,8 @@
 //! The HTML shell and the routes.
 
-use crate::pages::{ChatLayout, ConversationPane, LoginPage, NoConversation, NotFound, RegisterPage};
+use crate::pages::{
+    ChatLayout, ConversationPane, LoginPage, NoConversation, NotFound, RegisterPage,
+};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};

@@ -158,20 +158,26 @@ async fn a_live_connection_survives_hundreds_of_arbitrary_frames_and_stores_noth
     ws.send_text("\u{0}\u{ffff} not json").await;
     assert_eq!(ws.recv().await["payload"]["code"], "invalid_json");
     ws.stream
-        .send(tokio_tungstenite::tungstenite::Message::Binary(vec![0, 1, 2].into()))
+        .send(tokio_tungstenite::tungstenite::Message::Binary(
+            vec![0, 1, 2].into(),
+        ))
         .await
         .unwrap();
     assert_eq!(ws.recv().await["payload"]["code"], "invalid_json");
 
     // After all that, the same connection still sends and receives.
     let id = message_id();
-    ws.send_and_ack(&alice.send_frame(conversation, &id, "still here")).await;
+    ws.send_and_ack(&alice.send_frame(conversation, &id, "still here"))
+        .await;
     ws.expect_silence(Duration::from_millis(200)).await;
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM messages")
         .fetch_one(&server.db)
         .await
         .unwrap();
-    assert_eq!(stored, 1, "only the one good message of {sent} frames was stored");
+    assert_eq!(
+        stored, 1,
+        "only the one good message of {sent} frames was stored"
+    );
 }
 
 use futures::SinkExt;

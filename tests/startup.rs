@@ -84,13 +84,23 @@ async fn the_first_run_creates_the_private_database_and_the_next_finds_its_data(
 
     let first = start(&data_dir);
     let pgdata = std::fs::canonicalize(&data_dir).unwrap().join("pgdata");
-    assert!(pgdata.join("PG_VERSION").is_file(), "the cluster was created");
+    assert!(
+        pgdata.join("PG_VERSION").is_file(),
+        "the cluster was created"
+    );
     let says_where = first
         .log
         .iter()
         .any(|l| l.contains("embedded PostgreSQL") && l.contains(&pgdata.display().to_string()));
-    assert!(says_where, "one log line names the data folder: {:?}", first.log);
-    assert_eq!(post(&first.base, "/api/v1/auth/register", credentials.clone()).await, 201);
+    assert!(
+        says_where,
+        "one log line names the data folder: {:?}",
+        first.log
+    );
+    assert_eq!(
+        post(&first.base, "/api/v1/auth/register", credentials.clone()).await,
+        201
+    );
     drop(first);
     // Stopped too, so the next run has to start it again from its files.
     stop_cluster(&data_dir);
@@ -101,7 +111,10 @@ async fn the_first_run_creates_the_private_database_and_the_next_finds_its_data(
         200,
         "the account made in the first run is still there"
     );
-    assert_eq!(post(&second.base, "/api/v1/auth/register", credentials).await, 409);
+    assert_eq!(
+        post(&second.base, "/api/v1/auth/register", credentials).await,
+        409
+    );
     drop(second);
     stop_cluster(&data_dir);
     let _ = std::fs::remove_dir_all(&data_dir);

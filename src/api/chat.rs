@@ -1,7 +1,9 @@
 //! The inbox, a conversation's history, sending without JavaScript, finding
 //! people and starting conversations.
 
-use crate::protocol::{ApiError, Conversation, ConversationId, HistoryPage, InboxEntry, UserSummary};
+use crate::protocol::{
+    ApiError, Conversation, ConversationId, HistoryPage, InboxEntry, UserSummary,
+};
 use leptos::server;
 use serde::{Deserialize, Serialize};
 
@@ -76,7 +78,8 @@ pub async fn load_history(id: String, cursor: Option<String>) -> Result<HistoryP
     let id = parse_conversation(&id)?;
     let cursor = match cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(text) => Some(
-            MessageId::parse(text).ok_or_else(|| ApiError::invalid("cursor", "not a message id"))?,
+            MessageId::parse(text)
+                .ok_or_else(|| ApiError::invalid("cursor", "not a message id"))?,
         ),
         None => None,
     };

@@ -5,9 +5,9 @@ use leptos::prelude::*;
 /// One of twelve hues, derived from `name` (a class rather than an inline
 /// style, so the Content-Security-Policy needs no 'unsafe-inline').
 pub fn hue(name: &str) -> u32 {
-    name.bytes()
-        .fold(2166136261u32, |h, b| (h ^ u32::from(b)).wrapping_mul(16777619))
-        % 12
+    name.bytes().fold(2166136261u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(16777619)
+    }) % 12
 }
 
 #[component]

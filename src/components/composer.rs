@@ -42,13 +42,12 @@ pub fn Composer(conversation: ConversationId) -> impl IntoView {
             submit();
         }
     };
-    let error = move || {
-        posted
-            .value()
-            .get()
-            .and_then(Result::err)
-            .map(|e| view! { <p class="form-error composer-error" role="alert">{e.message}</p> })
-    };
+    let error =
+        move || {
+            posted.value().get().and_then(Result::err).map(
+                |e| view! { <p class="form-error composer-error" role="alert">{e.message}</p> },
+            )
+        };
     view! {
         {error}
         <form class="composer" action=SendMessage::url() method="post" on:submit=on_submit>

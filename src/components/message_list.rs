@@ -252,7 +252,9 @@ mod scroll {
         unseen: RwSignal<bool>,
         load_older: impl Fn(),
     ) {
-        let Some(el) = scroller.get_untracked() else { return };
+        let Some(el) = scroller.get_untracked() else {
+            return;
+        };
         let bottom = from_bottom(&el) < EDGE;
         at_bottom.set(bottom);
         if bottom {
@@ -313,23 +315,25 @@ mod scroll {
                     .map(|m| (m.message_id.clone(), m.sender_id))
             })
         });
-        Effect::new(move |previous: Option<Option<(crate::protocol::MessageId, UserId)>>| {
-            let current = newest.get();
-            if let Some(previous) = previous
-                && previous != current
-                && let Some((_, sender)) = &current
-            {
-                if *sender == me {
-                    unseen.set(false);
-                    if let Some(el) = scroller.get_untracked() {
-                        el.set_scroll_top(0);
+        Effect::new(
+            move |previous: Option<Option<(crate::protocol::MessageId, UserId)>>| {
+                let current = newest.get();
+                if let Some(previous) = previous
+                    && previous != current
+                    && let Some((_, sender)) = &current
+                {
+                    if *sender == me {
+                        unseen.set(false);
+                        if let Some(el) = scroller.get_untracked() {
+                            el.set_scroll_top(0);
+                        }
+                    } else if !at_bottom.get_untracked() {
+                        unseen.set(true);
                     }
-                } else if !at_bottom.get_untracked() {
-                    unseen.set(true);
                 }
-            }
-            current
-        });
+                current
+            },
+        );
         // The first page may not fill a tall screen: fetch until it does.
         Effect::new(move |_| {
             if let Some(el) = scroller.get()

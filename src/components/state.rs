@@ -221,7 +221,8 @@ impl ChatState {
 
     /// Every message still in the outbox, again (after a reconnect).
     pub fn resend_outbox(&self) {
-        let pending: Vec<MessagePayload> = self.outbox.with_untracked(|o| o.iter().cloned().collect());
+        let pending: Vec<MessagePayload> =
+            self.outbox.with_untracked(|o| o.iter().cloned().collect());
         for message in pending {
             self.transmit(&ClientEvent::Send(message));
         }

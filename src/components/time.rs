@@ -43,7 +43,9 @@ const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
 
 /// "14:05" (24-hour, unambiguous everywhere).
 pub fn clock(ts_ms: i64, offset_min: i64) -> String {
-    let minutes = (ts_ms + offset_min * 60_000).div_euclid(60_000).rem_euclid(24 * 60);
+    let minutes = (ts_ms + offset_min * 60_000)
+        .div_euclid(60_000)
+        .rem_euclid(24 * 60);
     format!("{:02}:{:02}", minutes / 60, minutes % 60)
 }
 

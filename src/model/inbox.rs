@@ -18,7 +18,9 @@ impl InboxList {
     }
 
     pub fn get(&self, conversation: ConversationId) -> Option<&InboxEntry> {
-        self.entries.iter().find(|e| e.conversation_id == conversation)
+        self.entries
+            .iter()
+            .find(|e| e.conversation_id == conversation)
     }
 
     /// A message of `conversation` (received, or sent by me): it becomes the
@@ -109,17 +111,28 @@ mod tests {
 
     #[test]
     fn a_message_moves_its_conversation_to_the_top_with_a_badge() {
-        let (a, b, c) = (ConversationId::new_v7(), ConversationId::new_v7(), ConversationId::new_v7());
+        let (a, b, c) = (
+            ConversationId::new_v7(),
+            ConversationId::new_v7(),
+            ConversationId::new_v7(),
+        );
         let (me, friend) = (UserId::new_v7(), UserId::new_v7());
         let mut inbox = InboxList::new(vec![entry(a), entry(b), entry(c)]);
         assert!(inbox.record(&message(c, friend, "m1"), me, Some(a)));
         assert_eq!(inbox.entries()[0].conversation_id, c);
         assert_eq!(inbox.entries()[0].last_message.as_deref(), Some("text m1"));
         assert_eq!(inbox.entries()[0].unread_count, 1);
-        assert!(inbox.record(&message(c, friend, "m1"), me, Some(a)), "a repeat");
+        assert!(
+            inbox.record(&message(c, friend, "m1"), me, Some(a)),
+            "a repeat"
+        );
         assert_eq!(inbox.entries()[0].unread_count, 1, "does not count twice");
         assert!(inbox.record(&message(a, friend, "m2"), me, Some(a)));
-        assert_eq!(inbox.entries()[0].unread_count, 0, "the open one stays read");
+        assert_eq!(
+            inbox.entries()[0].unread_count,
+            0,
+            "the open one stays read"
+        );
         assert_eq!(inbox.total_unread(), 1);
         assert!(inbox.mark_read(c));
         assert_eq!(inbox.total_unread(), 0);
@@ -138,6 +151,10 @@ mod tests {
     #[test]
     fn an_unknown_conversation_asks_for_a_refetch() {
         let mut inbox = InboxList::default();
-        assert!(!inbox.record(&message(ConversationId::new_v7(), UserId::new_v7(), "m"), UserId::new_v7(), None));
+        assert!(!inbox.record(
+            &message(ConversationId::new_v7(), UserId::new_v7(), "m"),
+            UserId::new_v7(),
+            None
+        ));
     }
 }

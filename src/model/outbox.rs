@@ -35,7 +35,10 @@ impl Outbox {
         self.pending.iter()
     }
 
-    pub fn in_conversation(&self, conversation: ConversationId) -> impl Iterator<Item = &MessagePayload> {
+    pub fn in_conversation(
+        &self,
+        conversation: ConversationId,
+    ) -> impl Iterator<Item = &MessagePayload> {
         self.pending
             .iter()
             .filter(move |m| m.conversation_id == conversation)

@@ -5,7 +5,9 @@
 //! `message.receive` events, catch-up after a reconnect and resends of the
 //! outbox brings it: the message id is the key.
 
-use crate::protocol::{ConversationId, HistoryMessage, HistoryPage, MessageId, MessagePayload, UserId};
+use crate::protocol::{
+    ConversationId, HistoryMessage, HistoryPage, MessageId, MessagePayload, UserId,
+};
 use std::collections::HashSet;
 
 /// Where one of my messages is on its way to the others.
@@ -217,9 +219,10 @@ impl Timeline {
         }
         let in_page: HashSet<MessageId> =
             page.messages.iter().map(|m| m.message_id.clone()).collect();
-        let (stored, unstored): (Vec<ChatMessage>, Vec<ChatMessage>) = std::mem::take(&mut self.messages)
-            .into_iter()
-            .partition(ChatMessage::is_stored);
+        let (stored, unstored): (Vec<ChatMessage>, Vec<ChatMessage>) =
+            std::mem::take(&mut self.messages)
+                .into_iter()
+                .partition(ChatMessage::is_stored);
         let unstored = unstored
             .into_iter()
             .filter(|m| !in_page.contains(&m.message_id));
@@ -237,8 +240,17 @@ impl Timeline {
                 (Vec::new(), Vec::new())
             }
         };
-        let fresh = page.messages.into_iter().rev().map(ChatMessage::from_history);
-        self.messages = older.into_iter().chain(fresh).chain(newer).chain(unstored).collect();
+        let fresh = page
+            .messages
+            .into_iter()
+            .rev()
+            .map(ChatMessage::from_history);
+        self.messages = older
+            .into_iter()
+            .chain(fresh)
+            .chain(newer)
+            .chain(unstored)
+            .collect();
         self.ids = self.messages.iter().map(|m| m.message_id.clone()).collect();
     }
 }

@@ -106,7 +106,11 @@ fn catch_up_inserts_what_was_missed_in_server_order() {
     assert_eq!(t.older_cursor(), None, "the start was already loaded");
     missed.messages.insert(0, history(9));
     t.catch_up(missed);
-    assert_eq!(order(&t), [1, 2, 3, 4, 5, 6, 7, 100, 8, 9], "catching up twice adds nothing");
+    assert_eq!(
+        order(&t),
+        [1, 2, 3, 4, 5, 6, 7, 100, 8, 9],
+        "catching up twice adds nothing"
+    );
 }
 
 #[test]

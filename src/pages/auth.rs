@@ -43,9 +43,8 @@ fn Fields(mode: Mode, error: Signal<Option<ApiError>>, pending: Signal<bool>) ->
             "new-password",
         ),
     };
-    let username_hint = (mode == Mode::Register).then(|| {
-        format!("{USERNAME_MIN}–{USERNAME_MAX} lowercase letters, digits or _.")
-    });
+    let username_hint = (mode == Mode::Register)
+        .then(|| format!("{USERNAME_MIN}–{USERNAME_MAX} lowercase letters, digits or _."));
     view! {
         <div class="field">
             <label for="username">"Username"</label>
@@ -76,8 +75,14 @@ fn Fields(mode: Mode, error: Signal<Option<ApiError>>, pending: Signal<bool>) ->
 #[component]
 fn AuthCard(mode: Mode, children: Children) -> impl IntoView {
     let (title, other) = match mode {
-        Mode::Login => ("Log in", view! { "New to natter? " <a href="/register">"Create an account"</a> }.into_any()),
-        Mode::Register => ("Sign up", view! { "Already have an account? " <a href="/login">"Log in"</a> }.into_any()),
+        Mode::Login => (
+            "Log in",
+            view! { "New to natter? " <a href="/register">"Create an account"</a> }.into_any(),
+        ),
+        Mode::Register => (
+            "Sign up",
+            view! { "Already have an account? " <a href="/login">"Log in"</a> }.into_any(),
+        ),
     };
     view! {
         <Title text=title/>

@@ -142,7 +142,10 @@ pub fn decode_client_frame(text: &str) -> Result<ClientEvent, FrameError> {
     if text.len() > MAX_FRAME_BYTES {
         return Err(FrameError::new(
             ErrorCode::TooLarge,
-            format!("frame is {} bytes; the limit is {MAX_FRAME_BYTES}", text.len()),
+            format!(
+                "frame is {} bytes; the limit is {MAX_FRAME_BYTES}",
+                text.len()
+            ),
             None,
         ));
     }

@@ -92,7 +92,10 @@ mod tests {
     fn titles() {
         assert_eq!(normalize_title(None).unwrap(), None);
         assert_eq!(normalize_title(Some("  ")).unwrap(), None);
-        assert_eq!(normalize_title(Some(" Team ")).unwrap().as_deref(), Some("Team"));
+        assert_eq!(
+            normalize_title(Some(" Team ")).unwrap().as_deref(),
+            Some("Team")
+        );
         assert!(normalize_title(Some(&"t".repeat(101))).is_err());
     }
 }

@@ -10,9 +10,9 @@ use super::db::sessions::{self, SessionUser};
 use super::error::{AppError, AppResult};
 use super::state::AppState;
 use crate::protocol::{ApiError, UserId};
+use argon2::Argon2;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
@@ -170,7 +170,10 @@ mod tests {
     #[test]
     fn bearer_wins_over_the_cookie_and_cookies_are_parsed() {
         let mut headers = HeaderMap::new();
-        headers.insert(COOKIE, HeaderValue::from_static("a=1; natter_session=fromcookie; b=2"));
+        headers.insert(
+            COOKIE,
+            HeaderValue::from_static("a=1; natter_session=fromcookie; b=2"),
+        );
         assert_eq!(request_token(&headers), Some("fromcookie"));
         headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer fromheader"));
         assert_eq!(request_token(&headers), Some("fromheader"));
@@ -193,6 +196,11 @@ mod tests {
         assert!(plain.contains("HttpOnly") && plain.contains("SameSite=Lax"));
         assert!(!plain.contains("Secure"));
         headers.insert("x-forwarded-proto", HeaderValue::from_static("https"));
-        assert!(session_cookie("t", 30, &headers).to_str().unwrap().ends_with("; Secure"));
+        assert!(
+            session_cookie("t", 30, &headers)
+                .to_str()
+                .unwrap()
+                .ends_with("; Secure")
+        );
     }
 }

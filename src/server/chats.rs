@@ -7,8 +7,8 @@ use super::db;
 use super::error::AppResult;
 use super::state::AppState;
 use crate::protocol::{
-    ApiError, Conversation, ConversationId, HistoryMessage, HistoryPage, InboxEntry, MessageId,
-    UserId, GROUP_MAX, normalize_title,
+    ApiError, Conversation, ConversationId, GROUP_MAX, HistoryMessage, HistoryPage, InboxEntry,
+    MessageId, UserId, normalize_title,
 };
 
 pub const DEFAULT_PAGE: i64 = 20;
@@ -21,15 +21,17 @@ pub async fn create(
     participants: &[UserId],
     title: Option<&str>,
 ) -> AppResult<(Conversation, bool)> {
-    let mut others: Vec<UserId> = participants.iter().copied().filter(|p| *p != me.id).collect();
+    let mut others: Vec<UserId> = participants
+        .iter()
+        .copied()
+        .filter(|p| *p != me.id)
+        .collect();
     others.sort_unstable();
     others.dedup();
     if others.is_empty() {
-        return Err(ApiError::invalid(
-            "participants",
-            "Name at least one other person to talk to",
-        )
-        .into());
+        return Err(
+            ApiError::invalid("participants", "Name at least one other person to talk to").into(),
+        );
     }
     if others.len() + 1 > GROUP_MAX {
         return Err(ApiError::invalid(
@@ -61,14 +63,24 @@ pub async fn create(
         .ok_or_else(|| ApiError::not_found("no such conversation"))?;
     state.chat.members.insert(
         id,
-        Members::new(conversation.participants.iter().map(|p| p.user_id).collect()),
+        Members::new(
+            conversation
+                .participants
+                .iter()
+                .map(|p| p.user_id)
+                .collect(),
+        ),
     );
     Ok((conversation, created))
 }
 
 /// The conversation, if `me` is in it; 404 otherwise, exactly as for one
 /// that does not exist.
-pub async fn get(state: &AppState, me: &CurrentUser, id: ConversationId) -> AppResult<Conversation> {
+pub async fn get(
+    state: &AppState,
+    me: &CurrentUser,
+    id: ConversationId,
+) -> AppResult<Conversation> {
     require_member(state, me, id).await?;
     db::conversations::get(&state.db, id)
         .await?
@@ -101,7 +113,9 @@ pub async fn history(
     require_member(state, me, id).await?;
     // One more than asked tells whether anything older is left.
     let Some(mut rows) = db::messages::page(&state.db, id, cursor, limit + 1).await? else {
-        return Err(ApiError::invalid("cursor", "cursor is not a message of this conversation").into());
+        return Err(
+            ApiError::invalid("cursor", "cursor is not a message of this conversation").into(),
+        );
     };
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
@@ -164,7 +178,12 @@ pub async fn send(
         members,
         origin: Origin::Request(reply),
     };
-    let unavailable = || ApiError::new(ErrorCode::Unavailable, "the server cannot store messages right now; try again");
+    let unavailable = || {
+        ApiError::new(
+            ErrorCode::Unavailable,
+            "the server cannot store messages right now; try again",
+        )
+    };
     state
         .chat
         .committer

@@ -165,7 +165,9 @@ fn find_bin_dir() -> Option<PathBuf> {
 }
 
 fn running_as_root() -> bool {
-    fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }
 
 /// Makes sure the cluster under `base` exists and runs, and that natter's
@@ -258,17 +260,22 @@ fn init(cluster: &Cluster) -> Result<(), ClusterError> {
     // A half-made cluster from an interrupted first run is useless; initdb
     // wants an empty folder.
     if cluster.pgdata.exists() {
-        let stale = cluster.base.join(format!(
-            "pgdata.incomplete.{}",
-            std::process::id()
-        ));
+        let stale = cluster
+            .base
+            .join(format!("pgdata.incomplete.{}", std::process::id()));
         fs::rename(&cluster.pgdata, &stale).map_err(io("moving an incomplete cluster aside"))?;
     }
     let mut initdb = cluster.command("initdb");
     initdb
         .arg("-D")
         .arg(&cluster.pgdata)
-        .args(["-U", DB_USER, "--auth=trust", "--encoding=UTF8", "--locale=C"])
+        .args([
+            "-U",
+            DB_USER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+        ])
         .arg("--no-instructions");
     checked(cluster.run(initdb)?, "initdb")?;
     Ok(())

@@ -60,10 +60,11 @@ impl AppError {
         match self {
             Self::Api(api) => api.clone(),
             Self::Db(sqlx::Error::Database(db))
-                if db.is_unique_violation()
-                    && db.constraint().and_then(conflict_for).is_some() =>
+                if db.is_unique_violation() && db.constraint().and_then(conflict_for).is_some() =>
             {
-                db.constraint().and_then(conflict_for).unwrap_or_else(ApiError::internal)
+                db.constraint()
+                    .and_then(conflict_for)
+                    .unwrap_or_else(ApiError::internal)
             }
             Self::Db(e) if is_unavailable(e) => {
                 tracing::warn!(error = %e, "database unavailable");

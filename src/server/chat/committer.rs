@@ -16,9 +16,7 @@
 use super::fanout::{Delivery, Fanout};
 use super::hub::{ConnectionHandle, ConnectionId, Frame};
 use super::members::Members;
-use crate::protocol::{
-    AckPayload, ErrorCode, ErrorPayload, MessagePayload, ServerEvent,
-};
+use crate::protocol::{AckPayload, ErrorCode, ErrorPayload, MessagePayload, ServerEvent};
 use crate::server::db::messages::{self, NewMessage, Stored};
 use crate::server::error::is_unavailable;
 use sqlx::PgPool;
@@ -195,7 +193,6 @@ enum Reply {
     Error(ErrorCode),
 }
 
-
 fn same_message(a: &NewMessage, b: &NewMessage) -> bool {
     a.conversation_id == b.conversation_id && a.sender_id == b.sender_id && a.content == b.content
 }
@@ -219,7 +216,9 @@ fn receive_frame(message: &NewMessage) -> Frame {
 }
 
 fn reply(send: PendingSend, outcome: Reply) {
-    let PendingSend { message, origin, .. } = send;
+    let PendingSend {
+        message, origin, ..
+    } = send;
     let outcome: SendOutcome = match outcome {
         Reply::Ack(timestamp) => Ok(timestamp),
         Reply::Error(code) => Err((code, explain(code))),

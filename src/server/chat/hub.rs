@@ -115,7 +115,12 @@ impl ConnectionHandle {
         if self
             .0
             .kick
-            .compare_exchange(Kick::None as u8, reason as u8, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(
+                Kick::None as u8,
+                reason as u8,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
             .is_ok()
         {
             self.0.kicked.notify_waiters();
@@ -250,7 +255,10 @@ impl Hub {
         for (user, ids) in &registry.by_user {
             assert!(!ids.is_empty(), "empty entry for {user}");
             for id in ids {
-                let handle = registry.by_connection.get(id).expect("indexed connection exists");
+                let handle = registry
+                    .by_connection
+                    .get(id)
+                    .expect("indexed connection exists");
                 assert_eq!(handle.user(), *user);
                 indexed += 1;
             }

@@ -85,5 +85,8 @@ async fn logout_kicks_the_sessions_connections_only() {
     hub.register(phone.clone(), 10);
     hub.kick_session(alice, &[1; 32], Kick::SignedOut);
     assert_eq!(laptop.kicked().await, Kick::SignedOut);
-    assert_eq!(Kick::from_u8(phone.0.kick.load(Ordering::Acquire)), Kick::None);
+    assert_eq!(
+        Kick::from_u8(phone.0.kick.load(Ordering::Acquire)),
+        Kick::None
+    );
 }

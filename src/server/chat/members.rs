@@ -101,7 +101,10 @@ mod tests {
     fn the_cache_is_bounded() {
         let cache = MemberCache::new(2);
         for _ in 0..5 {
-            cache.insert(ConversationId::new_v7(), Members::new(vec![UserId::new_v7()]));
+            cache.insert(
+                ConversationId::new_v7(),
+                Members::new(vec![UserId::new_v7()]),
+            );
             assert!(cache.read().len() <= 2);
         }
     }

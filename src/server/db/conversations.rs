@@ -130,10 +130,7 @@ pub fn zip_members(ids: Vec<UserId>, names: Vec<String>) -> Vec<UserSummary> {
 
 /// The participants' ids; empty when the conversation does not exist (every
 /// conversation has members).
-pub async fn member_ids(
-    db: impl PgExecutor<'_>,
-    id: ConversationId,
-) -> sqlx::Result<Vec<UserId>> {
+pub async fn member_ids(db: impl PgExecutor<'_>, id: ConversationId) -> sqlx::Result<Vec<UserId>> {
     sqlx::query_scalar("SELECT user_id FROM participants WHERE conversation_id = $1")
         .bind(id)
         .fetch_all(db)

@@ -79,7 +79,13 @@ pub async fn insert_batch(
     let mut by_id: HashMap<String, Stored> = rows
         .into_iter()
         .map(|row| {
-            let stored = match (row.inserted, row.conversation_id, row.sender_id, row.content, row.client_ts) {
+            let stored = match (
+                row.inserted,
+                row.conversation_id,
+                row.sender_id,
+                row.content,
+                row.client_ts,
+            ) {
                 (true, ..) => Stored::Inserted { seq: row.seq },
                 (false, Some(conversation_id), Some(sender_id), Some(content), Some(timestamp)) => {
                     Stored::Existing {
@@ -96,7 +102,11 @@ pub async fn insert_batch(
         .collect();
     Ok(batch
         .iter()
-        .map(|m| by_id.remove(m.message_id.as_str()).unwrap_or(Stored::NoConversation))
+        .map(|m| {
+            by_id
+                .remove(m.message_id.as_str())
+                .unwrap_or(Stored::NoConversation)
+        })
         .collect())
 }
 
@@ -183,7 +193,9 @@ pub async fn page(
             if rows.is_empty() {
                 return Ok(None);
             }
-            Ok(Some(rows.into_iter().filter_map(CursorRow::into_row).collect()))
+            Ok(Some(
+                rows.into_iter().filter_map(CursorRow::into_row).collect(),
+            ))
         }
     }
 }

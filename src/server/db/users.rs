@@ -73,15 +73,11 @@ pub async fn search_prefix(
 }
 
 /// The users with these ids that exist, in no particular order.
-pub async fn summaries(
-    db: impl PgExecutor<'_>,
-    ids: &[UserId],
-) -> sqlx::Result<Vec<UserSummary>> {
-    let rows: Vec<SummaryRow> =
-        sqlx::query_as("SELECT id, username FROM users WHERE id = ANY($1)")
-            .bind(ids)
-            .fetch_all(db)
-            .await?;
+pub async fn summaries(db: impl PgExecutor<'_>, ids: &[UserId]) -> sqlx::Result<Vec<UserSummary>> {
+    let rows: Vec<SummaryRow> = sqlx::query_as("SELECT id, username FROM users WHERE id = ANY($1)")
+        .bind(ids)
+        .fetch_all(db)
+        .await?;
     Ok(rows.into_iter().map(Into::into).collect())
 }
 

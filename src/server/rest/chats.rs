@@ -19,9 +19,18 @@ pub async fn create(
     user: CurrentUser,
     Body(request): Body<CreateConversation>,
 ) -> AppResult<(StatusCode, Json<Conversation>)> {
-    let (conversation, created) =
-        chats::create(&state, &user, &request.participants, request.title.as_deref()).await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let (conversation, created) = chats::create(
+        &state,
+        &user,
+        &request.participants,
+        request.title.as_deref(),
+    )
+    .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(conversation)))
 }
 

@@ -63,11 +63,15 @@ mod tests {
     #[test]
     fn finds_the_field_in_serde_messages() {
         assert_eq!(
-            field_named_in("Failed to deserialize the JSON body into the target type: missing field `username` at line 1 column 2"),
+            field_named_in(
+                "Failed to deserialize the JSON body into the target type: missing field `username` at line 1 column 2"
+            ),
             Some("username".into())
         );
         assert_eq!(
-            field_named_in("Failed to deserialize the JSON body into the target type: participants[0]: expected user_ at line 1"),
+            field_named_in(
+                "Failed to deserialize the JSON body into the target type: participants[0]: expected user_ at line 1"
+            ),
             Some("participants".into())
         );
     }

@@ -122,7 +122,12 @@ async fn authorise(
             None
         }
         Ok(None) => {
-            error(handle, ErrorCode::NotFound, "no such conversation", Some(message_id));
+            error(
+                handle,
+                ErrorCode::NotFound,
+                "no such conversation",
+                Some(message_id),
+            );
             None
         }
         Err(e) => {
@@ -147,7 +152,8 @@ async fn send(message: MessagePayload, handle: &ConnectionHandle, state: &AppSta
             Some(&message.message_id),
         );
     }
-    let Some(members) = authorise(message.conversation_id, &message.message_id, handle, state).await
+    let Some(members) =
+        authorise(message.conversation_id, &message.message_id, handle, state).await
     else {
         return;
     };
@@ -178,8 +184,13 @@ async fn mark_read(read: ReadPayload, handle: &ConnectionHandle, state: &AppStat
     else {
         return;
     };
-    match messages::mark_read(&state.db, read.conversation_id, handle.user(), &read.message_id)
-        .await
+    match messages::mark_read(
+        &state.db,
+        read.conversation_id,
+        handle.user(),
+        &read.message_id,
+    )
+    .await
     {
         Ok(ReadMark::Moved) => {
             // Every other tab of this user clears the same badge.
