@@ -1,9 +1,11 @@
 //! Starting a conversation: find people by name, pick one for a direct chat
 //! or several (and a title) for a group. Plain forms underneath: a GET search
 //! and a POST to the server function, so it works without JavaScript too.
+//! Hydrated, the people picked stay picked across searches (as chips).
 
 use crate::api::chat::{StartConversation, search_people};
-use crate::protocol::UserSummary;
+use crate::protocol::{UserId, UserSummary};
+use leptos::html::{Details, Form};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -12,7 +14,10 @@ pub fn NewChat() -> impl IntoView {
     let query = use_query_map();
     let initial = query.with_untracked(|q| q.get("q").unwrap_or_default());
     let search = RwSignal::new(initial.clone());
+    let chosen = RwSignal::new(Vec::<UserSummary>::new());
     let opened = !initial.is_empty();
+    let details = NodeRef::<Details>::new();
+    let form = NodeRef::<Form>::new();
     let people = Resource::new(
         move || search.get(),
         |q| async move {
@@ -24,6 +29,19 @@ pub fn NewChat() -> impl IntoView {
         },
     );
     let start = ServerAction::<StartConversation>::new();
+    // Started: fold the panel away and forget the picks.
+    Effect::new(move |_| {
+        if matches!(start.value().get(), Some(Ok(_))) {
+            chosen.set(Vec::new());
+            search.set(String::new());
+            if let Some(details) = details.get_untracked() {
+                details.set_open(false);
+            }
+            if let Some(form) = form.get_untracked() {
+                form.reset();
+            }
+        }
+    });
     let error = move || {
         start
             .value()
@@ -42,13 +60,13 @@ pub fn NewChat() -> impl IntoView {
                 Ok(list) if list.is_empty() => {
                     view! { <p class="hint">"Type the start of a name."</p> }.into_any()
                 }
-                Ok(list) => view! { <PeopleChoices people=list/> }.into_any(),
+                Ok(list) => view! { <PeopleChoices people=list chosen/> }.into_any(),
                 Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
             }
         })
     };
     view! {
-        <details class="new-chat" open=opened>
+        <details class="new-chat" open=opened node_ref=details>
             <summary class="button primary">"New chat"</summary>
             <div class="new-chat-body">
                 <form method="get" class="people-search" role="search" on:submit=|ev| ev.prevent_default()>
@@ -61,12 +79,14 @@ pub fn NewChat() -> impl IntoView {
                             autocomplete="off"
                             placeholder="Name starts with…"
                             value=initial
+                            prop:value=move || search.get()
                             on:input=move |ev| search.set(event_target_value(&ev))
                         />
                         <button type="submit" class="button subtle search-button">"Search"</button>
                     </div>
                 </form>
-                <ActionForm action=start attr:class="start-form">
+                <ActionForm action=start node_ref=form attr:class="start-form">
+                    <Chosen chosen/>
                     <Transition fallback=|| view! { <p class="hint">"Searching…"</p> }>{results}</Transition>
                     <label for="group-title">"Group name"</label>
                     <input id="group-title" name="title" type="text" maxlength="100" placeholder="Only for groups (optional)"/>
@@ -78,8 +98,39 @@ pub fn NewChat() -> impl IntoView {
     }
 }
 
+/// The people picked so far, each a chip that can be taken back, and each a
+/// hidden field of the form.
 #[component]
-fn PeopleChoices(people: Vec<UserSummary>) -> impl IntoView {
+fn Chosen(chosen: RwSignal<Vec<UserSummary>>) -> impl IntoView {
+    let chips = move || {
+        chosen
+            .get()
+            .into_iter()
+            .map(|person| {
+                let id = person.user_id;
+                view! {
+                    <li class="chip">
+                        <input type="hidden" name="participants[]" value=id.to_string()/>
+                        {person.username.clone()}
+                        <button
+                            type="button"
+                            class="link"
+                            aria-label=format!("Remove {}", person.username)
+                            on:click=move |_| chosen.update(|c| c.retain(|p| p.user_id != id))
+                        >
+                            "×"
+                        </button>
+                    </li>
+                }
+            })
+            .collect_view()
+    };
+    view! { <ul class="chips" aria-label="Chosen people">{chips}</ul> }
+}
+
+#[component]
+fn PeopleChoices(people: Vec<UserSummary>, chosen: RwSignal<Vec<UserSummary>>) -> impl IntoView {
+    let is_chosen = move |id: UserId| chosen.with(|c| c.iter().any(|p| p.user_id == id));
     view! {
         <fieldset class="people">
             <legend>"Choose one person, or several for a group"</legend>
@@ -87,11 +138,29 @@ fn PeopleChoices(people: Vec<UserSummary>) -> impl IntoView {
                 {people
                     .into_iter()
                     .map(|p| {
-                        let id = format!("pick-{}", p.user_id);
+                        let id = p.user_id;
+                        let field = format!("pick-{id}");
+                        let person = p.clone();
+                        let toggle = move |ev: leptos::ev::Event| {
+                            let on = event_target_checked(&ev);
+                            chosen.update(|c| {
+                                c.retain(|x| x.user_id != id);
+                                if on {
+                                    c.push(person.clone());
+                                }
+                            });
+                        };
                         view! {
                             <li>
-                                <input type="checkbox" id=id.clone() name="participants[]" value=p.user_id.to_string()/>
-                                <label for=id>{p.username}</label>
+                                <input
+                                    type="checkbox"
+                                    id=field.clone()
+                                    name="participants[]"
+                                    value=id.to_string()
+                                    prop:checked=move || is_chosen(id)
+                                    on:change=toggle
+                                />
+                                <label for=field>{p.username}</label>
                             </li>
                         }
                     })
