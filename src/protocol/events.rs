@@ -149,6 +149,15 @@ pub fn decode_client_frame(text: &str) -> Result<ClientEvent, FrameError> {
             None,
         ));
     }
+    // serde's derived structs also accept a JSON array of the fields in
+    // order; the wire format is objects only.
+    if !is_object(text) {
+        return Err(FrameError::new(
+            ErrorCode::InvalidJson,
+            "frame is not a JSON object",
+            None,
+        ));
+    }
     let raw: RawFrame = serde_json::from_str(text).map_err(|e| {
         FrameError::new(
             ErrorCode::InvalidJson,
@@ -177,6 +186,13 @@ pub fn decode_client_frame(text: &str) -> Result<ClientEvent, FrameError> {
             salvage_message_id(payload),
         )
     };
+    if matches!(event, "message.send" | "conversation.read") && !is_object(payload.get()) {
+        return Err(FrameError::new(
+            ErrorCode::InvalidPayload,
+            format!("{event} needs a \"payload\" object"),
+            None,
+        ));
+    }
     match event {
         "message.send" => {
             let message: MessagePayload = serde_json::from_str(payload.get()).map_err(invalid)?;
@@ -197,11 +213,24 @@ pub fn decode_client_frame(text: &str) -> Result<ClientEvent, FrameError> {
     }
 }
 
+fn is_object(json: &str) -> bool {
+    json.trim_start().starts_with('{')
+}
+
 fn validate_content(message: &MessagePayload) -> Result<(), FrameError> {
     if message.content.trim().is_empty() {
         return Err(FrameError::new(
             ErrorCode::InvalidPayload,
             "content is empty",
+            Some(message.message_id.clone()),
+        ));
+    }
+    // PostgreSQL text cannot hold U+0000; let through, it would fail the
+    // whole batch it is stored with.
+    if message.content.contains('\0') {
+        return Err(FrameError::new(
+            ErrorCode::InvalidPayload,
+            "content contains a NUL character",
             Some(message.message_id.clone()),
         ));
     }

@@ -163,3 +163,32 @@ fn timestamps_far_in_the_future_are_clamped_to_the_server_clock() {
     assert_eq!(clamp_timestamp(now - 3_600_000, now), now - 3_600_000);
     assert_eq!(clamp_timestamp(i64::MAX, now), now);
 }
+
+#[test]
+fn only_json_objects_are_frames_and_payloads() {
+    // serde would read these arrays as the fields in order; the wire format
+    // is objects only.
+    let payload: Value =
+        serde_json::from_str::<Value>(&send_frame("hi")).unwrap()["payload"].clone();
+    let as_array = json!(["message.send", payload]).to_string();
+    assert_eq!(code_of(&as_array), ErrorCode::InvalidJson);
+    let positional = json!({"event": "message.send", "payload": [
+        "conv_0190a6f8c2b47cc1a1b2c3d4e5f60718", "user_0190a6f8c2b47cc1a1b2c3d4e5f60719",
+        "msg_xyz789", "hey", 1713087600000i64]})
+    .to_string();
+    assert_eq!(code_of(&positional), ErrorCode::InvalidPayload);
+    let read = json!({"event": "conversation.read", "payload": [
+        "conv_0190a6f8c2b47cc1a1b2c3d4e5f60718", "msg_1"]})
+    .to_string();
+    assert_eq!(code_of(&read), ErrorCode::InvalidPayload);
+    // Whitespace around the object is still fine.
+    assert!(decode_client_frame(&format!(" \n{}\n", send_frame("hi"))).is_ok());
+}
+
+#[test]
+fn content_with_a_nul_character_is_invalid() {
+    // PostgreSQL text cannot store U+0000.
+    let error = decode_client_frame(&send_frame("a\u{0}b")).unwrap_err();
+    assert_eq!(error.code, ErrorCode::InvalidPayload);
+    assert_eq!(error.message_id, Some(mid("msg_xyz789")));
+}

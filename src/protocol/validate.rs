@@ -53,6 +53,13 @@ pub fn normalize_title(title: Option<&str>) -> Result<Option<String>, ApiError> 
     let Some(title) = title.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
+    // A title is one line of text (and PostgreSQL text cannot hold U+0000).
+    if title.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "title",
+            "Title cannot contain control characters",
+        ));
+    }
     if title.chars().count() > TITLE_MAX {
         return Err(ApiError::invalid(
             "title",
@@ -97,5 +104,9 @@ mod tests {
             Some("Team")
         );
         assert!(normalize_title(Some(&"t".repeat(101))).is_err());
+        for bad in ["a\0b", "line\nbreak", "bell\u{7}"] {
+            let err = normalize_title(Some(bad)).unwrap_err();
+            assert_eq!(err.field.as_deref(), Some("title"), "{bad:?}");
+        }
     }
 }

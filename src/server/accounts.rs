@@ -62,7 +62,13 @@ pub async fn logout(state: &AppState, user: &CurrentUser) -> AppResult<()> {
 /// lowercase).
 pub async fn search(state: &AppState, prefix: &str) -> AppResult<Vec<UserSummary>> {
     let prefix = prefix.trim().to_lowercase();
-    if prefix.chars().count() > crate::protocol::USERNAME_MAX {
+    // No name holds anything but a-z, 0-9 and _ (nor could PostgreSQL
+    // compare a NUL): such a prefix matches nobody.
+    if prefix.chars().count() > crate::protocol::USERNAME_MAX
+        || !prefix
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
         return Ok(Vec::new());
     }
     Ok(db::users::search_prefix(&state.db, &prefix, SEARCH_LIMIT).await?)

@@ -236,16 +236,19 @@ impl TestUser {
 
     /// A WebSocket authenticated with the bearer token.
     pub async fn ws(&self) -> WsClient {
-        let url = format!("{}/api/v1/ws", self.base.replace("http://", "ws://"));
-        let mut request = url.into_client_request().unwrap();
-        request.headers_mut().insert(
-            "authorization",
-            format!("Bearer {}", self.token).parse().unwrap(),
-        );
-        let (stream, _) = tokio_tungstenite::connect_async(request)
+        let auth = format!("Bearer {}", self.token);
+        connect_ws(&self.base, &[("authorization", &auth)])
             .await
-            .expect("WebSocket connects");
-        WsClient { stream }
+            .expect("WebSocket connects")
+    }
+
+    /// A WebSocket authenticated with the session cookie, as a browser opens
+    /// it (with `origin`, when given).
+    pub async fn ws_with_cookie(&self, origin: Option<&str>) -> Result<WsClient, WsRefused> {
+        let cookie = format!("natter_session={}", self.token);
+        let mut headers = vec![("cookie", cookie.as_str())];
+        headers.extend(origin.map(|o| ("origin", o)));
+        connect_ws(&self.base, &headers).await
     }
 
     /// The `message.send` frame for `content`.
@@ -258,6 +261,70 @@ impl TestUser {
         json!({"event": "message.send", "payload": {
             "conversation_id": conversation, "sender_id": self.id,
             "message_id": message_id, "content": content, "timestamp": now_ms()}})
+    }
+}
+
+/// Why an upgrade did not happen: the HTTP status the server answered with
+/// instead of 101 (0 for a failure that was not an HTTP answer).
+#[derive(Debug)]
+pub struct WsRefused {
+    pub status: u16,
+    pub body: String,
+}
+
+/// The WebSocket request for `base` with extra headers.
+pub fn ws_request(
+    base: &str,
+    headers: &[(&str, &str)],
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    let url = format!("{}/api/v1/ws", base.replace("http://", "ws://"));
+    let mut request = url.into_client_request().unwrap();
+    for (name, value) in headers {
+        request.headers_mut().insert(
+            tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            value.parse().unwrap(),
+        );
+    }
+    request
+}
+
+/// Opens `/api/v1/ws` with these headers (and nothing else that
+/// authenticates): the socket, or the status the server refused it with.
+pub async fn connect_ws(base: &str, headers: &[(&str, &str)]) -> Result<WsClient, WsRefused> {
+    use tokio_tungstenite::tungstenite::Error;
+    match tokio_tungstenite::connect_async(ws_request(base, headers)).await {
+        Ok((stream, _)) => Ok(WsClient { stream }),
+        Err(Error::Http(response)) => Err(WsRefused {
+            status: response.status().as_u16(),
+            body: response
+                .body()
+                .as_deref()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default(),
+        }),
+        Err(other) => Err(WsRefused {
+            status: 0,
+            body: other.to_string(),
+        }),
+    }
+}
+
+impl TestServer {
+    /// Messages stored, in all conversations.
+    pub async fn message_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM messages")
+            .fetch_one(&self.db)
+            .await
+            .unwrap()
+    }
+
+    /// The stored row of one message: (content, sender, client timestamp).
+    pub async fn stored(&self, message_id: &str) -> Option<(String, uuid::Uuid, i64)> {
+        sqlx::query_as("SELECT content, sender_id, client_ts FROM messages WHERE message_id = $1")
+            .bind(message_id)
+            .fetch_optional(&self.db)
+            .await
+            .unwrap()
     }
 }
 
@@ -333,6 +400,13 @@ impl WsClient {
             frame["payload"]["message_id"]
         );
         reply
+    }
+
+    /// The next JSON frame, which must be this event; returns its payload.
+    pub async fn expect_event(&mut self, event: &str) -> Value {
+        let frame = self.recv().await;
+        assert_eq!(frame["event"], event, "expected {event}, got {frame}");
+        frame["payload"].clone()
     }
 
     /// The next frame, which must be an `error` with this code.
