@@ -28,6 +28,10 @@ use tokio::sync::mpsc;
 /// oldest is closed.
 pub const MAX_CONNECTIONS_PER_USER: usize = 32;
 
+/// How long a closing connection's writer may take to flush its last frames
+/// and the close frame before the socket is dropped without them.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
 pub async fn serve(socket: WebSocket, user: CurrentUser, state: AppState) {
     let (sink, stream) = socket.split();
     let (outbound, queue) = mpsc::channel(state.settings.outbound_queue.max(1));
@@ -41,7 +45,16 @@ pub async fn serve(socket: WebSocket, user: CurrentUser, state: AppState) {
 
     hub.unregister(handle.id());
     handle.kick(Kick::Closed);
-    let _ = writer.await;
+    // The writer sends what is queued and the close frame, but a peer that
+    // stopped reading leaves it blocked on a full socket for good: past a
+    // short grace it is dropped, and the socket (both halves gone) with it.
+    let mut writer = writer;
+    if tokio::time::timeout(CLOSE_GRACE, &mut writer)
+        .await
+        .is_err()
+    {
+        writer.abort();
+    }
 }
 
 async fn read_loop(
