@@ -323,3 +323,16 @@ async fn passwords_are_stored_as_argon2id_hashes_never_as_themselves() {
     assert_eq!(tokens.len(), 1);
     assert_eq!(tokens[0].len(), 32, "only the token's SHA-256 is stored");
 }
+
+#[tokio::test]
+async fn a_search_for_characters_no_name_holds_finds_nobody_instead_of_failing() {
+    let server = TestServer::start().await;
+    let searcher = server.register("yan", "password1").await;
+    server.register("sam", "password1").await;
+    for q in ["%00", "s%00", "%E2%9C%93", "s%25", "a%5C"] {
+        let response = searcher.get(&format!("/api/v1/users?q={q}")).await;
+        assert_eq!(response.status(), StatusCode::OK, "q={q}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["users"], json!([]), "q={q}");
+    }
+}

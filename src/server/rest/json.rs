@@ -40,20 +40,22 @@ fn rejection_to_error(rejection: &JsonRejection) -> ApiError {
     }
 }
 
-/// serde names the field in backticks ("missing field `username`") or as a
-/// path ("participants[0]: ..."); the first is enough to point at it.
+/// axum puts the path to the bad value first ("...target type:
+/// participants[0]: expected user_..."); a missing top-level field has no
+/// path but is named in backticks ("missing field `username`"). Either is
+/// enough to point at the field.
 fn field_named_in(text: &str) -> Option<String> {
-    if let Some(start) = text.find('`') {
-        let rest = &text[start + 1..];
-        if let Some(end) = rest.find('`') {
-            return Some(rest[..end].to_owned());
+    let detail = text.split_once("target type: ").map_or(text, |(_, d)| d);
+    if let Some((path, _)) = detail.split_once(": ") {
+        let field = path.split(['[', '.']).next().unwrap_or_default();
+        if !field.is_empty() && field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Some(field.to_owned());
         }
     }
-    let body = text.split_once("body: ").map_or(text, |(_, b)| b);
-    let path = body.split(':').next()?.trim();
-    let field = path.split(['[', '.']).next()?;
-    (!field.is_empty() && field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-        .then(|| field.to_owned())
+    let start = detail.find('`')?;
+    let rest = &detail[start + 1..];
+    let end = rest.find('`')?;
+    Some(rest[..end].to_owned())
 }
 
 #[cfg(test)]
@@ -73,6 +75,18 @@ mod tests {
                 "Failed to deserialize the JSON body into the target type: participants[0]: expected user_ at line 1"
             ),
             Some("participants".into())
+        );
+        assert_eq!(
+            field_named_in(
+                "Failed to deserialize the JSON body into the target type: participants: invalid type: string \"x\", expected a sequence at line 1 column 55"
+            ),
+            Some("participants".into())
+        );
+        assert_eq!(
+            field_named_in(
+                "Failed to deserialize the JSON body into the target type: invalid type: string \"x\", expected struct Credentials at line 1 column 3"
+            ),
+            None
         );
     }
 }
