@@ -48,6 +48,12 @@ struct BatchRow {
 /// rows numbered in batch order, and moves each sender's read marker to
 /// their newest message. Message ids within `batch` must be distinct.
 ///
+/// `now()` is the same for the whole batch, so each conversation's
+/// `last_activity` is offset by its last message's place in the batch (one
+/// microsecond each): the inbox then orders conversations touched by one
+/// commit as their messages were sent. The offset (under `batch_max` µs)
+/// is far below the time one batch takes, so it never overtakes the next.
+///
 /// The answer is in `batch` order. A concurrent insert of the same id from
 /// another node makes the statement fail with a unique violation (nothing is
 /// stored); the caller retries and then sees the row as `Existing`.
@@ -122,8 +128,10 @@ WITH input AS (
     WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.message_id = i.message_id)
 ), bumped AS (
     UPDATE conversations c
-    SET last_seq = c.last_seq + n.count, last_activity = now()
-    FROM (SELECT conversation_id, count(*) AS count FROM fresh GROUP BY conversation_id) n
+    SET last_seq = c.last_seq + n.count,
+        last_activity = now() + (n.last_ord - 1) * interval '1 microsecond'
+    FROM (SELECT conversation_id, count(*) AS count, max(ord) AS last_ord
+          FROM fresh GROUP BY conversation_id) n
     WHERE c.id = n.conversation_id
     RETURNING c.id, c.last_seq - n.count AS base_seq
 ), inserted AS (
