@@ -1,5 +1,8 @@
 //! Accounts and sessions over the real HTTP API and a real PostgreSQL.
 
+// Tests panic on anything unexpected; that is their job.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::TestServer;

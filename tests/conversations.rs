@@ -1,6 +1,9 @@
 //! `POST /api/v1/conversations`: direct chats found or made once (by the
 //! database's rule, also under a race), groups, and the 400/401/404 answers.
 
+// Tests panic on anything unexpected; that is their job.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{TestServer, TestUser};

@@ -2,6 +2,9 @@
 //! never a panic, always a spec error or a valid event, and a bad frame never
 //! closes the connection.
 
+// Tests panic on anything unexpected; that is their job.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{TestServer, message_id};

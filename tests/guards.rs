@@ -2,6 +2,9 @@
 //! refusal for cookie-authenticated writes, per-address limits on account
 //! attempts, and the request-size cap.
 
+// Tests panic on anything unexpected; that is their job.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::TestServer;

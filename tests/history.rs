@@ -2,6 +2,9 @@
 //! message-id cursor (stable while new messages arrive), and the 400 / 401 /
 //! 404 answers.
 
+// Tests panic on anything unexpected; that is their job.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{TestServer, TestUser, WsClient, message_id};

@@ -1,6 +1,9 @@
 //! `GET /api/v1/chats/:user_id`: the spec's JSON, most recent activity
 //! first, unread counts and the `conversation.read` marker, 401 / 403.
 
+// Tests panic on anything unexpected; that is their job.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{TestServer, TestUser, WsClient, message_id, now_ms};
@@ -75,10 +78,11 @@ async fn entries_are_exactly_the_specs_fields_and_the_web_uis_extras() {
     let alice = server.user("alice").await;
     let bob = server.user("bob").await;
     let carol = server.user("carol").await;
+    assert!(inbox(&alice).await.is_empty(), "nobody to talk to yet");
     let before = now_ms();
     let direct = server.conversation(&alice, &[&bob]).await;
     let after = now_ms();
-    let mut members = vec![&alice, &bob, &carol];
+    let mut members = [&alice, &bob, &carol];
     members.sort_by(|a, b| a.username.cmp(&b.username));
     let group_body = alice
         .post(

@@ -1,6 +1,9 @@
 //! The server binary with no `DATABASE_URL`: its private PostgreSQL cluster
 //! is created on the first run and reused, data intact, on the next.
 
+// Tests panic on anything unexpected; that is their job.
+#![allow(clippy::unwrap_used)]
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -34,12 +37,19 @@ fn natter(data_dir: &Path) -> Command {
 
 /// Starts the server and waits for the line that names its address.
 fn start(data_dir: &Path) -> Run {
-    let mut child = natter(data_dir)
+    let child = natter(data_dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("the natter binary starts");
-    let stdout = child.stdout.take().unwrap();
+    // Owned by a `Run` at once, so the process is killed and reaped on
+    // every path, a failed start included.
+    let mut run = Run {
+        child,
+        base: String::new(),
+        log: Vec::new(),
+    };
+    let stdout = run.child.stdout.take().unwrap();
     let (lines, received) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -48,16 +58,15 @@ fn start(data_dir: &Path) -> Run {
             }
         }
     });
-    let mut log = Vec::new();
     loop {
         let line = received
             .recv_timeout(Duration::from_secs(60))
             .expect("the server reports its address within a minute");
         if let Some(url) = line.strip_prefix("natter is running at ") {
-            let base = url.trim().to_owned();
-            return Run { child, base, log };
+            run.base = url.trim().to_owned();
+            return run;
         }
-        log.push(line);
+        run.log.push(line);
     }
 }
 

@@ -1,6 +1,9 @@
 //! The WebSocket connection itself: who may open one (401 / 403 before the
 //! upgrade), and what happens to a client that stops reading.
 
+// Tests panic on anything unexpected; that is their job.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{TestServer, WsClient, connect_ws, message_id, ws_request};
@@ -68,6 +71,29 @@ async fn logout_closes_the_sessions_open_sockets() {
     assert_eq!(logout.status(), 204);
     let close = next_close(&mut ws).await;
     assert_eq!(close, Some(4001), "closed as signed out");
+}
+
+#[tokio::test]
+async fn past_the_per_user_limit_the_oldest_connection_is_closed() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let conversation = server.conversation(&alice, &[&bob]).await;
+    let mut oldest = alice.ws().await;
+    let mut others = Vec::new();
+    for _ in 0..32 {
+        others.push(alice.ws().await);
+    }
+    assert_eq!(next_close(&mut oldest).await, Some(4002));
+    // The 32 newest all still receive.
+    let mut bob_ws = bob.ws().await;
+    let id = message_id();
+    bob_ws
+        .send_and_ack(&bob.send_frame(conversation, &id, "to every tab"))
+        .await;
+    for ws in &mut others {
+        assert_eq!(ws.recv().await["payload"]["message_id"], id);
+    }
 }
 
 #[tokio::test]

@@ -2,6 +2,9 @@
 //! `message.receive`, idempotent retries, conflicts, the clock rule and
 //! order.
 
+// Tests panic on anything unexpected; that is their job.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{TestServer, TestUser, WsClient, message_id, now_ms};

@@ -109,3 +109,108 @@ pub struct InboxEntry {
 pub struct Inbox {
     pub chats: Vec<InboxEntry>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn conv() -> ConversationId {
+        ConversationId::parse("conv_0190a6f8c2b47cc1a1b2c3d4e5f60718").unwrap()
+    }
+    fn user(n: u8) -> UserId {
+        UserId::parse(&format!("user_0190a6f8c2b47cc1a1b2c3d4e5f607{n:02}")).unwrap()
+    }
+    fn mid(text: &str) -> MessageId {
+        MessageId::parse(text).unwrap()
+    }
+
+    #[test]
+    fn a_history_page_is_the_specs_json_with_a_null_cursor_at_the_end() {
+        let page = HistoryPage {
+            conversation_id: conv(),
+            messages: vec![HistoryMessage {
+                message_id: mid("msg_xyz789"),
+                sender_id: user(1),
+                content: "hey".into(),
+                timestamp: 1713087600000,
+            }],
+            next_cursor: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&page).unwrap(),
+            json!({"conversation_id": "conv_0190a6f8c2b47cc1a1b2c3d4e5f60718",
+                   "messages": [{"message_id": "msg_xyz789",
+                                 "sender_id": "user_0190a6f8c2b47cc1a1b2c3d4e5f60701",
+                                 "content": "hey", "timestamp": 1713087600000i64}],
+                   "next_cursor": null})
+        );
+        let more = HistoryPage {
+            next_cursor: Some(mid("msg_abc456")),
+            ..page
+        };
+        assert_eq!(
+            serde_json::to_value(&more).unwrap()["next_cursor"],
+            "msg_abc456"
+        );
+    }
+
+    #[test]
+    fn an_inbox_entry_has_the_specs_fields_and_the_extras() {
+        let alice = UserSummary {
+            user_id: user(1),
+            username: "alice".into(),
+        };
+        let bob = UserSummary {
+            user_id: user(2),
+            username: "bob".into(),
+        };
+        let inbox = Inbox {
+            chats: vec![InboxEntry {
+                conversation_id: conv(),
+                participant: Some(bob.user_id),
+                last_message: Some("hey".into()),
+                timestamp: 1713087600000,
+                kind: ConversationKind::Direct,
+                title: None,
+                participants: vec![alice, bob],
+                participant_name: Some("bob".into()),
+                last_sender_id: Some(user(2)),
+                last_message_id: Some(mid("msg_xyz789")),
+                unread_count: 1,
+            }],
+        };
+        assert_eq!(
+            serde_json::to_value(&inbox).unwrap(),
+            json!({"chats": [{
+                "conversation_id": "conv_0190a6f8c2b47cc1a1b2c3d4e5f60718",
+                "participant": "user_0190a6f8c2b47cc1a1b2c3d4e5f60702",
+                "last_message": "hey",
+                "timestamp": 1713087600000i64,
+                "kind": "direct",
+                "title": null,
+                "participants": [
+                    {"user_id": "user_0190a6f8c2b47cc1a1b2c3d4e5f60701", "username": "alice"},
+                    {"user_id": "user_0190a6f8c2b47cc1a1b2c3d4e5f60702", "username": "bob"}],
+                "participant_name": "bob",
+                "last_sender_id": "user_0190a6f8c2b47cc1a1b2c3d4e5f60702",
+                "last_message_id": "msg_xyz789",
+                "unread_count": 1}]})
+        );
+    }
+
+    #[test]
+    fn a_conversation_names_its_kind_in_lowercase() {
+        let group = Conversation {
+            conversation_id: conv(),
+            kind: ConversationKind::Group,
+            title: Some("Trio".into()),
+            participants: vec![],
+        };
+        assert_eq!(
+            serde_json::to_value(&group).unwrap(),
+            json!({"conversation_id": "conv_0190a6f8c2b47cc1a1b2c3d4e5f60718",
+                   "kind": "group", "title": "Trio", "participants": []})
+        );
+    }
+}
