@@ -111,7 +111,7 @@ mod tests {
         assert_eq!(day_label(today, today), "Today");
         assert_eq!(day_label(today - 1, today), "Yesterday");
         assert_eq!(day_label(today - 3, today), "Thu 11 Apr");
-        assert_eq!(day_label(today - 400, today), "10 Mar 2023");
+        assert_eq!(day_label(today - 400, today), "11 Mar 2023");
         assert_eq!(short_when(T - 3_600_000, T, 0), "08:40");
         assert_eq!(short_when(T - 86_400_000, T, 0), "Yesterday");
     }
