@@ -43,8 +43,11 @@ export default defineConfig({
       LEPTOS_SITE_ADDR: `127.0.0.1:${PORT}`,
       LEPTOS_SITE_ROOT: 'target/site',
       NATTER_DATA_DIR: 'target/e2e-db',
-      // The suite makes many accounts from one address.
+      // The suite makes many accounts from one address, and seeds long
+      // conversations quickly.
       NATTER_AUTH_ATTEMPTS_PER_MINUTE: '100000',
+      NATTER_SENDS_PER_SECOND: '100000',
+      NATTER_SEND_BURST: '100000',
       RUST_LOG: 'warn',
     },
   },

@@ -158,3 +158,53 @@ async fn an_oversized_body_is_refused() {
         .unwrap();
     assert_eq!(count, 0);
 }
+
+#[tokio::test]
+async fn a_user_sending_past_the_limit_gets_rate_limited_and_the_connection_stays_open() {
+    let server =
+        TestServer::start_with(&[("NATTER_SENDS_PER_SECOND", "2"), ("NATTER_SEND_BURST", "5")])
+            .await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let conversation = server.conversation(&alice, &[&bob]).await;
+    let mut ws = alice.ws().await;
+    let mut acked = 0;
+    let mut limited = Vec::new();
+    for n in 0..12 {
+        let id = common::message_id();
+        ws.send_json(&alice.send_frame(conversation, &id, &format!("burst {n}")))
+            .await;
+        let reply = ws.recv().await;
+        match reply["event"].as_str() {
+            Some("message.ack") => acked += 1,
+            Some("error") => {
+                assert_eq!(reply["payload"]["code"], "rate_limited", "{reply}");
+                assert_eq!(reply["payload"]["message_id"], id);
+                limited.push(id);
+            }
+            _ => panic!("unexpected {reply}"),
+        }
+    }
+    assert!(
+        (5..=7).contains(&acked),
+        "the burst passes, then the rate: {acked}"
+    );
+    assert!(!limited.is_empty());
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM messages")
+        .fetch_one(&server.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, acked, "a refused message is not stored");
+    // A moment later the same connection sends again, the refused id too.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let retry = alice.send_frame(conversation, &limited[0], "burst again");
+    ws.send_and_ack(&retry).await;
+    // Others are not slowed by alice's limit.
+    let mut bob_ws = bob.ws().await;
+    for _ in 0..5 {
+        let id = common::message_id();
+        bob_ws
+            .send_and_ack(&bob.send_frame(conversation, &id, "bob is fine"))
+            .await;
+    }
+}

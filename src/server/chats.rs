@@ -160,6 +160,13 @@ pub async fn send(
     use super::chat::committer::{Origin, PendingSend};
     use super::db::messages::NewMessage;
     use crate::protocol::ErrorCode;
+    if !state.chat.may_send(me.id) {
+        return Err(ApiError::new(
+            ErrorCode::RateLimited,
+            "Too many messages; wait a moment and send it again",
+        )
+        .into());
+    }
     let members = match state.chat.members.get(&state.db, conversation).await? {
         Some(members) if members.contains(me.id) => members,
         _ => return Err(not_found().into()),

@@ -46,6 +46,13 @@ pub struct Settings {
     pub trust_proxy_headers: bool,
     /// The largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Messages one user may send per second, sustained…
+    pub sends_per_second: u32,
+    /// …and in a burst.
+    pub send_burst: u32,
+    /// Tell other natter nodes on the same database about new messages
+    /// (PostgreSQL NOTIFY wake-ups), and listen for theirs.
+    pub peer_fanout: bool,
 }
 
 impl Settings {
@@ -181,6 +188,9 @@ outbound-queue = 256
 ping-interval-secs = 25
 auth-attempts-per-minute = 20
 max-body-bytes = 65536
+sends-per-second = 20
+send-burst = 60
+peer-fanout = true
 "#;
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {

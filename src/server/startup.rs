@@ -67,7 +67,7 @@ pub struct Server {
 
 impl Server {
     pub async fn build(config: Config, db: PgPool) -> Result<Self, StartError> {
-        let (chat, committer) = ChatCore::start(db.clone(), config.natter.send_batch_max);
+        let (chat, committer) = ChatCore::start(db.clone(), &config.natter);
         let addr = config.leptos.site_addr;
         let state = AppState {
             leptos_options: config.leptos,
@@ -90,17 +90,61 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` resolves.
+    /// Serves until `shutdown` resolves, then shuts down in order: stop
+    /// accepting; store and answer every send already queued (acked, or
+    /// refused as `unavailable`); close every WebSocket with 1012 (service
+    /// restart) once its queued frames are out, so clients reconnect,
+    /// possibly to another node. Bounded by [`SHUTDOWN_BOUND`] in all.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
+        let Self {
+            listener,
+            router,
+            state,
+            committer,
+        } = self;
+        let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+        let http = tokio::spawn(
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = http_stopped.await;
+            })
+            .into_future(),
+        );
+        shutdown.await;
+        let started = tokio::time::Instant::now();
+        let _ = stop_http.send(());
+        drain(&state, committer).await;
+        let left = SHUTDOWN_BOUND.saturating_sub(started.elapsed());
+        match tokio::time::timeout(left, http).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(join)) => Err(std::io::Error::other(join)),
+            Err(_) => Ok(()),
+        }
     }
+}
+
+/// How long a shutdown may take from signal to exit.
+pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(10);
+
+async fn drain(state: &AppState, committer: tokio::task::JoinHandle<()>) {
+    use super::chat::hub::Kick;
+    state.chat.committer.close();
+    if tokio::time::timeout(Duration::from_secs(5), committer)
+        .await
+        .is_err()
+    {
+        tracing::warn!("shutdown: sends still being stored after 5 s; closing anyway");
+    }
+    state.chat.hub.kick_all(Kick::Restart);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    while state.chat.hub.connection_count() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tracing::info!("shutdown: every send answered, every connection closed");
 }

@@ -79,13 +79,17 @@ pub fn test_config(overrides: &[(&str, &str)]) -> Config {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("Leptos.toml");
     let text = std::fs::read_to_string(&path).expect("Leptos.toml");
     // Tests make many accounts from one address; the limit has its own test.
-    let mut env = vec![
-        ("LEPTOS_SITE_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
-        (
-            "NATTER_AUTH_ATTEMPTS_PER_MINUTE".to_owned(),
-            "100000".to_owned(),
-        ),
-    ];
+    // Tests make many accounts from one address and send in bursts; the
+    // limits have tests of their own.
+    let mut env: Vec<(String, String)> = [
+        ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
+        ("NATTER_AUTH_ATTEMPTS_PER_MINUTE", "100000"),
+        ("NATTER_SENDS_PER_SECOND", "100000"),
+        ("NATTER_SEND_BURST", "100000"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
     env.extend(
         overrides
             .iter()

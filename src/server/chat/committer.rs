@@ -22,7 +22,7 @@ use crate::server::error::is_unavailable;
 use sqlx::PgPool;
 use std::collections::HashMap;
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 /// A validated, authorised message waiting to be stored.
 pub struct PendingSend {
@@ -58,6 +58,7 @@ pub type SendOutcome = Result<i64, (ErrorCode, &'static str)>;
 #[derive(Clone)]
 pub struct Committer {
     queue: mpsc::Sender<PendingSend>,
+    stop: Arc<Notify>,
 }
 
 /// The committer has stopped (shutdown); nothing was stored.
@@ -71,8 +72,15 @@ impl Committer {
         batch_max: usize,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let (queue, rx) = mpsc::channel(batch_max.max(1) * 4);
-        let task = tokio::spawn(run(rx, db, fanout, batch_max.max(1)));
-        (Self { queue }, task)
+        let stop = Arc::new(Notify::new());
+        let task = tokio::spawn(run(rx, db, fanout, batch_max.max(1), stop.clone()));
+        (Self { queue, stop }, task)
+    }
+
+    /// Shutdown: stop taking messages (a later `submit` fails), store and
+    /// answer everything already queued, then end the task.
+    pub fn close(&self) {
+        self.stop.notify_one();
     }
 
     /// Queues a message, waiting while the queue is full.
@@ -86,11 +94,27 @@ async fn run(
     db: PgPool,
     fanout: Arc<dyn Fanout>,
     batch_max: usize,
+    stop: Arc<Notify>,
 ) {
     let mut batch = Vec::with_capacity(batch_max);
-    while rx.recv_many(&mut batch, batch_max).await > 0 {
-        commit(&db, &*fanout, std::mem::take(&mut batch)).await;
-        batch.reserve(batch_max);
+    loop {
+        tokio::select! {
+            biased;
+            () = stop.notified() => {
+                rx.close();
+                while rx.recv_many(&mut batch, batch_max).await > 0 {
+                    commit(&db, &*fanout, std::mem::take(&mut batch)).await;
+                }
+                return;
+            }
+            taken = rx.recv_many(&mut batch, batch_max) => {
+                if taken == 0 {
+                    return;
+                }
+                commit(&db, &*fanout, std::mem::take(&mut batch)).await;
+                batch.reserve(batch_max);
+            }
+        }
     }
 }
 
@@ -143,8 +167,10 @@ async fn commit(db: &PgPool, fanout: &dyn Fanout, batch: Vec<PendingSend>) {
     for (&index, stored) in unique.iter().zip(stored) {
         let message = &batch[index].message;
         replies[index] = match stored {
-            Stored::Inserted { .. } => {
+            Stored::Inserted { seq } => {
                 deliveries.push(Delivery {
+                    conversation: message.conversation_id,
+                    seq,
                     members: batch[index].members.clone(),
                     frame: receive_frame(message),
                     origin: batch[index].origin.connection_id(),

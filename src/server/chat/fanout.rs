@@ -6,10 +6,14 @@
 
 use super::hub::{ConnectionId, Frame, Hub};
 use super::members::Members;
+use crate::protocol::ConversationId;
 use std::sync::Arc;
 
 /// One committed message on its way to its recipients.
 pub struct Delivery {
+    pub conversation: ConversationId,
+    /// Its place in the conversation.
+    pub seq: i64,
     /// Everyone in the conversation; each of their connections gets `frame`.
     pub members: Members,
     /// The `message.receive` frame, serialised once for all recipients.

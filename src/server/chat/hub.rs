@@ -248,6 +248,11 @@ impl Hub {
         self.lock().by_user.contains_key(&user)
     }
 
+    /// Every user with a live connection here.
+    pub fn online_users(&self) -> Vec<UserId> {
+        self.lock().by_user.keys().copied().collect()
+    }
+
     #[cfg(test)]
     fn check_invariants(&self) {
         let registry = self.lock();

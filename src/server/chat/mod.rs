@@ -5,12 +5,18 @@ pub mod committer;
 pub mod fanout;
 pub mod hub;
 pub mod members;
+pub mod peers;
 
+use super::config::Settings;
+use crate::protocol::UserId;
 use committer::Committer;
 use fanout::{Fanout, LocalFanout};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use hub::Hub;
 use members::MemberCache;
+use peers::{PeerFanout, Peers};
 use sqlx::PgPool;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 /// Conversations whose member lists stay cached.
@@ -18,24 +24,51 @@ const MEMBER_CACHE_CAPACITY: usize = 100_000;
 
 pub struct ChatCore {
     pub hub: Arc<Hub>,
-    pub members: MemberCache,
+    pub members: Arc<MemberCache>,
     pub committer: Committer,
     pub fanout: Arc<dyn Fanout>,
+    /// Messages each user may send: a steady rate with a burst allowance.
+    sends: DefaultKeyedRateLimiter<UserId>,
 }
 
 impl ChatCore {
-    /// Starts the committer; the returned task ends once every `Committer`
-    /// handle is dropped and the queue is drained.
-    pub fn start(db: PgPool, batch_max: usize) -> (Arc<Self>, tokio::task::JoinHandle<()>) {
+    /// Starts the committer (and, with `peer-fanout`, the tasks that talk to
+    /// the other nodes); the returned task is the committer's, which ends
+    /// after [`Committer::close`] once everything queued is answered.
+    pub fn start(db: PgPool, settings: &Settings) -> (Arc<Self>, tokio::task::JoinHandle<()>) {
         let hub = Arc::new(Hub::default());
-        let fanout: Arc<dyn Fanout> = Arc::new(LocalFanout { hub: hub.clone() });
-        let (committer, task) = Committer::spawn(db, fanout.clone(), batch_max);
+        let members = Arc::new(MemberCache::new(MEMBER_CACHE_CAPACITY));
+        let fanout: Arc<dyn Fanout> = if settings.peer_fanout {
+            let peers = Arc::new(Peers::default());
+            tokio::spawn(peers::notifier(peers.clone(), db.clone()));
+            tokio::spawn(peers::listener(
+                peers.clone(),
+                db.clone(),
+                hub.clone(),
+                members.clone(),
+            ));
+            Arc::new(PeerFanout {
+                hub: hub.clone(),
+                peers,
+            })
+        } else {
+            Arc::new(LocalFanout { hub: hub.clone() })
+        };
+        let (committer, task) = Committer::spawn(db, fanout.clone(), settings.send_batch_max);
+        let rate = NonZeroU32::new(settings.sends_per_second).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(settings.send_burst).unwrap_or(rate);
         let core = Arc::new(Self {
             hub,
-            members: MemberCache::new(MEMBER_CACHE_CAPACITY),
+            members,
             committer,
             fanout,
+            sends: RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
         });
         (core, task)
+    }
+
+    /// Whether `user` may send one more message now.
+    pub fn may_send(&self, user: UserId) -> bool {
+        self.sends.check_key(&user).is_ok()
     }
 }

@@ -165,6 +165,14 @@ async fn send(message: MessagePayload, handle: &ConnectionHandle, state: &AppSta
             Some(&message.message_id),
         );
     }
+    if !state.chat.may_send(handle.user()) {
+        return error(
+            handle,
+            ErrorCode::RateLimited,
+            "too many messages; slow down and send this one again",
+            Some(&message.message_id),
+        );
+    }
     let Some(members) =
         authorise(message.conversation_id, &message.message_id, handle, state).await
     else {

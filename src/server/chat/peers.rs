@@ -1,0 +1,437 @@
+//! Fan-out across natter nodes that share one PostgreSQL.
+//!
+//! PostgreSQL is the bus, so one node needs nothing new and several need
+//! nothing else. Never inside the send transaction: a transaction that
+//! NOTIFYs takes a database-wide lock at commit, which would serialise every
+//! send. Instead, after its commits, each node sends a coalesced wake-up from
+//! a connection of its own, at most one every [`NOTIFY_EVERY`]: "these
+//! conversations have new messages, up to these places". The other nodes read
+//! the rows themselves, by `(conversation_id, seq)` ranges on the primary key,
+//! and only for conversations with a member connected to them.
+//!
+//! Within one conversation `seq` follows commit order (each send holds the
+//! conversation's row lock until it commits), so "everything up to seq N" is
+//! complete once N is visible. A node whose listener drops catches up from
+//! the table when it is back: the conversations of its connected users that
+//! were active meanwhile.
+//!
+//! Each node delivers each message once: [`Seen`] remembers which recent
+//! places of a conversation it has delivered, whether they came from its own
+//! commits or from the table.
+
+use super::fanout::{Delivery, Fanout};
+use super::hub::{Frame, Hub};
+use super::members::MemberCache;
+use crate::protocol::{ConversationId, MessageId, MessagePayload, ServerEvent, UserId};
+use sqlx::postgres::PgListener;
+use sqlx::{Connection, PgConnection, PgPool};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+/// The channel every node listens on.
+pub const CHANNEL: &str = "natter_messages";
+/// At most one wake-up per node this often.
+pub const NOTIFY_EVERY: Duration = Duration::from_millis(2);
+/// A NOTIFY payload must stay under 8000 bytes.
+const PAYLOAD_MAX: usize = 7900;
+/// Conversations whose delivered places are remembered.
+const SEEN_CAPACITY: usize = 100_000;
+
+/// The recent places of one conversation this node has delivered: the
+/// highest, and a bitmap of the 64 below it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Seen {
+    high: i64,
+    bits: u64,
+}
+
+impl Seen {
+    /// Records `seq`; false if it was delivered before (or is older than the
+    /// window, long since delivered or fetched from history by the client).
+    pub fn first_time(&mut self, seq: i64) -> bool {
+        if seq > self.high {
+            let shift = seq - self.high;
+            self.bits = if shift >= 64 { 0 } else { self.bits << shift };
+            self.bits |= 1;
+            self.high = seq;
+            return true;
+        }
+        let back = self.high - seq;
+        if back >= 64 {
+            return false;
+        }
+        let bit = 1u64 << back;
+        if self.bits & bit != 0 {
+            return false;
+        }
+        self.bits |= bit;
+        true
+    }
+}
+
+/// This node's side of the bus.
+pub struct Peers {
+    node: Uuid,
+    /// Places committed here since the last wake-up: conversation → (first, last).
+    pending: Mutex<HashMap<ConversationId, (i64, i64)>>,
+    wake: Notify,
+    seen: Mutex<HashMap<ConversationId, Seen>>,
+}
+
+impl Default for Peers {
+    fn default() -> Self {
+        Self {
+            node: Uuid::now_v7(),
+            pending: Mutex::new(HashMap::new()),
+            wake: Notify::new(),
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl Peers {
+    /// True if this node has not delivered `seq` of `conversation` yet (and
+    /// now counts it as delivered).
+    pub fn first_delivery(&self, conversation: ConversationId, seq: i64) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() >= SEEN_CAPACITY && !seen.contains_key(&conversation) {
+            seen.clear();
+        }
+        seen.entry(conversation).or_default().first_time(seq)
+    }
+
+    /// A message committed here: the others will be told.
+    pub fn committed(&self, conversation: ConversationId, seq: i64) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let range = pending.entry(conversation).or_insert((seq, seq));
+        range.0 = range.0.min(seq);
+        range.1 = range.1.max(seq);
+        drop(pending);
+        self.wake.notify_one();
+    }
+
+    fn take_pending(&self) -> HashMap<ConversationId, (i64, i64)> {
+        std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The wake-up payloads for `pending`: `node;conv:first:last,...`, split
+    /// so that each fits in a NOTIFY.
+    fn payloads(&self, pending: &HashMap<ConversationId, (i64, i64)>) -> Vec<String> {
+        let head = format!("{};", self.node.simple());
+        let mut out = Vec::new();
+        let mut current = head.clone();
+        for (conversation, (first, last)) in pending {
+            let entry = format!("{}:{first}:{last},", conversation.0.simple());
+            if current.len() + entry.len() > PAYLOAD_MAX {
+                out.push(std::mem::replace(&mut current, head.clone()));
+            }
+            current.push_str(&entry);
+        }
+        if current.len() > head.len() {
+            out.push(current);
+        }
+        out
+    }
+}
+
+/// Delivery to this node's connections, and a wake-up for the others.
+pub struct PeerFanout {
+    pub hub: Arc<Hub>,
+    pub peers: Arc<Peers>,
+}
+
+impl Fanout for PeerFanout {
+    fn publish(&self, deliveries: &[Delivery]) {
+        for delivery in deliveries {
+            if self
+                .peers
+                .first_delivery(delivery.conversation, delivery.seq)
+            {
+                self.hub
+                    .deliver(delivery.members.ids(), delivery.origin, &delivery.frame);
+            }
+            self.peers.committed(delivery.conversation, delivery.seq);
+        }
+    }
+}
+
+/// One entry of a wake-up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Range {
+    pub conversation: ConversationId,
+    pub first: i64,
+    pub last: i64,
+}
+
+/// Reads a wake-up: the sending node and its ranges (malformed entries are
+/// skipped).
+pub fn parse_payload(payload: &str) -> Option<(Uuid, Vec<Range>)> {
+    let (node, entries) = payload.split_once(';')?;
+    let node = Uuid::try_parse(node).ok()?;
+    let ranges = entries
+        .split(',')
+        .filter_map(|entry| {
+            let mut parts = entry.split(':');
+            let conversation = ConversationId(Uuid::try_parse(parts.next()?).ok()?);
+            let first = parts.next()?.parse().ok()?;
+            let last = parts.next()?.parse().ok()?;
+            Some(Range {
+                conversation,
+                first,
+                last,
+            })
+        })
+        .collect();
+    Some((node, ranges))
+}
+
+/// Sends the coalesced wake-ups, from a connection of its own.
+pub async fn notifier(peers: Arc<Peers>, db: PgPool) {
+    let mut conn: Option<PgConnection> = None;
+    loop {
+        peers.wake.notified().await;
+        // Let the commits of the next few milliseconds join this wake-up.
+        tokio::time::sleep(NOTIFY_EVERY).await;
+        let pending = peers.take_pending();
+        if pending.is_empty() {
+            continue;
+        }
+        for payload in peers.payloads(&pending) {
+            if conn.is_none() {
+                conn = match db.acquire().await {
+                    Ok(c) => Some(c.detach()),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot reach the database to wake other nodes");
+                        None
+                    }
+                };
+            }
+            let Some(c) = conn.as_mut() else { break };
+            let sent = sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(&payload)
+                .execute(&mut *c)
+                .await;
+            if let Err(e) = sent {
+                // The other nodes catch up from the table when their
+                // listener notices the database went away.
+                tracing::warn!(error = %e, "waking other nodes failed");
+                if let Some(c) = conn.take() {
+                    let _ = c.close().await;
+                }
+            }
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    conversation_id: ConversationId,
+    seq: i64,
+    message_id: MessageId,
+    sender_id: UserId,
+    content: String,
+    client_ts: i64,
+}
+
+/// Listens for other nodes' wake-ups and delivers what they committed to
+/// this node's connections.
+pub async fn listener(peers: Arc<Peers>, db: PgPool, hub: Arc<Hub>, members: Arc<MemberCache>) {
+    let mut since = SystemTime::now();
+    loop {
+        let mut listener = match PgListener::connect_with(&db).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for other nodes; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen(CHANNEL).await {
+            tracing::warn!(error = %e, "LISTEN failed; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        // Anything committed elsewhere while this node was not listening.
+        let outage_start = since - Duration::from_secs(5);
+        if let Err(e) = catch_up(&peers, &db, &hub, &members, outage_start).await {
+            tracing::warn!(error = %e, "catching up after a listener outage failed");
+        }
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(notification)) => {
+                    since = SystemTime::now();
+                    let Some((node, ranges)) = parse_payload(notification.payload()) else {
+                        continue;
+                    };
+                    if node == peers.node {
+                        continue;
+                    }
+                    if let Err(e) = pull(&peers, &db, &hub, &members, &ranges).await {
+                        tracing::warn!(error = %e, "reading other nodes' messages failed");
+                    }
+                }
+                // The connection dropped: reconnect, then catch up.
+                Ok(None) | Err(_) => break,
+            }
+        }
+    }
+}
+
+/// Reads the given ranges for the conversations with a member online here
+/// and delivers each message not delivered before.
+async fn pull(
+    peers: &Peers,
+    db: &PgPool,
+    hub: &Hub,
+    members: &MemberCache,
+    ranges: &[Range],
+) -> sqlx::Result<()> {
+    let mut conversations = Vec::new();
+    let mut lows = Vec::new();
+    let mut highs = Vec::new();
+    for range in ranges {
+        let Some(people) = members.get(db, range.conversation).await? else {
+            continue;
+        };
+        if !people.ids().iter().any(|u| hub.is_online(*u)) {
+            continue;
+        }
+        conversations.push(range.conversation);
+        lows.push(range.first - 1);
+        highs.push(range.last);
+    }
+    if conversations.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT m.conversation_id, m.seq, m.message_id, m.sender_id, m.content, m.client_ts \
+         FROM unnest($1::uuid[], $2::int8[], $3::int8[]) AS k(conversation_id, low, high) \
+         JOIN messages m ON m.conversation_id = k.conversation_id \
+             AND m.seq > k.low AND m.seq <= k.high \
+         ORDER BY m.conversation_id, m.seq",
+    )
+    .bind(&conversations)
+    .bind(&lows)
+    .bind(&highs)
+    .fetch_all(db)
+    .await?;
+    deliver(peers, db, hub, members, rows).await
+}
+
+async fn catch_up(
+    peers: &Peers,
+    db: &PgPool,
+    hub: &Hub,
+    members: &MemberCache,
+    since: SystemTime,
+) -> sqlx::Result<()> {
+    let online = hub.online_users();
+    if online.is_empty() {
+        return Ok(());
+    }
+    let since_ms = since
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT m.conversation_id, m.seq, m.message_id, m.sender_id, m.content, m.client_ts \
+         FROM conversations c \
+         JOIN messages m ON m.conversation_id = c.id \
+             AND m.created_at > to_timestamp($2::float8 / 1000) \
+         WHERE c.last_activity > to_timestamp($2::float8 / 1000) \
+           AND EXISTS (SELECT 1 FROM participants p \
+                       WHERE p.conversation_id = c.id AND p.user_id = ANY($1)) \
+         ORDER BY m.conversation_id, m.seq",
+    )
+    .bind(&online)
+    .bind(since_ms as f64)
+    .fetch_all(db)
+    .await?;
+    deliver(peers, db, hub, members, rows).await
+}
+
+async fn deliver(
+    peers: &Peers,
+    db: &PgPool,
+    hub: &Hub,
+    members: &MemberCache,
+    rows: Vec<Row>,
+) -> sqlx::Result<()> {
+    for row in rows {
+        if !peers.first_delivery(row.conversation_id, row.seq) {
+            continue;
+        }
+        let Some(people) = members.get(db, row.conversation_id).await? else {
+            continue;
+        };
+        let frame = Frame::from(
+            ServerEvent::Receive(MessagePayload {
+                conversation_id: row.conversation_id,
+                sender_id: row.sender_id,
+                message_id: row.message_id,
+                content: row.content,
+                timestamp: row.client_ts,
+            })
+            .to_json(),
+        );
+        hub.deliver(people.ids(), None, &frame);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_place_is_delivered_once_in_any_order() {
+        let mut seen = Seen::default();
+        assert!(seen.first_time(5));
+        assert!(!seen.first_time(5));
+        assert!(seen.first_time(7));
+        assert!(seen.first_time(6), "late, but not lost");
+        assert!(!seen.first_time(6));
+        assert!(seen.first_time(200));
+        assert!(
+            !seen.first_time(7),
+            "far behind the window counts as delivered"
+        );
+        assert!(seen.first_time(199));
+    }
+
+    #[test]
+    fn wake_ups_round_trip_and_fit_in_a_notify() {
+        let peers = Peers::default();
+        let mut pending = HashMap::new();
+        for n in 0..500 {
+            pending.insert(ConversationId::new_v7(), (n, n + 3));
+        }
+        let payloads = peers.payloads(&pending);
+        assert!(payloads.len() > 1);
+        let mut parsed = HashMap::new();
+        for payload in &payloads {
+            assert!(payload.len() <= PAYLOAD_MAX);
+            let (node, ranges) = parse_payload(payload).unwrap();
+            assert_eq!(node, peers.node);
+            for r in ranges {
+                parsed.insert(r.conversation, (r.first, r.last));
+            }
+        }
+        assert_eq!(parsed, pending);
+        assert!(parse_payload("garbage").is_none());
+    }
+
+    #[test]
+    fn commits_coalesce_into_one_range_per_conversation() {
+        let peers = Peers::default();
+        let c = ConversationId::new_v7();
+        for seq in [4, 2, 9] {
+            peers.committed(c, seq);
+        }
+        assert_eq!(peers.take_pending().get(&c), Some(&(2, 9)));
+        assert!(peers.take_pending().is_empty());
+    }
+}
