@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod node;
+
 use futures::{SinkExt, StreamExt};
 use natter::protocol::{ConversationId, UserId};
 use natter::server::config::Config;
@@ -29,22 +31,46 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// How long a test waits for a frame it expects.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
-/// Options for the database server the tests use.
-async fn server_options() -> PgConnectOptions {
+/// Options for the database server the tests use, and its URL for a given
+/// database name (for server processes, which take a URL).
+async fn server_options() -> (PgConnectOptions, Box<dyn Fn(&str) -> String + Send>) {
     if let Ok(url) = std::env::var("DATABASE_URL") {
-        return PgConnectOptions::from_str(&url).expect("DATABASE_URL parses");
+        let options = PgConnectOptions::from_str(&url).expect("DATABASE_URL parses");
+        let url_for = move |name: &str| {
+            let (base, query) = url.split_once('?').unwrap_or((&url, ""));
+            let (server, _) = base.rsplit_once('/').unwrap_or((base, ""));
+            let query = if query.is_empty() {
+                String::new()
+            } else {
+                format!("?{query}")
+            };
+            format!("{server}/{name}{query}")
+        };
+        return (options, Box::new(url_for));
     }
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pg");
-    embedded_pg::ensure_running(&dir)
+    let cluster = embedded_pg::ensure_running(&dir)
         .await
-        .expect("private test cluster starts")
-        .connect_options(embedded_pg::DB_NAME)
+        .expect("private test cluster starts");
+    let options = cluster.connect_options(embedded_pg::DB_NAME);
+    (options, Box::new(move |name: &str| cluster.url(name)))
 }
 
 /// A new, empty database (migrated by the server at start), named after the
 /// time so leftovers of crashed runs can be recognised and dropped.
 pub async fn fresh_database() -> PgConnectOptions {
-    let admin = server_options().await;
+    let (admin, _, name) = create_database().await;
+    admin.database(&name)
+}
+
+/// A new, empty database as a URL, for a server process.
+pub async fn fresh_database_url() -> String {
+    let (_, url_for, name) = create_database().await;
+    url_for(&name)
+}
+
+async fn create_database() -> (PgConnectOptions, Box<dyn Fn(&str) -> String + Send>, String) {
+    let (admin, url_for) = server_options().await;
     let mut conn = sqlx::PgConnection::connect_with(&admin)
         .await
         .expect("connect to the test cluster");
@@ -71,14 +97,13 @@ pub async fn fresh_database() -> PgConnectOptions {
         .execute(&mut conn)
         .await
         .expect("create the test database");
-    admin.database(&name)
+    (admin, url_for, name)
 }
 
 /// The project's Leptos.toml, listening on a free port.
 pub fn test_config(overrides: &[(&str, &str)]) -> Config {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("Leptos.toml");
     let text = std::fs::read_to_string(&path).expect("Leptos.toml");
-    // Tests make many accounts from one address; the limit has its own test.
     // Tests make many accounts from one address and send in bursts; the
     // limits have tests of their own.
     let mut env: Vec<(String, String)> = [

@@ -1,0 +1,122 @@
+//! natter as a separate process: the real binary, for tests that run two of
+//! it, signal it or kill it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+pub struct Node {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    /// Everything it printed so far.
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+/// The binary with the tests' settings: the project's Leptos.toml, a port of
+/// its own, and limits high enough for tests that make many users.
+pub fn command(env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_natter"));
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("DATABASE_URL")
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .env("NATTER_AUTH_ATTEMPTS_PER_MINUTE", "100000")
+        .env("NATTER_SENDS_PER_SECOND", "100000")
+        .env("NATTER_SEND_BURST", "100000");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command
+}
+
+impl Node {
+    /// Starts the binary and waits for the line that names its address.
+    pub fn start(env: &[(&str, &str)]) -> Self {
+        let child = command(env)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the natter binary starts");
+        // Owned by a `Node` at once, so the process is killed and reaped on
+        // every path, a failed start included.
+        let mut node = Node {
+            child,
+            base: String::new(),
+            log: Arc::new(Mutex::new(Vec::new())),
+        };
+        let stdout = node.child.stdout.take().expect("piped stdout");
+        let (lines, received) = mpsc::channel();
+        let log = node.log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                log.lock().unwrap().push(line.clone());
+                let _ = lines.send(line);
+            }
+        });
+        loop {
+            let line = received
+                .recv_timeout(Duration::from_secs(60))
+                .expect("the server reports its address within a minute");
+            if let Some(url) = line.strip_prefix("natter is running at ") {
+                node.base = url.trim().to_owned();
+                return node;
+            }
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The `host:port` it listens on.
+    pub fn addr(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/api/v1/ws", self.addr())
+    }
+
+    /// Sends a signal (`TERM`, `KILL`, ...).
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{name}");
+    }
+
+    /// Waits for the process to end, up to `limit`.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn logged(&self, needle: &str) -> bool {
+        self.log.lock().unwrap().iter().any(|l| l.contains(needle))
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
