@@ -236,7 +236,8 @@ pub struct TestUser {
     pub id: UserId,
     pub username: String,
     pub token: String,
-    base: String,
+    /// The server it talks to (another node of the same database works too).
+    pub base: String,
 }
 
 impl TestUser {

@@ -1,0 +1,266 @@
+//! Two natter processes on one database: clients on either node chat with
+//! each other, groups fan out across both, and a node whose listener drops
+//! catches up. Nothing is lost, nothing arrives twice.
+
+// Tests panic on anything unexpected; that is their job.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::node::Node;
+use common::{TestUser, WsClient, fresh_database_url, message_id, now_ms};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::time::Duration;
+
+struct Cluster {
+    a: Node,
+    b: Node,
+    db_url: String,
+}
+
+async fn two_nodes() -> Cluster {
+    let db_url = fresh_database_url().await;
+    let a = Node::start(&[("DATABASE_URL", &db_url)]);
+    let b = Node::start(&[("DATABASE_URL", &db_url)]);
+    Cluster { a, b, db_url }
+}
+
+async fn register(node: &Node, prefix: &str) -> TestUser {
+    let username = format!(
+        "{prefix}_{}",
+        &uuid::Uuid::now_v7().simple().to_string()[20..]
+    );
+    let body: Value = reqwest::Client::new()
+        .post(node.url("/api/v1/auth/register"))
+        .json(&json!({"username": username, "password": "correct horse"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    TestUser {
+        id: body["user_id"].as_str().unwrap().parse().unwrap(),
+        username,
+        token: body["token"].as_str().unwrap().to_owned(),
+        base: node.base.clone(),
+    }
+}
+
+/// The same session, talking to another node.
+fn on(user: &TestUser, node: &Node) -> TestUser {
+    TestUser {
+        base: node.base.clone(),
+        ..user.clone()
+    }
+}
+
+async fn conversation(owner: &TestUser, others: &[&TestUser], title: Option<&str>) -> String {
+    let ids: Vec<String> = others.iter().map(|u| u.id.to_string()).collect();
+    let body: Value = owner
+        .post(
+            "/api/v1/conversations",
+            &json!({"participants": ids, "title": title}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    body["conversation_id"].as_str().unwrap().to_owned()
+}
+
+fn send_frame(user: &TestUser, conversation: &str, id: &str, content: &str) -> Value {
+    json!({"event": "message.send", "payload": {
+        "conversation_id": conversation, "sender_id": user.id,
+        "message_id": id, "content": content, "timestamp": now_ms()}})
+}
+
+/// Sends and waits for the ack, keeping the contents of the
+/// `message.receive` frames that arrive meanwhile.
+async fn send_collecting(ws: &mut WsClient, frame: &Value, received: &mut Vec<String>) {
+    ws.send_json(frame).await;
+    loop {
+        let reply = ws.recv().await;
+        match reply["event"].as_str() {
+            Some("message.ack") => {
+                assert_eq!(
+                    reply["payload"]["message_id"],
+                    frame["payload"]["message_id"]
+                );
+                return;
+            }
+            Some("message.receive") => {
+                received.push(reply["payload"]["content"].as_str().unwrap().to_owned())
+            }
+            _ => panic!("unexpected {reply}"),
+        }
+    }
+}
+
+/// Reads `message.receive` frames until `expected` have arrived (acks and
+/// other events are skipped), then checks nothing more comes.
+async fn receive(ws: &mut WsClient, expected: usize) -> Vec<String> {
+    let mut got = Vec::new();
+    while got.len() < expected {
+        let frame = ws.recv().await;
+        if frame["event"] == "message.receive" {
+            got.push(frame["payload"]["content"].as_str().unwrap().to_owned());
+        }
+    }
+    while let Some(frame) = ws.try_recv(Duration::from_millis(300)).await {
+        assert_ne!(frame["event"], "message.receive", "one too many: {frame}");
+    }
+    got
+}
+
+#[tokio::test]
+async fn clients_on_two_nodes_chat_both_ways_and_groups_fan_out_across_both() {
+    let nodes = two_nodes().await;
+    let alice = register(&nodes.a, "alice").await;
+    let bob = register(&nodes.b, "bob").await;
+    let carol = register(&nodes.a, "carol").await;
+    let dave = register(&nodes.b, "dave").await;
+
+    let direct = conversation(&alice, &[&bob], None).await;
+    let mut alice_ws = alice.ws().await;
+    let mut bob_ws = bob.ws().await;
+    for n in 0..20 {
+        alice_ws
+            .send_and_ack(&send_frame(
+                &alice,
+                &direct,
+                &message_id(),
+                &format!("a{n}"),
+            ))
+            .await;
+    }
+    assert_eq!(
+        receive(&mut bob_ws, 20).await,
+        (0..20).map(|n| format!("a{n}")).collect::<Vec<_>>()
+    );
+    for n in 0..20 {
+        bob_ws
+            .send_and_ack(&send_frame(&bob, &direct, &message_id(), &format!("b{n}")))
+            .await;
+    }
+    assert_eq!(
+        receive(&mut alice_ws, 20).await,
+        (0..20).map(|n| format!("b{n}")).collect::<Vec<_>>()
+    );
+
+    // A group with members on both nodes, and alice's second tab on node B.
+    let group = conversation(&alice, &[&bob, &carol, &dave], Some("both nodes")).await;
+    let carol_ws = carol.ws().await;
+    let dave_ws = dave.ws().await;
+    let mut alice_on_b = on(&alice, &nodes.b).ws().await;
+    let senders: Vec<(&TestUser, usize)> = vec![(&alice, 0), (&bob, 1), (&carol, 2), (&dave, 3)];
+    let mut sockets = vec![alice_ws, bob_ws, carol_ws, dave_ws];
+    let mut received: Vec<Vec<String>> = vec![Vec::new(); 4];
+    for round in 0..5 {
+        for (user, index) in &senders {
+            let frame = send_frame(
+                user,
+                &group,
+                &message_id(),
+                &format!("{}-{round}", user.username),
+            );
+            send_collecting(&mut sockets[*index], &frame, &mut received[*index]).await;
+        }
+    }
+    // Everyone gets everyone else's 15, once each; alice's tab on node B gets all 20.
+    for (user, index) in &senders {
+        let missing = 15 - received[*index].len();
+        let mut got = std::mem::take(&mut received[*index]);
+        got.extend(receive(&mut sockets[*index], missing).await);
+        assert!(
+            got.iter().all(|c| !c.starts_with(&user.username)),
+            "no echo"
+        );
+        let mut unique = got.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), 15, "{} got {got:?}", user.username);
+    }
+    let all = receive(&mut alice_on_b, 20).await;
+    let mut unique = all.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 20);
+
+    // Every message is stored once, and both nodes serve the same history.
+    let from_a: Value = alice
+        .get(&format!("/api/v1/chat/{group}?limit=100"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let from_b: Value = on(&alice, &nodes.b)
+        .get(&format!("/api/v1/chat/{group}?limit=100"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(from_a["messages"].as_array().unwrap().len(), 20);
+    assert_eq!(from_a, from_b);
+    let _ = nodes.db_url;
+}
+
+#[tokio::test]
+async fn a_node_whose_listener_drops_catches_up_on_what_the_other_stored_meanwhile() {
+    let nodes = two_nodes().await;
+    let alice = register(&nodes.a, "alice").await;
+    let bob = register(&nodes.b, "bob").await;
+    let direct = conversation(&alice, &[&bob], None).await;
+    let mut alice_ws = alice.ws().await;
+    let mut bob_ws = bob.ws().await;
+    alice_ws
+        .send_and_ack(&send_frame(&alice, &direct, &message_id(), "before"))
+        .await;
+    assert_eq!(receive(&mut bob_ws, 1).await, ["before"]);
+
+    // Keep cutting every node's LISTEN connection while node A stores
+    // messages: wake-ups are lost, and what the listener missed has to come
+    // from the table when it is back.
+    let options: sqlx::postgres::PgConnectOptions = nodes.db_url.parse().unwrap();
+    let admin = sqlx::PgPool::connect_with(options).await.unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let cutter = tokio::spawn({
+        let (admin, stop) = (admin.clone(), stop.clone());
+        async move {
+            let mut cuts = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let cut: Vec<bool> = sqlx::query_scalar(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+                )
+                .fetch_all(&admin)
+                .await
+                .unwrap();
+                cuts += cut.len();
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            cuts
+        }
+    });
+    let mut sent: HashMap<String, usize> = HashMap::new();
+    for n in 0..30 {
+        let content = format!("during {n}");
+        alice_ws
+            .send_and_ack(&send_frame(&alice, &direct, &message_id(), &content))
+            .await;
+        *sent.entry(content).or_default() += 1;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        cutter.await.unwrap() >= 4,
+        "the listeners were cut repeatedly"
+    );
+    let got = receive(&mut bob_ws, 30).await;
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for content in got {
+        *counts.entry(content).or_default() += 1;
+    }
+    assert_eq!(counts, sent, "every message once, none lost");
+}
