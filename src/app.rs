@@ -1,7 +1,7 @@
 //! The HTML shell and the routes.
 
 use crate::pages::{
-    ChatLayout, ConversationPane, LoginPage, NoConversation, NotFound, RegisterPage,
+    ChatLayout, ConversationPane, LoginPage, NoConversation, NotFoundPage, RegisterPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
@@ -69,7 +69,7 @@ pub fn App() -> impl IntoView {
     view! {
         <Title formatter=|text: String| if text.is_empty() { "natter".to_owned() } else { format!("{text} · natter") }/>
         <Router>
-            <Routes fallback=NotFound>
+            <Routes fallback=NotFoundPage>
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=ChatLayout ssr=SsrMode::Async>

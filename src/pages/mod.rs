@@ -6,4 +6,4 @@ mod not_found;
 
 pub use auth::{LoginPage, RegisterPage};
 pub use chat::{ChatLayout, ConversationPane, NoConversation};
-pub use not_found::NotFound;
+pub use not_found::{NotFound, NotFoundPage};

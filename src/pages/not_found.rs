@@ -1,7 +1,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-/// A proper 404: the status on the server, a way back for the person.
+/// A proper 404 inside the app (a conversation that is not yours, or gone):
+/// the status on the server, a way back for the person.
 #[component]
 pub fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]
@@ -10,12 +11,22 @@ pub fn NotFound() -> impl IntoView {
     }
     view! {
         <Title text="Not found"/>
-        <main class="centered">
+        <div class="centered">
             <section class="card not-found">
                 <h1>"Not found"</h1>
                 <p>"There is nothing here, or it is not yours to see."</p>
                 <a class="button" href="/">"Back to your chats"</a>
             </section>
+        </div>
+    }
+}
+
+/// A path no route knows: the same 404, as a whole page.
+#[component]
+pub fn NotFoundPage() -> impl IntoView {
+    view! {
+        <main class="page">
+            <NotFound/>
         </main>
     }
 }
