@@ -7,8 +7,9 @@ async function openChat(page: Page, conversationId: string): Promise<void> {
   await expect(page.getByTestId('connection')).toHaveText('Connected');
 }
 
+/** The message whose text is exactly `text`. */
 function message(page: Page, text: string) {
-  return page.locator('[data-testid="message"]', { hasText: text });
+  return page.locator('[data-testid="message"]', { has: page.getByText(text, { exact: true }) });
 }
 
 test('two people chat both ways; each message appears live in the conversation and the inbox', async ({ browser }) => {
@@ -206,7 +207,7 @@ test('message text is shown as text, never as HTML', async ({ browser }) => {
   await openChat(bob, conversation);
   const payload = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script><b>bold?</b>';
   await write(alice, payload);
-  await expect(message(bob, '<img src=x')).toHaveCount(1);
+  await expect(message(bob, payload)).toHaveCount(1);
   expect(await shownTexts(bob)).toEqual([payload]);
   await bob.reload();
   await hydrated(bob);
@@ -265,4 +266,37 @@ test.describe('without JavaScript', () => {
     expect(response?.status()).toBe(404);
     await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible();
   });
+});
+
+test('the view follows new messages at the bottom, and while scrolled up it stays put and offers a pill', async ({ browser }) => {
+  const alice = await (await browser.newContext()).newPage();
+  const bob = await (await browser.newContext({ viewport: { width: 1000, height: 600 } })).newPage();
+  await apiUser(alice, 'alice');
+  const b = await apiUser(bob, 'bob');
+  const conversation = await apiConversation(alice, [b.id]);
+  for (let i = 1; i <= 40; i++) await apiSend(alice, conversation, `filler ${i}`);
+  await openChat(alice, conversation);
+  await openChat(bob, conversation);
+  const list = bob.getByTestId('messages');
+  const fromBottom = () => list.evaluate((el) => el.scrollHeight - el.clientHeight - (el.scrollHeight - el.clientHeight + el.scrollTop));
+
+  // At the bottom: a new message comes into view.
+  await write(alice, 'while at the bottom');
+  await expect(message(bob, 'while at the bottom')).toBeInViewport();
+  expect(Math.abs(await fromBottom())).toBeLessThan(5);
+
+  // Scrolled up: what is on screen stays, and a pill says there is more.
+  await list.evaluate((el) => el.scrollTo({ top: -400 }));
+  await bob.waitForTimeout(100);
+  const reading = message(bob, 'filler 30');
+  const before = (await reading.boundingBox())!.y;
+  await write(alice, 'while scrolled up');
+  await expect(bob.getByRole('button', { name: 'New messages ↓' })).toBeVisible();
+  await expect(message(bob, 'while scrolled up')).toHaveCount(1);
+  expect(Math.abs((await reading.boundingBox())!.y - before)).toBeLessThan(3);
+  await expect(message(bob, 'while scrolled up')).not.toBeInViewport();
+
+  await bob.getByRole('button', { name: 'New messages ↓' }).click();
+  await expect(message(bob, 'while scrolled up')).toBeInViewport();
+  await expect(bob.getByRole('button', { name: 'New messages ↓' })).toHaveCount(0);
 });
