@@ -154,8 +154,8 @@ async fn clients_on_two_nodes_chat_both_ways_and_groups_fan_out_across_both() {
     let carol_ws = carol.ws().await;
     let dave_ws = dave.ws().await;
     let mut alice_on_b = on(&alice, &nodes.b).ws().await;
-    let senders: Vec<(&TestUser, usize)> = vec![(&alice, 0), (&bob, 1), (&carol, 2), (&dave, 3)];
-    let mut sockets = vec![alice_ws, bob_ws, carol_ws, dave_ws];
+    let senders = [(&alice, 0), (&bob, 1), (&carol, 2), (&dave, 3)];
+    let mut sockets = [alice_ws, bob_ws, carol_ws, dave_ws];
     let mut received: Vec<Vec<String>> = vec![Vec::new(); 4];
     for round in 0..5 {
         for (user, index) in &senders {

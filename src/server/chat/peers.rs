@@ -260,22 +260,17 @@ pub async fn listener(peers: Arc<Peers>, db: PgPool, hub: Arc<Hub>, members: Arc
         if let Err(e) = catch_up(&peers, &db, &hub, &members, outage_start).await {
             tracing::warn!(error = %e, "catching up after a listener outage failed");
         }
-        loop {
-            match listener.try_recv().await {
-                Ok(Some(notification)) => {
-                    since = SystemTime::now();
-                    let Some((node, ranges)) = parse_payload(notification.payload()) else {
-                        continue;
-                    };
-                    if node == peers.node {
-                        continue;
-                    }
-                    if let Err(e) = pull(&peers, &db, &hub, &members, &ranges).await {
-                        tracing::warn!(error = %e, "reading other nodes' messages failed");
-                    }
-                }
-                // The connection dropped: reconnect, then catch up.
-                Ok(None) | Err(_) => break,
+        // `None` or an error: the connection dropped; reconnect, then catch up.
+        while let Ok(Some(notification)) = listener.try_recv().await {
+            since = SystemTime::now();
+            let Some((node, ranges)) = parse_payload(notification.payload()) else {
+                continue;
+            };
+            if node == peers.node {
+                continue;
+            }
+            if let Err(e) = pull(&peers, &db, &hub, &members, &ranges).await {
+                tracing::warn!(error = %e, "reading other nodes' messages failed");
             }
         }
     }
