@@ -29,36 +29,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The page's Content-Security-Policy: scripts only from this origin or the
-/// inline hydration scripts carrying this response's nonce, WebAssembly
-/// compilation for the bundle, and nothing from anywhere else.
-#[cfg(feature = "ssr")]
-fn content_security_policy() {
-    use axum::http::{HeaderValue, header::CONTENT_SECURITY_POLICY};
-    let (Some(nonce), Some(response)) = (
-        leptos::nonce::use_nonce(),
-        use_context::<leptos_axum::ResponseOptions>(),
-    ) else {
-        return;
-    };
-    let policy = format!(
-        "default-src 'none'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         connect-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; \
-         manifest-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-    );
-    if let Ok(value) = HeaderValue::from_str(&policy) {
-        response.insert_header(CONTENT_SECURITY_POLICY, value);
-    }
-}
-
 /// Every page is rendered whole before the first byte is sent
 /// (`SsrMode::Async`): the HTML holds the inbox and the history, redirects
 /// and 404s get their real status, and the page works without JavaScript.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    #[cfg(feature = "ssr")]
-    content_security_policy();
     // Tells tests (and CSS) that the WebAssembly bundle has taken over.
     #[cfg(feature = "hydrate")]
     Effect::new(|_| {

@@ -208,3 +208,20 @@ async fn a_user_sending_past_the_limit_gets_rate_limited_and_the_connection_stay
             .await;
     }
 }
+
+#[tokio::test]
+async fn an_unknown_path_is_the_apps_404_page() {
+    let server = TestServer::start().await;
+    let response = reqwest::Client::new()
+        .get(server.url("/no/such/page"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("'nonce-"));
+    assert!(response.text().await.unwrap().contains("Not found"));
+}

@@ -21,6 +21,56 @@ use std::sync::Arc;
 use std::time::Duration;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+/// A page's Content-Security-Policy: scripts only from this origin or the
+/// inline hydration scripts carrying this response's nonce, WebAssembly
+/// compilation for the bundle, and nothing from anywhere else.
+fn page_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'none'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         connect-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; \
+         manifest-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    )
+}
+
+/// The nonce Leptos put on the page's inline scripts.
+fn page_nonce(html: &[u8]) -> Option<&str> {
+    const MARK: &[u8] = b" nonce=\"";
+    let start = html.windows(MARK.len()).position(|w| w == MARK)? + MARK.len();
+    let len = html[start..].iter().position(|&b| b == b'"')?;
+    let nonce = std::str::from_utf8(&html[start..start + len]).ok()?;
+    nonce
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'))
+        .then_some(nonce)
+}
+
+/// Gives every HTML page the policy for its own nonce. Pages are rendered
+/// whole before they are sent (`SsrMode::Async`), so reading the body here
+/// costs no streaming; doing it at the HTTP layer keeps the header and the
+/// page's nonce in step whatever the renderer does with its response
+/// options.
+pub async fn page_security_policy(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let is_html = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !is_html {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(html) = axum::body::to_bytes(body, usize::MAX).await else {
+        return ApiError::internal().into_response();
+    };
+    if let Some(policy) =
+        page_nonce(&html).and_then(|n| HeaderValue::from_str(&page_policy(n)).ok())
+    {
+        parts.headers.insert(CONTENT_SECURITY_POLICY, policy);
+    }
+    Response::from_parts(parts, axum::body::Body::from(html))
+}
+
 /// Headers every response carries (a page's own Content-Security-Policy,
 /// with its nonce, takes precedence over the default one here).
 pub fn security_headers() -> [SetResponseHeaderLayer<HeaderValue>; 5] {
@@ -170,4 +220,19 @@ pub async fn limit_auth_attempts(
         return response;
     }
     next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_nonce;
+
+    #[test]
+    fn finds_the_pages_nonce_and_nothing_that_could_break_the_header() {
+        assert_eq!(
+            page_nonce(br#"<script type="module" nonce="aB9+/_-=">"#),
+            Some("aB9+/_-=")
+        );
+        assert_eq!(page_nonce(br#"<script nonce="x'; script-src *">"#), None);
+        assert_eq!(page_nonce(b"<p>no scripts</p>"), None);
+    }
 }

@@ -7,9 +7,12 @@ use super::rest;
 use super::state::AppState;
 use crate::app::{App, shell};
 use axum::Router;
+use axum::handler::HandlerWithoutStateExt;
 use axum::middleware::from_fn_with_state;
+use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::services::ServeDir;
 
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
@@ -19,10 +22,33 @@ pub fn router(state: AppState) -> Router {
         settings.auth_attempts_per_minute,
         settings.trust_proxy_headers,
     );
+    // The site's files (the WebAssembly bundle, CSS, assets); any other path
+    // gets the app's 404 page. (Not leptos_axum's `file_and_error_handler`:
+    // it looks up response options through whatever reactive owner the
+    // worker thread last had, and so can carry a page's headers or status off
+    // to a file request running beside it.)
+    let not_found = leptos_axum::render_app_async_with_context(
+        {
+            let state = state.clone();
+            move || provide_context(state.clone())
+        },
+        {
+            let options = options.clone();
+            move || shell(options.clone())
+        },
+    );
+    let static_files = ServeDir::new(&*options.site_root)
+        .precompressed_br()
+        .precompressed_gzip()
+        .not_found_service(not_found.into_service());
     let mut router = Router::new()
         .merge(rest::router())
-        .leptos_routes(&state, routes, move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .leptos_routes(&state, routes, {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
+        .fallback_service(static_files)
+        .layer(axum::middleware::from_fn(guard::page_security_policy))
         .layer(from_fn_with_state(state.clone(), guard::same_origin_writes))
         .layer(from_fn_with_state(limiter, guard::limit_auth_attempts))
         .layer(RequestBodyLimitLayer::new(settings.max_body_bytes));
