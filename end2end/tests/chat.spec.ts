@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { apiConversation, apiSend, apiUser, hydrated, shownTexts, write } from './helpers';
+import { aliceAndBob, apiConversation, apiSend, apiUser, hydrated, shownTexts, write } from './helpers';
 
 async function openChat(page: Page, conversationId: string): Promise<void> {
   await page.goto(`/c/${conversationId}`);
@@ -13,11 +13,7 @@ function message(page: Page, text: string) {
 }
 
 test('two people chat both ways; each message appears live in the conversation and the inbox', async ({ browser }) => {
-  const alice = await (await browser.newContext()).newPage();
-  const bob = await (await browser.newContext()).newPage();
-  await apiUser(alice, 'alice');
-  const b = await apiUser(bob, 'bob');
-  const conversation = await apiConversation(alice, [b.id]);
+  const { alice, bob, conversation } = await aliceAndBob(browser);
   await openChat(alice, conversation);
   await openChat(bob, conversation);
 
@@ -82,12 +78,7 @@ test("the sender's second tab gets the message, and a third person in a group se
 });
 
 test('a message shows as pending at once, and sent offline it is delivered exactly once when back online', async ({ browser }) => {
-  const aliceContext = await browser.newContext();
-  const alice = await aliceContext.newPage();
-  const bob = await (await browser.newContext()).newPage();
-  await apiUser(alice, 'alice');
-  const b = await apiUser(bob, 'bob');
-  const conversation = await apiConversation(alice, [b.id]);
+  const { alice, bob, aliceContext, conversation } = await aliceAndBob(browser);
   await openChat(alice, conversation);
   await openChat(bob, conversation);
 
@@ -109,11 +100,7 @@ test('a message shows as pending at once, and sent offline it is delivered exact
 });
 
 test('a reload with an unacknowledged message in the outbox still delivers it exactly once', async ({ browser }) => {
-  const alice = await (await browser.newContext()).newPage();
-  const bob = await (await browser.newContext()).newPage();
-  await apiUser(alice, 'alice');
-  const b = await apiUser(bob, 'bob');
-  const conversation = await apiConversation(alice, [b.id]);
+  const { alice, bob, conversation } = await aliceAndBob(browser);
   // The network eats every message.send until the reload.
   let dropSends = true;
   await alice.routeWebSocket(/\/api\/v1\/ws/, (ws) => {
@@ -145,11 +132,7 @@ test('a reload with an unacknowledged message in the outbox still delivers it ex
 });
 
 test('scrolling up loads older messages in order, none missing or repeated', async ({ browser }) => {
-  const alice = await (await browser.newContext()).newPage();
-  const bob = await (await browser.newContext()).newPage();
-  await apiUser(alice, 'alice');
-  const b = await apiUser(bob, 'bob');
-  const conversation = await apiConversation(alice, [b.id]);
+  const { alice, bob, conversation } = await aliceAndBob(browser);
   const all = Array.from({ length: 75 }, (_, i) => `message number ${i + 1}`);
   for (const text of all) await apiSend(alice, conversation, text);
 
@@ -167,12 +150,7 @@ test('scrolling up loads older messages in order, none missing or repeated', asy
 });
 
 test('an unread badge appears for a new message and clears when the conversation is opened', async ({ browser }) => {
-  const alice = await (await browser.newContext()).newPage();
-  const bobContext = await browser.newContext();
-  const bob = await bobContext.newPage();
-  await apiUser(alice, 'alice');
-  const b = await apiUser(bob, 'bob');
-  const conversation = await apiConversation(alice, [b.id]);
+  const { alice, bob, bobContext, bobId, conversation } = await aliceAndBob(browser);
   await openChat(alice, conversation);
   await bob.goto('/');
   await hydrated(bob);
@@ -193,16 +171,12 @@ test('an unread badge appears for a new message and clears when the conversation
   await expect(row.getByTestId('unread-badge')).toHaveCount(0);
   // The other tab agrees (the server tells it), and so does a fresh load.
   await expect(bobTab2.locator(`[data-conversation-id="${conversation}"]`).getByTestId('unread-badge')).toHaveCount(0);
-  const inbox = await (await bob.request.get(`/api/v1/chats/${b.id}`)).json();
+  const inbox = await (await bob.request.get(`/api/v1/chats/${bobId}`)).json();
   expect(inbox.chats[0].unread_count).toBe(0);
 });
 
 test('message text is shown as text, never as HTML', async ({ browser }) => {
-  const alice = await (await browser.newContext()).newPage();
-  const bob = await (await browser.newContext()).newPage();
-  await apiUser(alice, 'alice');
-  const b = await apiUser(bob, 'bob');
-  const conversation = await apiConversation(alice, [b.id]);
+  const { alice, bob, conversation } = await aliceAndBob(browser);
   await openChat(alice, conversation);
   await openChat(bob, conversation);
   const payload = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script><b>bold?</b>';
@@ -269,11 +243,7 @@ test.describe('without JavaScript', () => {
 });
 
 test('the view follows new messages at the bottom, and while scrolled up it stays put and offers a pill', async ({ browser }) => {
-  const alice = await (await browser.newContext()).newPage();
-  const bob = await (await browser.newContext({ viewport: { width: 1000, height: 600 } })).newPage();
-  await apiUser(alice, 'alice');
-  const b = await apiUser(bob, 'bob');
-  const conversation = await apiConversation(alice, [b.id]);
+  const { alice, bob, conversation } = await aliceAndBob(browser, { viewport: { width: 1000, height: 600 } });
   for (let i = 1; i <= 40; i++) await apiSend(alice, conversation, `filler ${i}`);
   await openChat(alice, conversation);
   await openChat(bob, conversation);

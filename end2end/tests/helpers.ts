@@ -1,4 +1,4 @@
-import { expect, Page, Browser, BrowserContext } from '@playwright/test';
+import { expect, Page, Browser, BrowserContext, BrowserContextOptions } from '@playwright/test';
 
 /** A username nobody has taken yet: 3–32 of [a-z0-9_]. */
 export function uniqueName(prefix: string): string {
@@ -84,4 +84,27 @@ export async function write(page: Page, text: string): Promise<void> {
   const box = page.getByRole('textbox', { name: 'Message' });
   await box.fill(text);
   await box.press('Enter');
+}
+
+/** Alice and Bob, each signed up in a browser context of their own, and a
+ * direct chat between them (made by Alice). */
+export async function aliceAndBob(
+  browser: Browser,
+  bobOptions: BrowserContextOptions = {},
+): Promise<{
+  alice: Page;
+  bob: Page;
+  aliceContext: BrowserContext;
+  bobContext: BrowserContext;
+  bobId: string;
+  conversation: string;
+}> {
+  const aliceContext = await browser.newContext();
+  const alice = await aliceContext.newPage();
+  const bobContext = await browser.newContext(bobOptions);
+  const bob = await bobContext.newPage();
+  await apiUser(alice, 'alice');
+  const b = await apiUser(bob, 'bob');
+  const conversation = await apiConversation(alice, [b.id]);
+  return { alice, bob, aliceContext, bobContext, bobId: b.id, conversation };
 }
