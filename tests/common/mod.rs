@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+pub mod chatter;
 pub mod node;
 
 use futures::{SinkExt, StreamExt};
