@@ -105,16 +105,23 @@ impl Peers {
 
     /// A message committed here: the others will be told.
     pub fn committed(&self, conversation: ConversationId, seq: i64) {
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        let range = pending.entry(conversation).or_insert((seq, seq));
-        range.0 = range.0.min(seq);
-        range.1 = range.1.max(seq);
-        drop(pending);
+        self.merge_pending([(conversation, (seq, seq))]);
         self.wake.notify_one();
     }
 
     fn take_pending(&self) -> HashMap<ConversationId, (i64, i64)> {
         std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Adds places to the next wake-up (new commits, or a wake-up that
+    /// could not be sent), one range per conversation.
+    fn merge_pending(&self, ranges: impl IntoIterator<Item = (ConversationId, (i64, i64))>) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        for (conversation, (first, last)) in ranges {
+            let range = pending.entry(conversation).or_insert((first, last));
+            range.0 = range.0.min(first);
+            range.1 = range.1.max(last);
+        }
     }
 
     /// The wake-up payloads for `pending`: `node;conv:first:last,...`, split
@@ -189,6 +196,13 @@ pub fn parse_payload(payload: &str) -> Option<(Uuid, Vec<Range>)> {
 }
 
 /// Sends the coalesced wake-ups, from a connection of its own.
+///
+/// A wake-up is never dropped: the other nodes learn of a commit only from
+/// it (their listener catches up from the table only when its own connection
+/// drops), so one that cannot be sent is kept for the next attempt. A dead
+/// connection (the database ended the session, or restarted) is replaced at
+/// once; when a new one fails too, the database is down and the wake-up
+/// waits [`RETRY_EVERY`].
 pub async fn notifier(peers: Arc<Peers>, db: PgPool) {
     let mut conn: Option<PgConnection> = None;
     loop {
@@ -199,32 +213,54 @@ pub async fn notifier(peers: Arc<Peers>, db: PgPool) {
         if pending.is_empty() {
             continue;
         }
-        for payload in peers.payloads(&pending) {
-            if conn.is_none() {
-                conn = match db.acquire().await {
-                    Ok(c) => Some(c.detach()),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot reach the database to wake other nodes");
-                        None
-                    }
-                };
-            }
-            let Some(c) = conn.as_mut() else { break };
-            let sent = sqlx::query("SELECT pg_notify($1, $2)")
+        let mut sent = wake_others(&peers, &db, &mut conn, &pending).await;
+        if sent.is_err() {
+            sent = wake_others(&peers, &db, &mut conn, &pending).await;
+        }
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "waking other nodes failed; retrying");
+            peers.merge_pending(pending);
+            tokio::time::sleep(RETRY_EVERY).await;
+            peers.wake.notify_one();
+        }
+    }
+}
+
+/// How long a wake-up that could not be sent waits before the next try.
+const RETRY_EVERY: Duration = Duration::from_millis(250);
+
+/// Sends `pending` on `conn` (connecting first if needed); a connection that
+/// fails is closed and forgotten. Resending ranges the others already pulled
+/// is harmless: each node delivers each place once.
+async fn wake_others(
+    peers: &Peers,
+    db: &PgPool,
+    conn: &mut Option<PgConnection>,
+    pending: &HashMap<ConversationId, (i64, i64)>,
+) -> sqlx::Result<()> {
+    if conn.is_none() {
+        *conn = Some(db.acquire().await?.detach());
+    }
+    let mut sent = Ok(());
+    if let Some(c) = conn.as_mut() {
+        for payload in peers.payloads(pending) {
+            sent = sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(CHANNEL)
                 .bind(&payload)
                 .execute(&mut *c)
-                .await;
-            if let Err(e) = sent {
-                // The other nodes catch up from the table when their
-                // listener notices the database went away.
-                tracing::warn!(error = %e, "waking other nodes failed");
-                if let Some(c) = conn.take() {
-                    let _ = c.close().await;
-                }
+                .await
+                .map(drop);
+            if sent.is_err() {
+                break;
             }
         }
     }
+    if sent.is_err()
+        && let Some(c) = conn.take()
+    {
+        let _ = c.close().await;
+    }
+    sent
 }
 
 #[derive(sqlx::FromRow)]
@@ -428,5 +464,19 @@ mod tests {
         }
         assert_eq!(peers.take_pending().get(&c), Some(&(2, 9)));
         assert!(peers.take_pending().is_empty());
+    }
+
+    #[test]
+    fn a_wake_up_that_failed_joins_the_next_one() {
+        let peers = Peers::default();
+        let (c, d) = (ConversationId::new_v7(), ConversationId::new_v7());
+        peers.committed(c, 3);
+        peers.committed(d, 1);
+        let failed = peers.take_pending();
+        peers.committed(c, 5);
+        peers.merge_pending(failed);
+        let next = peers.take_pending();
+        assert_eq!(next.get(&c), Some(&(3, 5)));
+        assert_eq!(next.get(&d), Some(&(1, 1)));
     }
 }
