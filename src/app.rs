@@ -35,13 +35,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Tells tests (and CSS) that the WebAssembly bundle has taken over.
-    #[cfg(feature = "hydrate")]
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "");
-        }
-    });
     view! {
         <Title formatter=|text: String| if text.is_empty() { "natter".to_owned() } else { format!("{text} · natter") }/>
         <Router>

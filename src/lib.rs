@@ -26,4 +26,12 @@ pub mod client;
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(app::App);
+    // Hydration went through without a mismatch (one panics): tell tests
+    // (and CSS) that the WebAssembly bundle has taken over.
+    if let Some(body) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.body())
+    {
+        let _ = body.set_attribute("data-hydrated", "");
+    }
 }
