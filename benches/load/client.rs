@@ -1,0 +1,269 @@
+//! The public API as a client sees it: sign-up, conversations, history, the
+//! inbox over HTTP, and authenticated WebSockets.
+
+use crate::Res;
+use futures::stream::SplitSink;
+use futures::{SinkExt, StreamExt};
+use serde::Deserialize;
+use serde_json::json;
+use std::net::{Ipv4Addr, SocketAddr};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+pub type Ws = WebSocketStream<TcpStream>;
+pub type WsSink = SplitSink<Ws, Message>;
+
+#[derive(Clone, Debug)]
+pub struct User {
+    pub id: String,
+    pub token: String,
+}
+
+#[derive(Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    base: String,
+    /// `host:port`, and the address it resolves to.
+    authority: String,
+    addr: SocketAddr,
+}
+
+#[derive(Deserialize)]
+struct Registered {
+    user_id: String,
+    token: String,
+}
+
+#[derive(Deserialize)]
+struct Created {
+    conversation_id: String,
+}
+
+#[derive(Deserialize)]
+pub struct Page {
+    pub messages: Vec<PageMessage>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct PageMessage {
+    pub message_id: String,
+    pub sender_id: String,
+}
+
+#[derive(Deserialize)]
+pub struct Inbox {
+    pub chats: Vec<InboxChat>,
+}
+
+#[derive(Deserialize)]
+pub struct InboxChat {
+    pub conversation_id: String,
+    pub last_message: Option<String>,
+}
+
+impl Api {
+    pub async fn new(base: &str) -> Res<Self> {
+        let authority = base
+            .strip_prefix("http://")
+            .ok_or("the server's URL must be http://host:port")?
+            .trim_end_matches('/')
+            .to_owned();
+        let addr = tokio::net::lookup_host(&authority)
+            .await?
+            .next()
+            .ok_or("the server's address does not resolve")?;
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(64)
+            .tcp_nodelay(true)
+            .build()?;
+        Ok(Self {
+            http,
+            base: base.to_owned(),
+            authority,
+            addr,
+        })
+    }
+
+    pub async fn register(&self, username: &str) -> Res<User> {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/auth/register", self.base))
+            .json(&json!({"username": username, "password": "load-test-password"}))
+            .send()
+            .await?;
+        let status = response.status();
+        if status == 429 {
+            return Err(
+                "sign-up refused with 429: the server limits sign-ups per address \
+                        (raise NATTER_AUTH_ATTEMPTS_PER_MINUTE, or let the benchmark start it)"
+                    .into(),
+            );
+        }
+        if status != 201 {
+            return Err(format!("sign-up of {username}: HTTP {status}").into());
+        }
+        let body: Registered = response.json().await?;
+        Ok(User {
+            id: body.user_id,
+            token: body.token,
+        })
+    }
+
+    /// A direct chat (one other person) or a new group (more).
+    pub async fn conversation(
+        &self,
+        owner: &User,
+        others: &[&User],
+        title: Option<&str>,
+    ) -> Res<String> {
+        let ids: Vec<&str> = others.iter().map(|u| u.id.as_str()).collect();
+        let response = self
+            .http
+            .post(format!("{}/api/v1/conversations", self.base))
+            .bearer_auth(&owner.token)
+            .json(&json!({"participants": ids, "title": title}))
+            .send()
+            .await?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(format!("creating a conversation: HTTP {status}").into());
+        }
+        Ok(response.json::<Created>().await?.conversation_id)
+    }
+
+    /// One page of history, newest first.
+    pub async fn history(
+        &self,
+        user: &User,
+        conversation: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Res<Page> {
+        let mut url = format!("{}/api/v1/chat/{conversation}?limit={limit}", self.base);
+        if let Some(cursor) = cursor {
+            url.push_str("&cursor=");
+            url.push_str(cursor);
+        }
+        let response = self.http.get(url).bearer_auth(&user.token).send().await?;
+        let status = response.status();
+        if status != 200 {
+            return Err(format!("history page: HTTP {status}").into());
+        }
+        Ok(response.json().await?)
+    }
+
+    /// Every message of a conversation, oldest first (pages of 100).
+    pub async fn whole_history(&self, user: &User, conversation: &str) -> Res<Vec<PageMessage>> {
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .history(user, conversation, cursor.as_deref(), 100)
+                .await?;
+            all.extend(page.messages);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        all.reverse();
+        Ok(all)
+    }
+
+    pub async fn inbox(&self, user: &User) -> Res<Inbox> {
+        let response = self
+            .http
+            .get(format!("{}/api/v1/chats/{}", self.base, user.id))
+            .bearer_auth(&user.token)
+            .send()
+            .await?;
+        let status = response.status();
+        if status != 200 {
+            return Err(format!("inbox: HTTP {status}").into());
+        }
+        Ok(response.json().await?)
+    }
+
+    /// A WebSocket authenticated by the bearer token, from `source` (a
+    /// loopback address of its own, so that thousands of connections do not
+    /// run out of ephemeral ports) when given.
+    pub async fn ws(&self, user: &User, source: Option<Ipv4Addr>) -> Res<Ws> {
+        let socket = TcpSocket::new_v4()?;
+        if let Some(ip) = source {
+            socket.bind(SocketAddr::from((ip, 0)))?;
+        }
+        let stream = socket.connect(self.addr).await?;
+        stream.set_nodelay(true)?;
+        let mut request = format!("ws://{}/api/v1/ws", self.authority).into_client_request()?;
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {}", user.token).parse()?);
+        // Frames here are small; tungstenite's default 128 KiB read buffer,
+        // allocated up front, would make 10,000 idle sockets cost the
+        // generator over a gigabyte.
+        let config = WebSocketConfig::default().read_buffer_size(4096);
+        let (ws, _) =
+            tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await?;
+        Ok(ws)
+    }
+}
+
+/// A server frame, with the fields the benchmark looks at.
+#[derive(Deserialize)]
+pub struct Incoming {
+    pub event: String,
+    #[serde(default)]
+    pub payload: Payload,
+}
+
+#[derive(Deserialize, Default)]
+pub struct Payload {
+    pub message_id: Option<String>,
+    pub content: Option<String>,
+    pub code: Option<String>,
+}
+
+/// The next text frame as JSON; `None` when the socket ends.
+pub async fn next_frame<S>(stream: &mut S) -> Res<Option<Incoming>>
+where
+    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    while let Some(message) = stream.next().await {
+        match message? {
+            Message::Text(text) => return Ok(Some(serde_json::from_str(&text)?)),
+            Message::Close(frame) => {
+                return Err(format!("the server closed the socket: {frame:?}").into());
+            }
+            _ => continue,
+        }
+    }
+    Ok(None)
+}
+
+/// A `message.send` frame.
+pub fn send_frame(conversation: &str, sender: &User, message_id: &str, content: &str) -> Message {
+    let frame = json!({"event": "message.send", "payload": {
+        "conversation_id": conversation, "sender_id": sender.id,
+        "message_id": message_id, "content": content, "timestamp": now_ms()}});
+    Message::Text(frame.to_string().into())
+}
+
+pub async fn send(sink: &mut WsSink, message: Message) -> Res<()> {
+    sink.send(message).await?;
+    Ok(())
+}
+
+/// A fresh client-made message id, as the spec suggests (`msg_` + UUIDv7).
+pub fn message_id() -> String {
+    format!("msg_{}", uuid::Uuid::now_v7().simple())
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

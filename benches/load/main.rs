@@ -1,0 +1,151 @@
+//! natter's load benchmark: `.ci/bench [scenario...]` (README, "Benchmark").
+//!
+//! A load generator that behaves like many real clients: it registers its own
+//! users and drives only the public API (REST and WebSocket). By default it
+//! starts the release `natter` binary on a fresh database in a private
+//! PostgreSQL cluster (`target/bench-db`); `--url http://host:port` measures
+//! a server that is already running instead.
+//!
+//! Each scenario prints one JSON line on stdout as it finishes (so runs can
+//! be compared and plotted), and the run ends with a Markdown table and the
+//! issue's targets against the figures. Progress goes to stderr. The exit
+//! status is non-zero when a correctness check failed (a lost, doubled or
+//! misordered message), never for a missed speed target.
+
+mod client;
+mod probe;
+mod report;
+mod scenarios;
+mod target;
+
+use report::Outcome;
+use std::time::Duration;
+
+/// Every error the benchmark can meet ends the run with its message.
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+pub type Res<T> = Result<T, Error>;
+
+pub const SCENARIOS: [&str; 7] = [
+    "send", "deliver", "history", "inbox", "fanout", "idle", "limit",
+];
+
+const USAGE: &str = "\
+usage: .ci/bench [OPTIONS] [SCENARIO...]
+       cargo bench --features ssr --bench load -- [OPTIONS] [SCENARIO...]
+
+scenarios: send deliver history inbox fanout idle limit, or all (the default)
+
+options:
+  --url URL               measure a running server (http://host:port) instead of
+                          starting one; it must allow many sign-ups and sends
+                          (NATTER_AUTH_ATTEMPTS_PER_MINUTE, NATTER_SENDS_PER_SECOND,
+                          NATTER_SEND_BURST)
+  --server-pid PID        with --url: the server's process, for its CPU and memory
+  --pgdata DIR            with --url: its PostgreSQL data folder, for the database's CPU
+  --database-url URL      with --url: its database, for `limit` and batch sizes
+  --idle-connections N    WebSockets held open by `idle` (default 10000)
+  --idle-seconds S        how long `idle` watches them (default 30)
+";
+
+pub struct Options {
+    pub scenarios: Vec<&'static str>,
+    pub url: Option<String>,
+    pub server_pid: Option<u32>,
+    pub pgdata: Option<std::path::PathBuf>,
+    pub database_url: Option<String>,
+    pub idle_connections: usize,
+    pub idle_seconds: u64,
+}
+
+fn parse_args() -> Res<Options> {
+    let mut options = Options {
+        scenarios: Vec::new(),
+        url: None,
+        server_pid: None,
+        pgdata: None,
+        database_url: None,
+        idle_connections: 10_000,
+        idle_seconds: 30,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| {
+            args.next()
+                .ok_or_else(|| Error::from(format!("{name} needs a value\n\n{USAGE}")))
+        };
+        match arg.as_str() {
+            // cargo bench passes --bench to every bench binary.
+            "--bench" => {}
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                std::process::exit(0);
+            }
+            "--url" => options.url = Some(value("--url")?.trim_end_matches('/').to_owned()),
+            "--server-pid" => options.server_pid = Some(value("--server-pid")?.parse()?),
+            "--pgdata" => options.pgdata = Some(value("--pgdata")?.into()),
+            "--database-url" => options.database_url = Some(value("--database-url")?),
+            "--idle-connections" => {
+                options.idle_connections = value("--idle-connections")?.parse()?
+            }
+            "--idle-seconds" => options.idle_seconds = value("--idle-seconds")?.parse()?,
+            "all" => options.scenarios.extend(SCENARIOS),
+            name => match SCENARIOS.iter().find(|s| **s == name) {
+                Some(scenario) => options.scenarios.push(scenario),
+                None => return Err(format!("unknown argument {name:?}\n\n{USAGE}").into()),
+            },
+        }
+    }
+    if options.scenarios.is_empty() {
+        options.scenarios.extend(SCENARIOS);
+    }
+    // The issue's order, each once, whatever order they were named in.
+    options
+        .scenarios
+        .sort_by_key(|s| SCENARIOS.iter().position(|x| x == s));
+    options.scenarios.dedup();
+    Ok(options)
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("load: a correctness check failed (see the table)");
+            std::process::ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("load: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Res<bool> {
+    let options = parse_args()?;
+    let mut target = target::Target::prepare(&options).await?;
+    let outcome = measure(&options, &target).await;
+    let described = target.describe();
+    target.finish().await;
+    let outcomes = outcome?;
+    report::table(&outcomes, &described);
+    report::targets(&outcomes);
+    Ok(outcomes.iter().all(|o| o.ok))
+}
+
+async fn measure(options: &Options, target: &target::Target) -> Res<Vec<Outcome>> {
+    let mut ctx = scenarios::Ctx::new(options, target).await?;
+    let mut outcomes = Vec::new();
+    for &name in &options.scenarios {
+        report::progress(&format!("scenario {name}"));
+        let outcome = match ctx.run(name).await {
+            Ok(outcome) => outcome,
+            Err(e) => Outcome::failed(name, &e.to_string()),
+        };
+        report::json_line(&outcome, target);
+        outcomes.push(outcome);
+        // Let the previous scenario's sockets close and the database settle.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    Ok(outcomes)
+}

@@ -1,0 +1,209 @@
+//! The scenarios of issue 6, and what they share: a pool of registered
+//! users, the API client, and the database for figures only it knows.
+//!
+//! Every scenario sets up first (users, conversations, sockets, stored
+//! messages), measures only the part its figures describe, and checks what
+//! the server answered afterwards (nothing lost, doubled or out of order),
+//! outside the measurement.
+
+mod fanout;
+mod idle;
+mod limit;
+mod reads;
+mod send;
+
+use crate::client::{self, Api, Incoming, User};
+use crate::report::{Outcome, progress};
+use crate::target::Target;
+use crate::{Options, Res};
+use futures::{StreamExt, TryStreamExt};
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio_tungstenite::tungstenite::Message;
+
+/// How long a client waits for a frame it expects before the scenario fails.
+pub const PATIENCE: Duration = Duration::from_secs(15);
+
+/// Sign-ups in flight at once (each costs the server an Argon2 hash).
+const SIGNUPS_AT_ONCE: usize = 4;
+
+pub struct Ctx<'a> {
+    options: &'a Options,
+    target: &'a Target,
+    api: Api,
+    /// Users shared by the scenarios (the first 50 are `send`'s and
+    /// `deliver`'s pairs, the first 200 `fanout`'s group).
+    pool: Vec<User>,
+    /// Makes this run's usernames unique on a server that is reused.
+    run: String,
+    named: usize,
+    db: Option<PgPool>,
+}
+
+impl<'a> Ctx<'a> {
+    pub async fn new(options: &'a Options, target: &'a Target) -> Res<Self> {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+        Ok(Self {
+            options,
+            target,
+            api: Api::new(&target.base).await?,
+            pool: Vec::new(),
+            run: format!(
+                "{}{}",
+                base36(now),
+                base36(u64::from(std::process::id()) % 1296)
+            ),
+            named: 0,
+            db: None,
+        })
+    }
+
+    pub async fn run(&mut self, name: &str) -> Res<Outcome> {
+        match name {
+            "send" => send::send(self).await,
+            "deliver" => send::deliver(self).await,
+            "history" => reads::history(self).await,
+            "inbox" => reads::inbox(self).await,
+            "fanout" => fanout::fanout(self).await,
+            "idle" => idle::idle(self).await,
+            "limit" => limit::limit(self).await,
+            other => Err(format!("unknown scenario {other}").into()),
+        }
+    }
+
+    /// The first `n` users of the pool, registering those missing.
+    async fn users(&mut self, n: usize) -> Res<Vec<User>> {
+        if self.pool.len() < n {
+            let missing = n - self.pool.len();
+            progress(&format!("signing up {missing} users"));
+            let names: Vec<String> = (0..missing).map(|_| self.next_name()).collect();
+            let api = &self.api;
+            let fresh: Vec<User> = futures::stream::iter(names)
+                .map(|name| async move { api.register(&name).await })
+                .buffered(SIGNUPS_AT_ONCE)
+                .try_collect()
+                .await?;
+            self.pool.extend(fresh);
+        }
+        Ok(self.pool[..n].to_vec())
+    }
+
+    /// A user of its own, in no conversation yet.
+    async fn fresh_user(&mut self) -> Res<User> {
+        let name = self.next_name();
+        self.api.register(&name).await
+    }
+
+    fn next_name(&mut self) -> String {
+        self.named += 1;
+        format!("ld{}_{}", self.run, self.named)
+    }
+
+    /// The server's database, when this run can reach it.
+    async fn db(&mut self) -> Option<&PgPool> {
+        if self.db.is_none() {
+            let url = self.target.database_url.as_ref()?;
+            match PgPoolOptions::new().max_connections(2).connect(url).await {
+                Ok(pool) => self.db = Some(pool),
+                Err(e) => {
+                    eprintln!("load: cannot reach the database for figures: {e}");
+                    return None;
+                }
+            }
+        }
+        self.db.as_ref()
+    }
+
+    /// How the group-commit writer batched these messages: messages stored
+    /// by one transaction share its id (`xmin`), so grouping by it gives
+    /// every commit's size. Puts batches, mean, p50, p99 and max on `outcome`.
+    async fn batch_sizes(&mut self, ids: &[String], outcome: &mut Outcome) {
+        let Some(db) = self.db().await else { return };
+        let sizes: Result<Vec<i64>, _> = sqlx::query_scalar(
+            "SELECT count(*) FROM messages WHERE message_id = ANY($1) \
+             GROUP BY xmin::text ORDER BY 1",
+        )
+        .bind(ids)
+        .fetch_all(db)
+        .await;
+        let sizes = match sizes {
+            Ok(sizes) if !sizes.is_empty() => sizes,
+            Ok(_) => return,
+            Err(e) => {
+                eprintln!("load: reading batch sizes: {e}");
+                return;
+            }
+        };
+        let total: i64 = sizes.iter().sum();
+        let at = |q: f64| sizes[((sizes.len() - 1) as f64 * q).round() as usize];
+        outcome.figure("commits", sizes.len());
+        outcome.figure(
+            "batch_mean",
+            (total as f64 / sizes.len() as f64 * 100.0).round() / 100.0,
+        );
+        outcome.figure("batch_p50", at(0.5));
+        outcome.figure("batch_p99", at(0.99));
+        outcome.figure("batch_max", at(1.0));
+    }
+}
+
+/// The next JSON frame within [`PATIENCE`]; a closed socket or a silent
+/// server is an error.
+async fn expect_frame<S>(stream: &mut S) -> Res<Incoming>
+where
+    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    match tokio::time::timeout(PATIENCE, client::next_frame(stream)).await {
+        Ok(Ok(Some(frame))) => Ok(frame),
+        Ok(Ok(None)) => Err("the server closed the socket".into()),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(format!("no frame within {} s", PATIENCE.as_secs()).into()),
+    }
+}
+
+fn base36(mut n: u64) -> String {
+    const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::new();
+    loop {
+        out.push(DIGITS[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A small deterministic generator (xorshift64*): shuffles that differ from
+/// run to run only by the seed.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed | 1)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            items.swap(i, self.below(i + 1));
+        }
+    }
+}
+
+/// Per second, over a duration.
+fn per_second(count: u64, elapsed: Duration) -> f64 {
+    count as f64 / elapsed.as_secs_f64().max(1e-9)
+}

@@ -1,0 +1,270 @@
+//! The server under test: started here on a fresh database (the default), or
+//! one already running (`--url`).
+//!
+//! Started here, natter is the release binary of this build, run from the
+//! crate's folder (it reads `Leptos.toml` there) on a new database
+//! `bench_<time>_<pid>` in the private cluster `target/bench-db`, made and
+//! started by `natter db url` itself. The cluster keeps running afterwards,
+//! like the tests' (`NATTER_DATA_DIR=target/bench-db target/release/natter db
+//! stop` stops it); the database is dropped at the end.
+
+use crate::probe::Probe;
+use crate::report::progress;
+use crate::{Options, Res};
+use sqlx::{Connection, PgConnection};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub struct Target {
+    /// `http://host:port`
+    pub base: String,
+    pub probe: Probe,
+    /// The database natter uses, when it can be reached (for `limit` and for
+    /// reading batch sizes).
+    pub database_url: Option<String>,
+    started: Option<Started>,
+}
+
+/// What this run started and must stop.
+struct Started {
+    server: Child,
+    admin_url: String,
+    database: String,
+}
+
+const BENCH_DB_DIR: &str = "target/bench-db";
+
+impl Target {
+    pub async fn prepare(options: &Options) -> Res<Self> {
+        if let Some(url) = &options.url {
+            return Ok(Self {
+                base: url.clone(),
+                probe: Probe::new(options.server_pid, options.pgdata.clone()),
+                database_url: options.database_url.clone(),
+                started: None,
+            });
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let data_dir = root.join(BENCH_DB_DIR);
+        progress(&format!(
+            "starting the private PostgreSQL in {}",
+            data_dir.display()
+        ));
+        let admin_url = cluster_url(root, &data_dir)?;
+        let database = fresh_database(&admin_url).await?;
+        let database_url = url_for(&admin_url, &database);
+        progress(&format!("starting natter on database {database}"));
+        let (server, base) = start_server(root, &database_url)?;
+        let pid = server.id();
+        Ok(Self {
+            base,
+            probe: Probe::new(Some(pid), Some(data_dir.join("pgdata"))),
+            database_url: Some(database_url),
+            started: Some(Started {
+                server,
+                admin_url,
+                database,
+            }),
+        })
+    }
+
+    /// One line on what was measured, for the report.
+    pub fn describe(&self) -> String {
+        match &self.started {
+            Some(s) => format!(
+                "natter {} (release, started by the benchmark, pid {}) on a fresh database {}",
+                self.base,
+                s.server.id(),
+                s.database
+            ),
+            None => format!("natter at {} (already running)", self.base),
+        }
+    }
+
+    /// Stops what this run started: natter (SIGTERM, its orderly shutdown),
+    /// then its database.
+    pub async fn finish(&mut self) {
+        let Some(mut started) = self.started.take() else {
+            return;
+        };
+        stop(&mut started.server);
+        let dropped = async {
+            let mut conn = PgConnection::connect(&started.admin_url).await?;
+            sqlx::query(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                started.database
+            ))
+            .execute(&mut conn)
+            .await?;
+            conn.close().await
+        };
+        if let Err(e) = dropped.await {
+            eprintln!("load: could not drop {}: {e}", started.database);
+        }
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        if let Some(started) = &mut self.started {
+            let _ = started.server.kill();
+            let _ = started.server.wait();
+        }
+    }
+}
+
+fn natter() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_natter"));
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("DATABASE_URL")
+        .env("NO_COLOR", "1");
+    command
+}
+
+/// `natter db url` for the benchmark's cluster: creates and starts it when
+/// needed, and names its `natter` database (used here as the admin database).
+fn cluster_url(root: &Path, data_dir: &Path) -> Res<String> {
+    let out = natter()
+        .current_dir(root)
+        .env("NATTER_DATA_DIR", data_dir)
+        .args(["db", "url"])
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !out.status.success() {
+        return Err(format!("`natter db url` failed ({})", out.status).into());
+    }
+    let url = String::from_utf8(out.stdout)?;
+    let url = url
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("postgres"))
+        .ok_or("`natter db url` printed no URL")?;
+    Ok(url.trim().to_owned())
+}
+
+/// The URL of another database on the same server.
+fn url_for(url: &str, database: &str) -> String {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
+    if query.is_empty() {
+        format!("{server}/{database}")
+    } else {
+        format!("{server}/{database}?{query}")
+    }
+}
+
+/// A new empty database (natter applies its migrations at start); those of
+/// runs that ended over an hour ago (crashed ones) are dropped on the way.
+async fn fresh_database(admin_url: &str) -> Res<String> {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+    let name = format!("bench_{now}_{}", std::process::id());
+    let mut conn = PgConnection::connect(admin_url).await?;
+    let stale: Vec<String> = sqlx::query_scalar(
+        "SELECT datname FROM pg_database WHERE datname ~ '^bench_[0-9]+_[0-9]+$' \
+         AND split_part(datname, '_', 2)::int8 < $1",
+    )
+    .bind(now as i64 - 3600)
+    .fetch_all(&mut conn)
+    .await?;
+    for old in stale {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{old}\" WITH (FORCE)"))
+            .execute(&mut conn)
+            .await;
+    }
+    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    Ok(name)
+}
+
+/// Starts natter on `database_url` and waits for the line naming its
+/// address. The limits meant for people (sign-ups per address, sends per
+/// user) are lifted: one generator plays thousands of people from one
+/// address. Everything else is the configuration in `Leptos.toml`, or the
+/// environment (`NATTER_SEND_BATCH_MAX`, `NATTER_DB_POOL_SIZE`, ...).
+fn start_server(root: &Path, database_url: &str) -> Res<(Child, String)> {
+    let mut command = natter();
+    command
+        .current_dir(root)
+        .env("DATABASE_URL", database_url)
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("NATTER_AUTH_ATTEMPTS_PER_MINUTE", "1000000")
+        .env("NATTER_SENDS_PER_SECOND", "1000000")
+        .env("NATTER_SEND_BURST", "1000000")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if std::env::var_os("RUST_LOG").is_none() {
+        command.env("RUST_LOG", "warn");
+    }
+    let mut server = command.spawn()?;
+    let stdout = server.stdout.take().ok_or("natter's stdout")?;
+    let (lines, received) = mpsc::channel();
+    // natter's log is on stdout: the address line goes to the benchmark,
+    // everything else (warnings) to stderr, and the pipe never fills.
+    std::thread::spawn(move || {
+        let mut found = false;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if !found && line.starts_with("natter is running at ") {
+                found = true;
+                let _ = lines.send(line);
+            } else {
+                eprintln!("natter: {line}");
+            }
+        }
+    });
+    let line = match received.recv_timeout(Duration::from_secs(120)) {
+        Ok(line) => line,
+        Err(_) => {
+            let _ = server.kill();
+            let _ = server.wait();
+            return Err("natter did not report its address within 2 minutes".into());
+        }
+    };
+    let base = line["natter is running at ".len()..].trim().to_owned();
+    Ok((server, base))
+}
+
+/// SIGTERM, then up to 15 s for the orderly shutdown, then SIGKILL.
+fn stop(server: &mut Child) {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(server.id().to_string())
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = server.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+/// `pgbench` from PATH, else Debian's newest `/usr/lib/postgresql/*/bin`.
+pub fn pgbench() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    if let Some(found) = std::env::split_paths(&path)
+        .map(|dir| dir.join("pgbench"))
+        .find(|p| p.is_file())
+    {
+        return Some(found);
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let version = entry.file_name().to_str()?.parse().ok()?;
+            let bin = entry.path().join("bin/pgbench");
+            bin.is_file().then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin)
+}
