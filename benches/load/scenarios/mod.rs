@@ -121,8 +121,8 @@ impl<'a> Ctx<'a> {
     async fn batch_sizes(&mut self, ids: &[String], outcome: &mut Outcome) {
         let Some(db) = self.db().await else { return };
         let sizes: Result<Vec<i64>, _> = sqlx::query_scalar(
-            "SELECT count(*) FROM messages WHERE message_id = ANY($1) \
-             GROUP BY xmin::text ORDER BY 1",
+            "SELECT count(*) FROM messages m JOIN unnest($1::text[]) AS sent(id) \
+             ON m.message_id = sent.id GROUP BY m.xmin::text ORDER BY 1",
         )
         .bind(ids)
         .fetch_all(db)
