@@ -93,8 +93,10 @@ impl Server {
     /// Serves until `shutdown` resolves, then shuts down in order: stop
     /// accepting; store and answer every send already queued (acked, or
     /// refused as `unavailable`); close every WebSocket with 1012 (service
-    /// restart) once its queued frames are out, so clients reconnect,
-    /// possibly to another node. Bounded by [`SHUTDOWN_BOUND`] in all.
+    /// restart) once every frame its client sent before it heard of the
+    /// restart is answered (`unavailable` for sends by then), so clients
+    /// reconnect, possibly to another node, and resend exactly what was not
+    /// acked. Bounded by [`SHUTDOWN_BOUND`] in all.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,

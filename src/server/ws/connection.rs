@@ -7,6 +7,17 @@
 //! committer. The writer drains the queue into the socket, batching whatever
 //! is queued into one flush, pings on a timer, and closes the socket with a
 //! reason when the connection is kicked.
+//!
+//! A server restart (shutdown) closes more carefully, so that no send the
+//! client made before it learns of the restart goes unanswered: the writer
+//! sends a ping marked [`DRAIN_PING`], and the reader goes on reading and
+//! answering (sends are refused `unavailable` by then: the committer has
+//! stopped) until that ping's pong comes back. A client answers pings in
+//! order, so by then every frame it sent before the ping has been read and
+//! answered. Only then does the close frame (1012) go out, and the reader
+//! waits for the client's own close frame before the socket is dropped, so
+//! that it is never closed with frames unread (which would reset it, and
+//! could lose the close frame on the way).
 
 use crate::protocol::{
     ClientEvent, ErrorCode, ErrorPayload, FrameError, MessageId, MessagePayload, ReadPayload,
@@ -22,7 +33,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// Connections one user may hold open at once (tabs, devices); past it the
 /// oldest is closed.
@@ -32,6 +43,13 @@ pub const MAX_CONNECTIONS_PER_USER: usize = 32;
 /// and the close frame before the socket is dropped without them.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
+/// The payload of the ping that marks the end of a restarting connection's
+/// frames: its pong comes after everything the client sent before it.
+const DRAIN_PING: &[u8] = b"natter:restart";
+/// How long a restarting connection waits for that pong (a client that does
+/// not answer pings is closed without it).
+const DRAIN_GRACE: Duration = Duration::from_secs(1);
+
 pub async fn serve(socket: WebSocket, user: CurrentUser, state: AppState) {
     let (sink, stream) = socket.split();
     let (outbound, queue) = mpsc::channel(state.settings.outbound_queue.max(1));
@@ -40,8 +58,11 @@ pub async fn serve(socket: WebSocket, user: CurrentUser, state: AppState) {
     hub.register(handle.clone(), MAX_CONNECTIONS_PER_USER);
 
     let ping = Duration::from_secs(state.settings.ping_interval_secs.max(1));
-    let writer = tokio::spawn(write_loop(sink, queue, handle.clone(), ping));
-    read_loop(stream, &handle, &state, ping * 3).await;
+    // The reader tells the writer when a restarting connection has been
+    // drained (or, by dropping it, that it stopped reading).
+    let (drained, drained_rx) = oneshot::channel();
+    let writer = tokio::spawn(write_loop(sink, queue, handle.clone(), ping, drained_rx));
+    read_loop(stream, &handle, &state, ping * 3, drained).await;
 
     hub.unregister(handle.id());
     handle.kick(Kick::Closed);
@@ -62,11 +83,17 @@ async fn read_loop(
     handle: &ConnectionHandle,
     state: &AppState,
     idle_limit: Duration,
+    drained: oneshot::Sender<()>,
 ) {
     loop {
         let next = tokio::select! {
             biased;
-            _ = handle.kicked() => return,
+            reason = handle.kicked() => {
+                if reason == Kick::Restart {
+                    drain(&mut stream, handle, state, drained).await;
+                }
+                return;
+            }
             next = tokio::time::timeout(idle_limit, stream.next()) => next,
         };
         let message = match next {
@@ -75,21 +102,68 @@ async fn read_loop(
             Ok(None) | Ok(Some(Err(_))) => return,
             Ok(Some(Ok(message))) => message,
         };
-        match message {
-            Message::Text(text) => handle_frame(&text, handle, state).await,
-            Message::Binary(_) => reply(
-                handle,
-                FrameError {
-                    code: ErrorCode::InvalidJson,
-                    message: "frames are JSON text; binary frames are not understood".into(),
-                    message_id: None,
-                }
-                .into_event(),
-            ),
-            Message::Close(_) => return,
-            Message::Ping(_) | Message::Pong(_) => {}
+        if !handle_message(message, handle, state).await {
+            return;
         }
     }
+}
+
+/// Acts on one frame; false when the client closed the connection.
+async fn handle_message(message: Message, handle: &ConnectionHandle, state: &AppState) -> bool {
+    match message {
+        Message::Text(text) => handle_frame(&text, handle, state).await,
+        Message::Binary(_) => reply(
+            handle,
+            FrameError {
+                code: ErrorCode::InvalidJson,
+                message: "frames are JSON text; binary frames are not understood".into(),
+                message_id: None,
+            }
+            .into_event(),
+        ),
+        Message::Close(_) => return false,
+        Message::Ping(_) | Message::Pong(_) => {}
+    }
+    true
+}
+
+/// A restarting connection: reads and answers until the pong of the
+/// writer's [`DRAIN_PING`], lets the writer send the close frame, then
+/// waits for the client's close frame (discarding what comes before it: it
+/// was sent after the client had every answer, and is never stored).
+async fn drain(
+    stream: &mut SplitStream<WebSocket>,
+    handle: &ConnectionHandle,
+    state: &AppState,
+    drained: oneshot::Sender<()>,
+) {
+    let answered = tokio::time::timeout(DRAIN_GRACE, async {
+        while let Some(Ok(message)) = stream.next().await {
+            match message {
+                Message::Pong(payload) if payload.as_ref() == DRAIN_PING => return true,
+                message => {
+                    if !handle_message(message, handle, state).await {
+                        return false;
+                    }
+                }
+            }
+        }
+        false
+    })
+    .await;
+    let _ = drained.send(());
+    if answered != Ok(true) {
+        // The client closed, broke or did not answer: nothing more to read.
+        return;
+    }
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        while let Some(Ok(message)) = stream.next().await {
+            if matches!(message, Message::Close(_)) {
+                return;
+            }
+        }
+    })
+    .await;
 }
 
 async fn handle_frame(text: &str, handle: &ConnectionHandle, state: &AppState) {
@@ -252,12 +326,14 @@ async fn write_loop(
     mut queue: mpsc::Receiver<Frame>,
     handle: ConnectionHandle,
     ping_every: Duration,
+    mut drained: oneshot::Receiver<()>,
 ) {
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    let mut draining = false;
     loop {
         tokio::select! {
             biased;
-            reason = handle.kicked() => {
+            reason = handle.kicked(), if !draining => {
                 // Whatever is queued (acks, errors) still goes out first.
                 while let Ok(frame) = queue.try_recv() {
                     if sink.feed(Message::Text(frame)).await.is_err() {
@@ -268,10 +344,25 @@ async fn write_loop(
                     let _ = sink.flush().await;
                     return;
                 }
-                let (code, text) = reason.close_code();
-                let _ = sink
-                    .send(Message::Close(Some(CloseFrame { code, reason: text.into() })))
-                    .await;
+                if reason == Kick::Restart {
+                    // Keep writing the reader's answers until the client
+                    // has shown it sent nothing more before this ping.
+                    if sink.send(Message::Ping(DRAIN_PING.into())).await.is_err() {
+                        return;
+                    }
+                    draining = true;
+                    continue;
+                }
+                close(&mut sink, reason).await;
+                return;
+            }
+            _ = &mut drained, if draining => {
+                while let Ok(frame) = queue.try_recv() {
+                    if sink.feed(Message::Text(frame)).await.is_err() {
+                        return;
+                    }
+                }
+                close(&mut sink, Kick::Restart).await;
                 return;
             }
             frame = queue.recv() => {
@@ -295,4 +386,14 @@ async fn write_loop(
             }
         }
     }
+}
+
+async fn close(sink: &mut SplitSink<WebSocket, Message>, reason: Kick) {
+    let (code, text) = reason.close_code();
+    let _ = sink
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: text.into(),
+        })))
+        .await;
 }
