@@ -123,6 +123,11 @@ async fn run(
 const ATTEMPTS: usize = 3;
 
 async fn commit(db: &PgPool, fanout: &dyn Fanout, batch: Vec<PendingSend>) {
+    // Held until the batch is published (see `Fanout::commit_gate`).
+    let _gate = match fanout.commit_gate() {
+        Some(gate) => Some(gate.lock().await),
+        None => None,
+    };
     // A batch may hold the same message id twice (a client retrying on two
     // connections at once). Store the first; the others get its outcome.
     let mut first_of: HashMap<&str, usize> = HashMap::with_capacity(batch.len());

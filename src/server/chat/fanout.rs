@@ -26,6 +26,15 @@ pub trait Fanout: Send + Sync + 'static {
     /// Hands a batch of committed messages, in commit order, to every
     /// recipient. Never fails the batch for one bad recipient.
     fn publish(&self, deliveries: &[Delivery]);
+
+    /// For a fan-out that also delivers rows it reads back from the table:
+    /// the committer holds this from before it stores a batch until it has
+    /// published it, so such a row of this node's own batch is never
+    /// delivered first (without knowing the connection that sent it, which
+    /// must get the ack and not the message).
+    fn commit_gate(&self) -> Option<&tokio::sync::Mutex<()>> {
+        None
+    }
 }
 
 /// Delivery to the connections of this process.

@@ -79,6 +79,11 @@ pub struct Peers {
     pending: Mutex<HashMap<ConversationId, (i64, i64)>>,
     wake: Notify,
     seen: Mutex<HashMap<ConversationId, Seen>>,
+    /// Held by the committer from before a batch is stored until it is
+    /// published, and by the listener while it delivers rows read from the
+    /// table: a row of this node's own batch is then always delivered by the
+    /// committer, which spares the connection that sent it.
+    gate: tokio::sync::Mutex<()>,
 }
 
 impl Default for Peers {
@@ -88,6 +93,7 @@ impl Default for Peers {
             pending: Mutex::new(HashMap::new()),
             wake: Notify::new(),
             seen: Mutex::new(HashMap::new()),
+            gate: tokio::sync::Mutex::new(()),
         }
     }
 }
@@ -162,6 +168,10 @@ impl Fanout for PeerFanout {
             }
             self.peers.committed(delivery.conversation, delivery.seq);
         }
+    }
+
+    fn commit_gate(&self) -> Option<&tokio::sync::Mutex<()>> {
+        Some(&self.peers.gate)
     }
 }
 
@@ -391,13 +401,20 @@ async fn deliver(
     members: &MemberCache,
     rows: Vec<Row>,
 ) -> sqlx::Result<()> {
+    let mut found = Vec::with_capacity(rows.len());
     for row in rows {
+        if let Some(people) = members.get(db, row.conversation_id).await? {
+            found.push((row, people));
+        }
+    }
+    // A row this node's committer has stored but not yet published (a
+    // catch-up or another node's range can include one) waits for it, and
+    // is then known as delivered.
+    let _gate = peers.gate.lock().await;
+    for (row, people) in found {
         if !peers.first_delivery(row.conversation_id, row.seq) {
             continue;
         }
-        let Some(people) = members.get(db, row.conversation_id).await? else {
-            continue;
-        };
         let frame = Frame::from(
             ServerEvent::Receive(MessagePayload {
                 conversation_id: row.conversation_id,
