@@ -8,7 +8,9 @@
 
 mod common;
 
-use common::chatter::{Chatter, Control, assert_acked_stored_once, history, stored, wait_until};
+use common::chatter::{
+    Chatter, Control, assert_acked_stored_once, history, stored, wait_ready, wait_until,
+};
 use common::fresh_database_url;
 use common::node::{Node, conversation};
 use natter::protocol::ConversationId;
@@ -83,6 +85,8 @@ async fn kill_9_mid_load_loses_nothing_acknowledged_and_stores_nothing_twice() {
         })
         .collect();
     let acked = || -> usize { chatters.iter().map(|c| c.with(|r| r.acked.len())).sum() };
+    wait_ready(&chatters.iter().collect::<Vec<_>>()).await;
+    control.start_producing();
 
     wait_until("the first messages are acknowledged", PATIENCE, || {
         acked() >= LOAD

@@ -11,7 +11,7 @@
 mod common;
 
 use common::chatter::{
-    Chatter, Control, Record, assert_acked_stored_once, repeated, stored, wait_until,
+    Chatter, Control, Record, assert_acked_stored_once, repeated, stored, wait_ready, wait_until,
 };
 use common::node::{Node, conversation};
 use natter::server::embedded_pg::{self, Cluster, DB_NAME};
@@ -88,6 +88,10 @@ async fn a_database_restart_under_load_refuses_sends_acks_only_what_is_stored_an
         })
         .collect();
     let each = |f: &dyn Fn(&Record) -> bool| chatters.iter().all(|c| c.with(f));
+    // Nobody sends before everyone can be reached.
+    wait_ready(&chatters.iter().collect::<Vec<_>>()).await;
+    control_a.start_producing();
+    control_b.start_producing();
 
     wait_until("everyone has messages acknowledged", PATIENCE, || {
         each(&|r| r.acked.len() >= 10)

@@ -40,6 +40,8 @@ pub struct Ending {
     /// Sends written on this connection that had no answer (ack or error)
     /// when it ended.
     pub unanswered: Vec<String>,
+    /// What broke it, when it ended without a close frame.
+    pub error: Option<String>,
 }
 
 /// Everything one chatter saw, in order.
@@ -53,12 +55,17 @@ pub struct Record {
     pub refused: Vec<(String, String)>,
     /// Frames that were resends of a message already sent once.
     pub resent: usize,
-    /// `message.receive` pushes: (message id, content).
-    pub received: Vec<(String, String)>,
+    /// `message.receive` pushes: (message id, content, which connection
+    /// it came on, counting from 1).
+    pub received: Vec<(String, String, usize)>,
     /// Each connection that ended, in order.
     pub endings: Vec<Ending>,
     /// Connections opened (the first included).
     pub connections: usize,
+    /// Connections the server has shown it serves (it answered a ping on
+    /// them, which it does only once the connection is registered for
+    /// pushes).
+    pub ready: usize,
     /// The longest a send waited for its answer.
     pub slowest_answer: Duration,
 }
@@ -78,12 +85,24 @@ impl Record {
     }
 
     pub fn received_ids(&self) -> impl Iterator<Item = &String> {
-        self.received.iter().map(|(id, _)| id)
+        self.received.iter().map(|(id, _, _)| id)
+    }
+
+    /// Messages pushed twice on one connection. (On a new connection a push
+    /// may repeat one the old connection had: the client knows it by its id.)
+    pub fn received_twice(&self) -> Vec<&String> {
+        let mut seen = HashSet::new();
+        self.received
+            .iter()
+            .filter(|(id, _, connection)| !seen.insert((id, connection)))
+            .map(|(id, _, _)| id)
+            .collect()
     }
 }
 
-/// What the test steers: where to connect, whether to make new messages,
-/// whether to reconnect, when to stop.
+/// What the test steers: where to connect, whether to make new messages
+/// (not until [`Control::start_producing`]), whether to reconnect, when to
+/// stop.
 #[derive(Clone)]
 pub struct Control {
     base: Arc<Mutex<String>>,
@@ -96,7 +115,7 @@ impl Control {
     pub fn new(base: &str) -> Self {
         Self {
             base: Arc::new(Mutex::new(base.to_owned())),
-            producing: Arc::new(AtomicBool::new(true)),
+            producing: Arc::new(AtomicBool::new(false)),
             reconnect: Arc::new(AtomicBool::new(true)),
             stop: Arc::new(AtomicBool::new(false)),
         }
@@ -105,6 +124,11 @@ impl Control {
     /// Where the next connection goes (another node, say).
     pub fn connect_to(&self, base: &str) {
         *self.base.lock().unwrap() = base.to_owned();
+    }
+
+    /// Make new messages, as fast as the window allows.
+    pub fn start_producing(&self) {
+        self.producing.store(true, Ordering::SeqCst);
     }
 
     /// No more new messages; what is unacknowledged is still resent.
@@ -173,6 +197,16 @@ impl Chatter {
     }
 }
 
+/// Waits until every chatter is connected and served.
+pub async fn wait_ready(chatters: &[&Chatter]) {
+    wait_until(
+        "every chatter is connected",
+        Duration::from_secs(30),
+        || chatters.iter().all(|c| c.with(|r| r.ready >= 1)),
+    )
+    .await;
+}
+
 /// Waits until `condition` holds, checking every few milliseconds; panics
 /// with `what` after `limit`.
 pub async fn wait_until(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
@@ -212,17 +246,20 @@ async fn run(
         }
         let mut ws = connect(&user, &control).await;
         record.lock().unwrap().connections += 1;
+        if let Err(e) = ws.send(Message::Ping(b"ready?".to_vec().into())).await {
+            panic!("{}: a new socket broke at once: {e}", user.username);
+        }
         for out in outbox.iter_mut() {
             out.in_flight = None;
             out.due = Instant::now();
         }
-        let code = loop {
+        let (code, error) = loop {
             // Resends first, in the order the messages were made; then new
             // ones while there is room.
             let now = Instant::now();
             let mut room =
                 window.saturating_sub(outbox.iter().filter(|o| o.in_flight.is_some()).count());
-            let mut broken = false;
+            let mut broken = None;
             for out in outbox.iter_mut() {
                 if room == 0 {
                     break;
@@ -231,12 +268,8 @@ async fn run(
                     if out.sends > 0 {
                         record.lock().unwrap().resent += 1;
                     }
-                    if ws
-                        .send(Message::Text(out.frame.clone().into()))
-                        .await
-                        .is_err()
-                    {
-                        broken = true;
+                    if let Err(e) = ws.send(Message::Text(out.frame.clone().into())).await {
+                        broken = Some(format!("resend: {e}"));
                         break;
                     }
                     out.sends += 1;
@@ -244,8 +277,8 @@ async fn run(
                     room -= 1;
                 }
             }
-            if broken {
-                break None;
+            if let Some(e) = broken {
+                break (None, Some(e));
             }
             while control.producing.load(Ordering::SeqCst) && outbox.len() < window {
                 let conversation = conversations[made % conversations.len()].clone();
@@ -260,7 +293,7 @@ async fn run(
                     "message_id": m.id, "content": m.content, "timestamp": super::now_ms()}})
                 .to_string();
                 record.lock().unwrap().made.push(m.clone());
-                let sent = ws.send(Message::Text(frame.clone().into())).await.is_ok();
+                let sent = ws.send(Message::Text(frame.clone().into())).await;
                 outbox.push_back(Outgoing {
                     made: m,
                     frame,
@@ -268,13 +301,13 @@ async fn run(
                     in_flight: Some(Instant::now()),
                     due: Instant::now(),
                 });
-                if !sent {
-                    broken = true;
+                if let Err(e) = sent {
+                    broken = Some(format!("send: {e}"));
                     break;
                 }
             }
-            if broken {
-                break None;
+            if let Some(e) = broken {
+                break (None, Some(e));
             }
             if outbox.is_empty() && control.stop.load(Ordering::SeqCst) {
                 let _ = ws.close(None).await;
@@ -288,12 +321,18 @@ async fn run(
             let wake = next_due.map_or(now + TICK, |due| due.min(now + TICK));
             let message = match tokio::time::timeout_at(wake, ws.next()).await {
                 Err(_) => continue,
-                Ok(None) | Ok(Some(Err(_))) => break None,
+                Ok(None) => break (None, Some("end of stream".to_owned())),
+                Ok(Some(Err(e))) => break (None, Some(format!("read: {e}"))),
                 Ok(Some(Ok(message))) => message,
             };
             let text = match message {
                 Message::Text(text) => text,
-                Message::Close(frame) => break frame.map(|f| u16::from(f.code)),
+                Message::Close(frame) => break (frame.map(|f| u16::from(f.code)), None),
+                Message::Pong(payload) if payload.as_ref() == b"ready?" => {
+                    let mut r = record.lock().unwrap();
+                    r.ready = r.connections;
+                    continue;
+                }
                 _ => continue,
             };
             let frame: Value = serde_json::from_str(&text).expect("the server sends JSON");
@@ -334,7 +373,9 @@ async fn run(
                 }
                 Some("message.receive") => {
                     let content = payload["content"].as_str().unwrap_or_default().to_owned();
-                    record.lock().unwrap().received.push((id, content));
+                    let mut r = record.lock().unwrap();
+                    let connection = r.connections;
+                    r.received.push((id, content, connection));
                 }
                 _ => {}
             }
@@ -344,11 +385,11 @@ async fn run(
             .filter(|o| o.in_flight.is_some())
             .map(|o| o.made.id.clone())
             .collect();
-        record
-            .lock()
-            .unwrap()
-            .endings
-            .push(Ending { code, unanswered });
+        record.lock().unwrap().endings.push(Ending {
+            code,
+            unanswered,
+            error,
+        });
         if !control.reconnect.load(Ordering::SeqCst) {
             return;
         }
