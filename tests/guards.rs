@@ -219,9 +219,11 @@ async fn an_unknown_path_is_the_apps_404_page() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    assert!(response.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .contains("'nonce-"));
+    assert!(
+        response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("'nonce-")
+    );
     assert!(response.text().await.unwrap().contains("Not found"));
 }
