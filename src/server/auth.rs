@@ -24,8 +24,24 @@ use std::sync::LazyLock;
 
 pub const COOKIE_NAME: &str = "natter_session";
 
+/// Hashes run at most one per core at a time: each takes 19 MiB and tens of
+/// milliseconds by design, so a burst of sign-ups or log-ins queues here
+/// instead of filling the blocking pool (and memory) with them.
+static HASHING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+});
+
+/// Runs one hash-sized job on the blocking pool, within [`HASHING`].
+async fn hashing<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+    let _permit = HASHING
+        .acquire()
+        .await
+        .map_err(|e| AppError::Hash(e.to_string()))?;
+    Ok(tokio::task::spawn_blocking(job).await?)
+}
+
 pub async fn hash_password(password: String) -> AppResult<String> {
-    tokio::task::spawn_blocking(move || {
+    hashing(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
@@ -47,7 +63,7 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
 
 /// Checks `password` against `hash` (or the dummy hash when `None`).
 pub async fn verify_password(password: String, hash: Option<String>) -> AppResult<bool> {
-    tokio::task::spawn_blocking(move || {
+    hashing(move || {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| DUMMY_HASH.clone());
         let ok = PasswordHash::new(&hash)
@@ -60,7 +76,6 @@ pub async fn verify_password(password: String, hash: Option<String>) -> AppResul
         known && ok
     })
     .await
-    .map_err(AppError::from)
 }
 
 /// A new session token and the hash the database keeps.

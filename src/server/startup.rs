@@ -6,6 +6,7 @@ use super::config::Config;
 use super::embedded_pg;
 use super::router;
 use super::state::AppState;
+use axum::serve::ListenerExt;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::net::SocketAddr;
@@ -108,6 +109,14 @@ impl Server {
             committer,
         } = self;
         let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+        // Small frames go out at once: with Nagle's algorithm an ack followed
+        // by a delivery on the same socket waits for the client's delayed
+        // ACK, 40 ms a message.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY");
+            }
+        });
         let http = tokio::spawn(
             axum::serve(
                 listener,

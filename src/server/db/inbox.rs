@@ -20,31 +20,38 @@ struct InboxRow {
     member_names: Vec<String>,
 }
 
-/// One query: the user's participant rows (a range scan of
-/// `participants_user_idx`), each joined to its conversation, its newest
-/// message (a primary-key lookup on `(conversation_id, last_seq)`) and its
-/// members. Sorting happens over this user's conversations only; keeping an
-/// index on (user, last activity) instead would cost one index update per
-/// member on every message, which a 200-member group would feel on each send.
+/// One statement: the user's participant rows (a range scan of
+/// `participants_user_idx`), each joined to its conversation and its newest
+/// message (a primary-key lookup on `(conversation_id, last_seq)`), and the
+/// members of all of them gathered in one grouped join (not a subquery per
+/// conversation). Sorting happens over this user's conversations only;
+/// keeping an index on (user, last activity) instead would cost one index
+/// update per member on every message, which a 200-member group would feel
+/// on each send.
 pub async fn for_user(db: impl PgExecutor<'_>, user: UserId) -> sqlx::Result<Vec<InboxEntry>> {
     let rows: Vec<InboxRow> = sqlx::query_as(concat!(
-        "SELECT c.id, c.kind, c.title, ",
-        epoch_ms!("c.created_at"),
-        " AS created_ms, \
-                c.last_seq - p.read_seq AS unread, \
+        "WITH mine AS ( \
+             SELECT c.id, c.kind, c.title, c.last_activity, c.created_at, \
+                    c.last_seq - p.read_seq AS unread, c.last_seq \
+             FROM participants p JOIN conversations c ON c.id = p.conversation_id \
+             WHERE p.user_id = $1), \
+         members AS ( \
+             SELECT pm.conversation_id, \
+                    array_agg(u.id ORDER BY u.username) AS member_ids, \
+                    array_agg(u.username ORDER BY u.username) AS member_names \
+             FROM mine JOIN participants pm ON pm.conversation_id = mine.id \
+             JOIN users u ON u.id = pm.user_id \
+             GROUP BY pm.conversation_id) \
+         SELECT mine.id, mine.kind, mine.title, ",
+        epoch_ms!("mine.created_at"),
+        " AS created_ms, mine.unread, \
                 m.message_id AS last_message_id, m.sender_id AS last_sender_id, \
                 m.content AS last_content, m.client_ts AS last_ts, \
-                members.ids AS member_ids, members.names AS member_names \
-         FROM participants p \
-         JOIN conversations c ON c.id = p.conversation_id \
-         LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq \
-         CROSS JOIN LATERAL ( \
-             SELECT array_agg(u.id ORDER BY u.username) AS ids, \
-                    array_agg(u.username ORDER BY u.username) AS names \
-             FROM participants pm JOIN users u ON u.id = pm.user_id \
-             WHERE pm.conversation_id = c.id) members \
-         WHERE p.user_id = $1 \
-         ORDER BY c.last_activity DESC, c.id DESC"
+                members.member_ids, members.member_names \
+         FROM mine \
+         JOIN members ON members.conversation_id = mine.id \
+         LEFT JOIN messages m ON m.conversation_id = mine.id AND m.seq = mine.last_seq \
+         ORDER BY mine.last_activity DESC, mine.id DESC"
     ))
     .bind(user)
     .fetch_all(db)
