@@ -264,3 +264,55 @@ async fn a_node_whose_listener_drops_catches_up_on_what_the_other_stored_meanwhi
     }
     assert_eq!(counts, sent, "every message once, none lost");
 }
+
+/// Notifications on the wake-up channel within `wait`.
+async fn notifications(listener: &mut sqlx::postgres::PgListener, wait: Duration) -> Vec<String> {
+    let mut got = Vec::new();
+    let deadline = tokio::time::Instant::now() + wait;
+    while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, listener.recv()).await {
+        got.push(n.payload().to_owned());
+    }
+    got
+}
+
+#[tokio::test]
+async fn a_node_alone_sends_no_wake_ups_and_starts_when_another_node_says_hello() {
+    let server = common::TestServer::start().await;
+    let mut listener = sqlx::postgres::PgListener::connect_with(&server.db)
+        .await
+        .unwrap();
+    listener.listen("natter_messages").await.unwrap();
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let conversation = server.conversation(&alice, &[&bob]).await;
+    let mut ws = alice.ws().await;
+    for n in 0..5 {
+        let frame = alice.send_frame(conversation, &message_id(), &format!("alone {n}"));
+        ws.send_and_ack(&frame).await;
+    }
+    let heard = notifications(&mut listener, Duration::from_millis(300)).await;
+    assert!(
+        !heard.iter().any(|p| p.starts_with("m;")),
+        "no node to wake, no wake-up (only the node's own hello): {heard:?}"
+    );
+
+    // Another node announces itself: this one answers, and wakes it from now on.
+    let newcomer = uuid::Uuid::now_v7().simple().to_string();
+    sqlx::query("SELECT pg_notify('natter_messages', $1)")
+        .bind(format!("hello;{newcomer}"))
+        .execute(&server.db)
+        .await
+        .unwrap();
+    let heard = notifications(&mut listener, Duration::from_millis(500)).await;
+    assert!(heard.iter().any(|p| p.starts_with("here;")), "{heard:?}");
+    let frame = alice.send_frame(conversation, &message_id(), "not alone");
+    ws.send_and_ack(&frame).await;
+    let heard = notifications(&mut listener, Duration::from_millis(500)).await;
+    let wake = format!("{}:", conversation.0.simple());
+    assert!(
+        heard
+            .iter()
+            .any(|p| p.starts_with("m;") && p.contains(&wake)),
+        "{heard:?}"
+    );
+}

@@ -18,6 +18,11 @@
 //! Each node delivers each message once: [`Seen`] remembers which recent
 //! places of a conversation it has delivered, whether they came from its own
 //! commits or from the table.
+//!
+//! A node alone sends no wake-ups at all (each NOTIFY is a transaction with
+//! its own WAL flush). A node announces itself when it starts listening
+//! (`hello`), every node that hears it answers (`here`), and from then on
+//! they know they are not alone.
 
 use super::fanout::{Delivery, Fanout};
 use super::hub::{Frame, Hub};
@@ -26,6 +31,7 @@ use crate::protocol::{ConversationId, MessageId, MessagePayload, ServerEvent, Us
 use sqlx::postgres::PgListener;
 use sqlx::{Connection, PgConnection, PgPool};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::sync::Notify;
@@ -79,6 +85,8 @@ pub struct Peers {
     pending: Mutex<HashMap<ConversationId, (i64, i64)>>,
     wake: Notify,
     seen: Mutex<HashMap<ConversationId, Seen>>,
+    /// Another node has been heard from: wake-ups are worth sending.
+    others: AtomicBool,
     /// Held by the committer from before a batch is stored until it is
     /// published, and by the listener while it delivers rows read from the
     /// table: a row of this node's own batch is then always delivered by the
@@ -93,6 +101,7 @@ impl Default for Peers {
             pending: Mutex::new(HashMap::new()),
             wake: Notify::new(),
             seen: Mutex::new(HashMap::new()),
+            others: AtomicBool::new(false),
             gate: tokio::sync::Mutex::new(()),
         }
     }
@@ -130,10 +139,15 @@ impl Peers {
         }
     }
 
-    /// The wake-up payloads for `pending`: `node;conv:first:last,...`, split
-    /// so that each fits in a NOTIFY.
+    /// True once another node is known to share the database.
+    pub fn others_present(&self) -> bool {
+        self.others.load(Ordering::Relaxed)
+    }
+
+    /// The wake-up payloads for `pending`: `m;node;conv:first:last,...`,
+    /// split so that each fits in a NOTIFY.
     fn payloads(&self, pending: &HashMap<ConversationId, (i64, i64)>) -> Vec<String> {
-        let head = format!("{};", self.node.simple());
+        let head = format!("m;{};", self.node.simple());
         let mut out = Vec::new();
         let mut current = head.clone();
         for (conversation, (first, last)) in pending {
@@ -183,10 +197,43 @@ pub struct Range {
     pub last: i64,
 }
 
-/// Reads a wake-up: the sending node and its ranges (malformed entries are
-/// skipped).
-pub fn parse_payload(payload: &str) -> Option<(Uuid, Vec<Range>)> {
-    let (node, entries) = payload.split_once(';')?;
+/// What one node tells the others.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Wake {
+    /// A node started listening.
+    Hello(Uuid),
+    /// A node answering a `Hello`: it is there too.
+    Here(Uuid),
+    /// A node stored messages in these ranges.
+    Messages(Uuid, Vec<Range>),
+}
+
+impl Wake {
+    pub fn node(&self) -> Uuid {
+        match self {
+            Self::Hello(node) | Self::Here(node) | Self::Messages(node, _) => *node,
+        }
+    }
+
+    fn encode_presence(&self) -> Option<String> {
+        match self {
+            Self::Hello(node) => Some(format!("hello;{}", node.simple())),
+            Self::Here(node) => Some(format!("here;{}", node.simple())),
+            Self::Messages(..) => None,
+        }
+    }
+}
+
+/// Reads a wake-up (malformed range entries are skipped).
+pub fn parse_payload(payload: &str) -> Option<Wake> {
+    let (kind, rest) = payload.split_once(';')?;
+    match kind {
+        "hello" => return Some(Wake::Hello(Uuid::try_parse(rest).ok()?)),
+        "here" => return Some(Wake::Here(Uuid::try_parse(rest).ok()?)),
+        "m" => {}
+        _ => return None,
+    }
+    let (node, entries) = rest.split_once(';')?;
     let node = Uuid::try_parse(node).ok()?;
     let ranges = entries
         .split(',')
@@ -202,7 +249,7 @@ pub fn parse_payload(payload: &str) -> Option<(Uuid, Vec<Range>)> {
             })
         })
         .collect();
-    Some((node, ranges))
+    Some(Wake::Messages(node, ranges))
 }
 
 /// Sends the coalesced wake-ups, from a connection of its own.
@@ -220,7 +267,9 @@ pub async fn notifier(peers: Arc<Peers>, db: PgPool) {
         // Let the commits of the next few milliseconds join this wake-up.
         tokio::time::sleep(NOTIFY_EVERY).await;
         let pending = peers.take_pending();
-        if pending.is_empty() {
+        // Alone: nobody to tell. (A node that joins announces itself before
+        // it serves anyone, so nothing it must hear of is dropped here.)
+        if pending.is_empty() || !peers.others_present() {
             continue;
         }
         let mut sent = wake_others(&peers, &db, &mut conn, &pending).await;
@@ -301,6 +350,11 @@ pub async fn listener(peers: Arc<Peers>, db: PgPool, hub: Arc<Hub>, members: Arc
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         }
+        if let Err(e) = announce(&db, &Wake::Hello(peers.node)).await {
+            tracing::warn!(error = %e, "announcing this node failed; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
         // Anything committed elsewhere while this node was not listening.
         let outage_start = since - Duration::from_secs(5);
         if let Err(e) = catch_up(&peers, &db, &hub, &members, outage_start).await {
@@ -309,17 +363,47 @@ pub async fn listener(peers: Arc<Peers>, db: PgPool, hub: Arc<Hub>, members: Arc
         // `None` or an error: the connection dropped; reconnect, then catch up.
         while let Ok(Some(notification)) = listener.try_recv().await {
             since = SystemTime::now();
-            let Some((node, ranges)) = parse_payload(notification.payload()) else {
+            let Some(wake) = parse_payload(notification.payload()) else {
                 continue;
             };
-            if node == peers.node {
+            if wake.node() == peers.node {
                 continue;
             }
-            if let Err(e) = pull(&peers, &db, &hub, &members, &ranges).await {
-                tracing::warn!(error = %e, "reading other nodes' messages failed");
+            if !peers.others.swap(true, Ordering::Relaxed) {
+                tracing::info!(
+                    "another natter node shares the database; telling it of new messages"
+                );
+            }
+            match wake {
+                Wake::Hello(_) => {
+                    if let Err(e) = announce(&db, &Wake::Here(peers.node)).await {
+                        tracing::warn!(error = %e, "answering a new node failed");
+                    }
+                }
+                Wake::Here(_) => {}
+                Wake::Messages(_, ranges) => {
+                    if let Err(e) = pull(&peers, &db, &hub, &members, &ranges).await {
+                        tracing::warn!(error = %e, "reading other nodes' messages failed");
+                    }
+                }
             }
         }
     }
+}
+
+/// Tells the other nodes this one is there (from a pooled connection: the
+/// listening one only ever runs LISTEN, which also makes it easy to find in
+/// `pg_stat_activity`).
+async fn announce(db: &PgPool, wake: &Wake) -> sqlx::Result<()> {
+    let Some(payload) = wake.encode_presence() else {
+        return Ok(());
+    };
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(payload)
+        .execute(db)
+        .await
+        .map(drop)
 }
 
 /// Reads the given ranges for the conversations with a member online here
@@ -462,7 +546,9 @@ mod tests {
         let mut parsed = HashMap::new();
         for payload in &payloads {
             assert!(payload.len() <= PAYLOAD_MAX);
-            let (node, ranges) = parse_payload(payload).unwrap();
+            let Some(Wake::Messages(node, ranges)) = parse_payload(payload) else {
+                panic!("not a messages wake-up: {payload}");
+            };
             assert_eq!(node, peers.node);
             for r in ranges {
                 parsed.insert(r.conversation, (r.first, r.last));
@@ -470,6 +556,10 @@ mod tests {
         }
         assert_eq!(parsed, pending);
         assert!(parse_payload("garbage").is_none());
+        let node = Uuid::now_v7();
+        for wake in [Wake::Hello(node), Wake::Here(node)] {
+            assert_eq!(parse_payload(&wake.encode_presence().unwrap()), Some(wake));
+        }
     }
 
     #[test]
