@@ -1,12 +1,7 @@
 //! The server binary with no `DATABASE_URL`: its private PostgreSQL cluster
 //! is created on the first run and reused, data intact, on the next.
 
-// Tests panic on anything unexpected; that is their job.
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
-use common::node::{self, Node};
+use crate::common::node::{self, Node};
 use std::path::{Path, PathBuf};
 
 fn stop_cluster(data_dir: &Path) {

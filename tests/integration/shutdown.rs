@@ -5,16 +5,11 @@
 //! what was refused; nothing acknowledged is lost, nothing is doubled, and
 //! the people on the other node get every message once.
 
-// Tests panic on anything unexpected; that is their job.
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
-use common::chatter::{
+use crate::common::chatter::{
     Chatter, Control, assert_acked_stored_once, repeated, wait_ready, wait_until,
 };
-use common::node::{Node, conversation};
-use common::{fresh_database_url, ws_request};
+use crate::common::node::{Node, conversation};
+use crate::common::{fresh_database_url, ws_request};
 use natter::server::startup::SHUTDOWN_BOUND;
 use serde_json::json;
 use std::collections::HashSet;

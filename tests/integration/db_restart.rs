@@ -5,15 +5,10 @@
 //! stored), neither node dies, and both recover by themselves: the pool
 //! reconnects, and so does each node's listener for the other's messages.
 
-// Tests panic on anything unexpected; that is their job.
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
-use common::chatter::{
+use crate::common::chatter::{
     Chatter, Control, Record, assert_acked_stored_once, repeated, stored, wait_ready, wait_until,
 };
-use common::node::{Node, conversation};
+use crate::common::node::{Node, conversation};
 use natter::server::embedded_pg::{self, Cluster, DB_NAME};
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -213,7 +208,7 @@ async fn a_database_restart_under_load_refuses_sends_acks_only_what_is_stored_an
 /// never shows up live on the other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cut_wake_up_connection_loses_no_delivery_to_the_other_node() {
-    let db_url = common::fresh_database_url().await;
+    let db_url = crate::common::fresh_database_url().await;
     let env = [("DATABASE_URL", db_url.as_str())];
     let (a, b) = tokio::task::block_in_place(|| (Node::start(&env), Node::start(&env)));
     let alice = a.user("alice").await;
@@ -226,7 +221,11 @@ async fn a_cut_wake_up_connection_loses_no_delivery_to_the_other_node() {
     for round in 0..3 {
         let content = format!("round {round}");
         alice_ws
-            .send_and_ack(&alice.send_frame(chat.parse().unwrap(), &common::message_id(), &content))
+            .send_and_ack(&alice.send_frame(
+                chat.parse().unwrap(),
+                &crate::common::message_id(),
+                &content,
+            ))
             .await;
         let got = bob_ws.expect_event("message.receive").await;
         assert_eq!(got["content"], content.as_str());

@@ -2,12 +2,7 @@
 //! `message.receive`, idempotent retries, conflicts, the clock rule and
 //! order.
 
-// Tests panic on anything unexpected; that is their job.
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
-use common::{TestServer, TestUser, WsClient, message_id, now_ms};
+use crate::common::{TestServer, TestUser, WsClient, message_id, now_ms};
 use natter::protocol::ConversationId;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;

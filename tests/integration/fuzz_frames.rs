@@ -2,12 +2,7 @@
 //! never a panic, always a spec error or a valid event, and a bad frame never
 //! closes the connection.
 
-// Tests panic on anything unexpected; that is their job.
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
-use common::{TestServer, message_id};
+use crate::common::{TestServer, message_id};
 use natter::protocol::{
     ClientEvent, ErrorCode, MAX_CONTENT_CHARS, MAX_FRAME_BYTES, MessageId, decode_client_frame,
 };

@@ -2,12 +2,7 @@
 //! server: each bad frame is answered with its code, stores nothing, reaches
 //! nobody, and the same connection's next good send is acked and delivered.
 
-// Tests panic on anything unexpected; that is their job.
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
-use common::{TestServer, TestUser, WsClient, message_id, now_ms};
+use crate::common::{TestServer, TestUser, WsClient, message_id, now_ms};
 use natter::protocol::{ConversationId, MAX_CONTENT_CHARS, MAX_FRAME_BYTES};
 use serde_json::{Value, json};
 use std::time::Duration;

@@ -2,13 +2,8 @@
 //! each other, groups fan out across both, and a node whose listener drops
 //! catches up. Nothing is lost, nothing arrives twice.
 
-// Tests panic on anything unexpected; that is their job.
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
-use common::node::Node;
-use common::{TestUser, WsClient, fresh_database_url, message_id, now_ms};
+use crate::common::node::Node;
+use crate::common::{TestUser, WsClient, fresh_database_url, message_id, now_ms};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -277,7 +272,7 @@ async fn notifications(listener: &mut sqlx::postgres::PgListener, wait: Duration
 
 #[tokio::test]
 async fn a_node_alone_sends_no_wake_ups_and_starts_when_another_node_says_hello() {
-    let server = common::TestServer::start().await;
+    let server = crate::common::TestServer::start().await;
     let mut listener = sqlx::postgres::PgListener::connect_with(&server.db)
         .await
         .unwrap();

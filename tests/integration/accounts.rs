@@ -1,11 +1,6 @@
 //! Accounts and sessions over the real HTTP API and a real PostgreSQL.
 
-// Tests panic on anything unexpected; that is their job.
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
-use common::TestServer;
+use crate::common::TestServer;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -2,12 +2,7 @@
 //! refusal for cookie-authenticated writes, per-address limits on account
 //! attempts, and the request-size cap.
 
-// Tests panic on anything unexpected; that is their job.
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
-use common::TestServer;
+use crate::common::TestServer;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -171,7 +166,7 @@ async fn a_user_sending_past_the_limit_gets_rate_limited_and_the_connection_stay
     let mut acked = 0;
     let mut limited = Vec::new();
     for n in 0..12 {
-        let id = common::message_id();
+        let id = crate::common::message_id();
         ws.send_json(&alice.send_frame(conversation, &id, &format!("burst {n}")))
             .await;
         let reply = ws.recv().await;
@@ -202,7 +197,7 @@ async fn a_user_sending_past_the_limit_gets_rate_limited_and_the_connection_stay
     // Others are not slowed by alice's limit.
     let mut bob_ws = bob.ws().await;
     for _ in 0..5 {
-        let id = common::message_id();
+        let id = crate::common::message_id();
         bob_ws
             .send_and_ack(&bob.send_frame(conversation, &id, "bob is fine"))
             .await;

@@ -83,10 +83,6 @@ impl Node {
         format!("{}{path}", self.base)
     }
 
-    pub fn ws_url(&self) -> String {
-        format!("ws://{}/api/v1/ws", self.addr())
-    }
-
     /// Sends a signal (`TERM`, `KILL`, ...).
     pub fn signal(&self, name: &str) {
         let status = Command::new("kill")

@@ -5,8 +5,6 @@
 //! `target/tmp/pg` (created on first use, shared by every test process). Each
 //! test gets its own database with the migrations applied.
 
-#![allow(dead_code)]
-
 pub mod chatter;
 pub mod node;
 
@@ -24,7 +22,6 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -129,7 +126,6 @@ pub struct TestServer {
     pub base: String,
     pub state: AppState,
     pub db: PgPool,
-    stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -153,12 +149,10 @@ impl TestServer {
             .expect("server builds");
         let addr = server.local_addr().unwrap();
         let state = server.state.clone();
-        let (stop, stopped) = oneshot::channel::<()>();
+        // Runs until the test drops it (which aborts the task).
         let task = tokio::spawn(async move {
             server
-                .run(async move {
-                    let _ = stopped.await;
-                })
+                .run(std::future::pending())
                 .await
                 .expect("server runs");
         });
@@ -167,7 +161,6 @@ impl TestServer {
             base: format!("http://{addr}"),
             state,
             db,
-            stop: Some(stop),
             task: Some(task),
         }
     }
@@ -211,16 +204,6 @@ impl TestServer {
         assert!(response.status().is_success(), "create conversation");
         let body: Value = response.json().await.unwrap();
         ConversationId::parse(body["conversation_id"].as_str().unwrap()).unwrap()
-    }
-
-    /// Stops accepting and waits for the server task to end.
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = tokio::time::timeout(PATIENCE, task).await;
-        }
     }
 }
 

@@ -101,13 +101,11 @@ impl Record {
 }
 
 /// What the test steers: where to connect, whether to make new messages
-/// (not until [`Control::start_producing`]), whether to reconnect, when to
-/// stop.
+/// (not until [`Control::start_producing`]), when to stop.
 #[derive(Clone)]
 pub struct Control {
     base: Arc<Mutex<String>>,
     producing: Arc<AtomicBool>,
-    reconnect: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
 }
 
@@ -116,7 +114,6 @@ impl Control {
         Self {
             base: Arc::new(Mutex::new(base.to_owned())),
             producing: Arc::new(AtomicBool::new(false)),
-            reconnect: Arc::new(AtomicBool::new(true)),
             stop: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -134,10 +131,6 @@ impl Control {
     /// No more new messages; what is unacknowledged is still resent.
     pub fn stop_producing(&self) {
         self.producing.store(false, Ordering::SeqCst);
-    }
-
-    pub fn set_reconnect(&self, on: bool) {
-        self.reconnect.store(on, Ordering::SeqCst);
     }
 
     /// Chatters with nothing left unacknowledged end (close their socket).
@@ -390,9 +383,6 @@ async fn run(
             unanswered,
             error,
         });
-        if !control.reconnect.load(Ordering::SeqCst) {
-            return;
-        }
     }
 }
 

@@ -1,12 +1,7 @@
 //! `GET /api/v1/chats/:user_id`: the spec's JSON, most recent activity
 //! first, unread counts and the `conversation.read` marker, 401 / 403.
 
-// Tests panic on anything unexpected; that is their job.
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
-use common::{TestServer, TestUser, WsClient, message_id, now_ms};
+use crate::common::{TestServer, TestUser, WsClient, message_id, now_ms};
 use natter::protocol::ConversationId;
 use reqwest::StatusCode;
 use serde_json::{Value, json};

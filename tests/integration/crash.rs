@@ -3,16 +3,11 @@
 //! never acknowledged. Every acknowledged message is stored, none twice, and
 //! everyone ends up looking at the same history.
 
-// Tests panic on anything unexpected; that is their job.
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
-use common::chatter::{
+use crate::common::chatter::{
     Chatter, Control, assert_acked_stored_once, history, stored, wait_ready, wait_until,
 };
-use common::fresh_database_url;
-use common::node::{Node, conversation};
+use crate::common::fresh_database_url;
+use crate::common::node::{Node, conversation};
 use natter::protocol::ConversationId;
 use sqlx::{Connection, PgConnection};
 use std::collections::HashMap;
@@ -147,8 +142,8 @@ async fn kill_9_mid_load_loses_nothing_acknowledged_and_stores_nothing_twice() {
     for (user, record) in &records {
         assert_eq!(
             record.endings[0].code, None,
-            "{}: a killed server sends no close frame",
-            user.username
+            "{}: a killed server sends no close frame (the socket broke: {:?})",
+            user.username, record.endings[0].error
         );
         assert!(record.connections >= 2, "{} reconnected", user.username);
         assert_eq!(
@@ -178,7 +173,7 @@ async fn kill_9_mid_load_loses_nothing_acknowledged_and_stores_nothing_twice() {
 
     // Everyone in a conversation sees the same history: every message of it
     // once, each person's in the order they sent them.
-    let by_user: HashMap<String, &common::chatter::Record> =
+    let by_user: HashMap<String, &crate::common::chatter::Record> =
         records.iter().map(|(u, r)| (u.id.to_string(), r)).collect();
     for (conversation, members) in &conversations {
         let seen_by_first = history(&users[members[0]], conversation).await;

@@ -2,12 +2,7 @@
 //! message-id cursor (stable while new messages arrive), and the 400 / 401 /
 //! 404 answers.
 
-// Tests panic on anything unexpected; that is their job.
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
-use common::{TestServer, TestUser, WsClient, message_id};
+use crate::common::{TestServer, TestUser, WsClient, message_id};
 use natter::protocol::ConversationId;
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -1,12 +1,7 @@
 //! `POST /api/v1/conversations`: direct chats found or made once (by the
 //! database's rule, also under a race), groups, and the 400/401/404 answers.
 
-// Tests panic on anything unexpected; that is their job.
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
-use common::{TestServer, TestUser};
+use crate::common::{TestServer, TestUser};
 use natter::protocol::UserId;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -171,7 +166,7 @@ async fn two_or_more_others_make_a_new_group_each_time() {
     // Every member can write in it straight away.
     let mut ws = carol.ws().await;
     let group = natter::protocol::ConversationId::parse(&id).unwrap();
-    ws.send_and_ack(&carol.send_frame(group, &common::message_id(), "hi all"))
+    ws.send_and_ack(&carol.send_frame(group, &crate::common::message_id(), "hi all"))
         .await;
 }
 

@@ -1,12 +1,7 @@
 //! The WebSocket connection itself: who may open one (401 / 403 before the
 //! upgrade), and what happens to a client that stops reading.
 
-// Tests panic on anything unexpected; that is their job.
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
-use common::{TestServer, WsClient, connect_ws, message_id, ws_request};
+use crate::common::{TestServer, WsClient, connect_ws, message_id, ws_request};
 use futures::StreamExt;
 use serde_json::Value;
 use std::net::SocketAddr;
@@ -185,7 +180,7 @@ async fn a_configured_origin_may_connect() {
 /// still queued (`None` when it just drops the connection).
 async fn next_close(ws: &mut WsClient) -> Option<u16> {
     loop {
-        let next = tokio::time::timeout(common::PATIENCE, ws.stream.next())
+        let next = tokio::time::timeout(crate::common::PATIENCE, ws.stream.next())
             .await
             .expect("the server closes the socket in time");
         match next {
@@ -315,7 +310,7 @@ async fn a_client_that_stops_reading_is_cut_off_and_everyone_else_gets_every_mes
     // end; she reconnects and catches up from history.
     let mut seen = 0;
     loop {
-        match tokio::time::timeout(common::PATIENCE, stalled.stream.next()).await {
+        match tokio::time::timeout(crate::common::PATIENCE, stalled.stream.next()).await {
             Ok(Some(Ok(Message::Text(_)))) => seen += 1,
             Ok(Some(Ok(Message::Close(_)))) | Ok(Some(Err(_))) | Ok(None) => break,
             Ok(Some(Ok(_))) => {}

@@ -1,0 +1,24 @@
+//! natter's integration tests, one binary: every module talks to a real
+//! PostgreSQL (a private cluster, a fresh database per test) and to a real
+//! server over HTTP and WebSocket. One binary rather than one per file
+//! because each link of natter with full dependencies costs time and disk.
+
+// Tests panic on anything unexpected; that is their job.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+mod accounts;
+mod conversations;
+mod crash;
+mod db_restart;
+mod fuzz_frames;
+mod guards;
+mod history;
+mod inbox;
+mod multinode;
+mod shutdown;
+mod startup;
+mod ws_connection;
+mod ws_errors;
+mod ws_send;
