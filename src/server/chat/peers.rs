@@ -15,9 +15,9 @@
 //! the table when it is back: the conversations of its connected users that
 //! were active meanwhile.
 //!
-//! Each node delivers each message once: [`Seen`] remembers which recent
-//! places of a conversation it has delivered, whether they came from its own
-//! commits or from the table.
+//! Each node delivers each message once: [`Seen`] remembers which places of
+//! a conversation it has delivered, whether they came from its own commits
+//! or from the table, in whatever order they turned up.
 //!
 //! A node alone sends no wake-ups at all (each NOTIFY is a transaction with
 //! its own WAL flush). A node announces itself when it starts listening
@@ -27,6 +27,8 @@
 use super::fanout::{Delivery, Fanout};
 use super::hub::{Frame, Hub};
 use super::members::MemberCache;
+use super::seen::Seen;
+use super::wake::{self, Range, Wake};
 use crate::protocol::{ConversationId, MessageId, MessagePayload, ServerEvent, UserId};
 use sqlx::postgres::PgListener;
 use sqlx::{Connection, PgConnection, PgPool};
@@ -41,42 +43,8 @@ use uuid::Uuid;
 pub const CHANNEL: &str = "natter_messages";
 /// At most one wake-up per node this often.
 pub const NOTIFY_EVERY: Duration = Duration::from_millis(2);
-/// A NOTIFY payload must stay under 8000 bytes.
-const PAYLOAD_MAX: usize = 7900;
 /// Conversations whose delivered places are remembered.
 const SEEN_CAPACITY: usize = 100_000;
-
-/// The recent places of one conversation this node has delivered: the
-/// highest, and a bitmap of the 64 below it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Seen {
-    high: i64,
-    bits: u64,
-}
-
-impl Seen {
-    /// Records `seq`; false if it was delivered before (or is older than the
-    /// window, long since delivered or fetched from history by the client).
-    pub fn first_time(&mut self, seq: i64) -> bool {
-        if seq > self.high {
-            let shift = seq - self.high;
-            self.bits = if shift >= 64 { 0 } else { self.bits << shift };
-            self.bits |= 1;
-            self.high = seq;
-            return true;
-        }
-        let back = self.high - seq;
-        if back >= 64 {
-            return false;
-        }
-        let bit = 1u64 << back;
-        if self.bits & bit != 0 {
-            return false;
-        }
-        self.bits |= bit;
-        true
-    }
-}
 
 /// This node's side of the bus.
 pub struct Peers {
@@ -143,25 +111,6 @@ impl Peers {
     pub fn others_present(&self) -> bool {
         self.others.load(Ordering::Relaxed)
     }
-
-    /// The wake-up payloads for `pending`: `m;node;conv:first:last,...`,
-    /// split so that each fits in a NOTIFY.
-    fn payloads(&self, pending: &HashMap<ConversationId, (i64, i64)>) -> Vec<String> {
-        let head = format!("m;{};", self.node.simple());
-        let mut out = Vec::new();
-        let mut current = head.clone();
-        for (conversation, (first, last)) in pending {
-            let entry = format!("{}:{first}:{last},", conversation.0.simple());
-            if current.len() + entry.len() > PAYLOAD_MAX {
-                out.push(std::mem::replace(&mut current, head.clone()));
-            }
-            current.push_str(&entry);
-        }
-        if current.len() > head.len() {
-            out.push(current);
-        }
-        out
-    }
 }
 
 /// Delivery to this node's connections, and a wake-up for the others.
@@ -187,69 +136,6 @@ impl Fanout for PeerFanout {
     fn commit_gate(&self) -> Option<&tokio::sync::Mutex<()>> {
         Some(&self.peers.gate)
     }
-}
-
-/// One entry of a wake-up.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Range {
-    pub conversation: ConversationId,
-    pub first: i64,
-    pub last: i64,
-}
-
-/// What one node tells the others.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Wake {
-    /// A node started listening.
-    Hello(Uuid),
-    /// A node answering a `Hello`: it is there too.
-    Here(Uuid),
-    /// A node stored messages in these ranges.
-    Messages(Uuid, Vec<Range>),
-}
-
-impl Wake {
-    pub fn node(&self) -> Uuid {
-        match self {
-            Self::Hello(node) | Self::Here(node) | Self::Messages(node, _) => *node,
-        }
-    }
-
-    fn encode_presence(&self) -> Option<String> {
-        match self {
-            Self::Hello(node) => Some(format!("hello;{}", node.simple())),
-            Self::Here(node) => Some(format!("here;{}", node.simple())),
-            Self::Messages(..) => None,
-        }
-    }
-}
-
-/// Reads a wake-up (malformed range entries are skipped).
-pub fn parse_payload(payload: &str) -> Option<Wake> {
-    let (kind, rest) = payload.split_once(';')?;
-    match kind {
-        "hello" => return Some(Wake::Hello(Uuid::try_parse(rest).ok()?)),
-        "here" => return Some(Wake::Here(Uuid::try_parse(rest).ok()?)),
-        "m" => {}
-        _ => return None,
-    }
-    let (node, entries) = rest.split_once(';')?;
-    let node = Uuid::try_parse(node).ok()?;
-    let ranges = entries
-        .split(',')
-        .filter_map(|entry| {
-            let mut parts = entry.split(':');
-            let conversation = ConversationId(Uuid::try_parse(parts.next()?).ok()?);
-            let first = parts.next()?.parse().ok()?;
-            let last = parts.next()?.parse().ok()?;
-            Some(Range {
-                conversation,
-                first,
-                last,
-            })
-        })
-        .collect();
-    Some(Wake::Messages(node, ranges))
 }
 
 /// Sends the coalesced wake-ups, from a connection of its own.
@@ -302,7 +188,7 @@ async fn wake_others(
     }
     let mut sent = Ok(());
     if let Some(c) = conn.as_mut() {
-        for payload in peers.payloads(pending) {
+        for payload in wake::encode_messages(peers.node, pending) {
             sent = sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(CHANNEL)
                 .bind(&payload)
@@ -335,6 +221,9 @@ struct Row {
 /// Listens for other nodes' wake-ups and delivers what they committed to
 /// this node's connections.
 pub async fn listener(peers: Arc<Peers>, db: PgPool, hub: Arc<Hub>, members: Arc<MemberCache>) {
+    // The last moment this node is known to have been listening: a
+    // catch-up reads from a little before it (a connection that dies
+    // quietly is noticed late, so not from when the drop was noticed).
     let mut since = SystemTime::now();
     loop {
         let mut listener = match PgListener::connect_with(&db).await {
@@ -355,15 +244,20 @@ pub async fn listener(peers: Arc<Peers>, db: PgPool, hub: Arc<Hub>, members: Arc
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         }
-        // Anything committed elsewhere while this node was not listening.
+        // Anything committed elsewhere while this node was not listening
+        // (a wake-up in flight when it stopped may be a little older). On
+        // failure the outage goes on: reconnect and try the same window.
         let outage_start = since - Duration::from_secs(5);
         if let Err(e) = catch_up(&peers, &db, &hub, &members, outage_start).await {
-            tracing::warn!(error = %e, "catching up after a listener outage failed");
+            tracing::warn!(error = %e, "catching up after a listener outage failed; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
         }
+        since = SystemTime::now();
         // `None` or an error: the connection dropped; reconnect, then catch up.
         while let Ok(Some(notification)) = listener.try_recv().await {
-            since = SystemTime::now();
-            let Some(wake) = parse_payload(notification.payload()) else {
+            let heard_at = SystemTime::now();
+            let Some(wake) = wake::parse_payload(notification.payload()) else {
                 continue;
             };
             if wake.node() == peers.node {
@@ -382,11 +276,17 @@ pub async fn listener(peers: Arc<Peers>, db: PgPool, hub: Arc<Hub>, members: Arc
                 }
                 Wake::Here(_) => {}
                 Wake::Messages(_, ranges) => {
+                    // A wake-up is not sent twice: if its rows cannot be
+                    // read now, start over as after a listener outage, whose
+                    // catch-up reads them from the table.
                     if let Err(e) = pull(&peers, &db, &hub, &members, &ranges).await {
-                        tracing::warn!(error = %e, "reading other nodes' messages failed");
+                        tracing::warn!(error = %e, "reading other nodes' messages failed; catching up");
+                        since = heard_at;
+                        break;
                     }
                 }
             }
+            since = SystemTime::now();
         }
     }
 }
@@ -517,50 +417,6 @@ async fn deliver(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn each_place_is_delivered_once_in_any_order() {
-        let mut seen = Seen::default();
-        assert!(seen.first_time(5));
-        assert!(!seen.first_time(5));
-        assert!(seen.first_time(7));
-        assert!(seen.first_time(6), "late, but not lost");
-        assert!(!seen.first_time(6));
-        assert!(seen.first_time(200));
-        assert!(
-            !seen.first_time(7),
-            "far behind the window counts as delivered"
-        );
-        assert!(seen.first_time(199));
-    }
-
-    #[test]
-    fn wake_ups_round_trip_and_fit_in_a_notify() {
-        let peers = Peers::default();
-        let mut pending = HashMap::new();
-        for n in 0..500 {
-            pending.insert(ConversationId::new_v7(), (n, n + 3));
-        }
-        let payloads = peers.payloads(&pending);
-        assert!(payloads.len() > 1);
-        let mut parsed = HashMap::new();
-        for payload in &payloads {
-            assert!(payload.len() <= PAYLOAD_MAX);
-            let Some(Wake::Messages(node, ranges)) = parse_payload(payload) else {
-                panic!("not a messages wake-up: {payload}");
-            };
-            assert_eq!(node, peers.node);
-            for r in ranges {
-                parsed.insert(r.conversation, (r.first, r.last));
-            }
-        }
-        assert_eq!(parsed, pending);
-        assert!(parse_payload("garbage").is_none());
-        let node = Uuid::now_v7();
-        for wake in [Wake::Hello(node), Wake::Here(node)] {
-            assert_eq!(parse_payload(&wake.encode_presence().unwrap()), Some(wake));
-        }
-    }
 
     #[test]
     fn commits_coalesce_into_one_range_per_conversation() {
