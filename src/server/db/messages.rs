@@ -73,12 +73,7 @@ pub async fn insert_batch(
         contents.push(m.content.as_str());
         timestamps.push(m.timestamp);
     }
-    // Planned afresh each time (an unnamed statement): a plan cached while
-    // `messages` was nearly empty looks the retries up with a sequential
-    // scan, which costs more with every message stored. Planning this
-    // statement costs about as much as storing one message of the batch.
     let rows: Vec<BatchRow> = sqlx::query_as(INSERT_BATCH)
-        .persistent(false)
         .bind(&conversations)
         .bind(&ids)
         .bind(&senders)
