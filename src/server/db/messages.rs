@@ -184,14 +184,19 @@ pub async fn page(
         .map(Some),
         Some(cursor) => {
             // One round trip: zero rows means the cursor is unknown, one row
-            // of NULLs means it is the oldest message.
+            // of NULLs means it is the oldest message. The cursor is found by
+            // its id alone (the fence keeps the conversation test out of
+            // that scan): given both, a plan made on stale statistics took
+            // the primary key and read the whole conversation to find it.
             let rows: Vec<CursorRow> = sqlx::query_as(
-                "SELECT m.message_id, m.sender_id, m.content, m.client_ts, m.seq \
-                 FROM (SELECT seq FROM messages WHERE message_id = $2 AND conversation_id = $1) c \
-                 LEFT JOIN LATERAL ( \
+                "WITH c AS MATERIALIZED ( \
+                     SELECT conversation_id, seq FROM messages WHERE message_id = $2) \
+                 SELECT m.message_id, m.sender_id, m.content, m.client_ts, m.seq \
+                 FROM c LEFT JOIN LATERAL ( \
                      SELECT message_id, sender_id, content, client_ts, seq FROM messages \
                      WHERE conversation_id = $1 AND seq < c.seq ORDER BY seq DESC LIMIT $3) m \
-                 ON true",
+                 ON true \
+                 WHERE c.conversation_id = $1",
             )
             .bind(conversation)
             .bind(cursor)
@@ -248,8 +253,9 @@ pub async fn mark_read(
     message: &MessageId,
 ) -> sqlx::Result<ReadMark> {
     let (target, moved): (Option<i64>, bool) = sqlx::query_as(
-        "WITH target AS ( \
-             SELECT seq FROM messages WHERE message_id = $2 AND conversation_id = $1), \
+        "WITH found AS MATERIALIZED ( \
+             SELECT conversation_id, seq FROM messages WHERE message_id = $2), \
+         target AS (SELECT seq FROM found WHERE conversation_id = $1), \
          moved AS ( \
              UPDATE participants p SET read_seq = t.seq FROM target t \
              WHERE p.conversation_id = $1 AND p.user_id = $3 AND p.read_seq < t.seq \
