@@ -112,7 +112,7 @@ impl Cluster {
     fn command(&self, program: &str) -> Command {
         let program = self.bin.join(program);
         if self.as_postgres {
-            let mut command = Command::new("runuser");
+            let mut command = Command::new(runuser());
             command.args(["-u", "postgres", "--"]).arg(program);
             command
         } else {
@@ -242,11 +242,22 @@ fn ensure_started(base: &Path) -> Result<Cluster, ClusterError> {
     Ok(cluster)
 }
 
+/// util-linux's `runuser`: on `PATH`, else where Debian puts it (root's
+/// `PATH` has `/usr/sbin`, but a service manager's or a CI runner's may not).
+fn runuser() -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin", "/usr/bin"].map(PathBuf::from))
+        .map(|dir| dir.join("runuser"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("runuser"))
+}
+
 /// As root, the cluster's folders belong to `postgres`, which must be able to
 /// reach them.
 fn hand_to_postgres(cluster: &Cluster) -> Result<(), ClusterError> {
     chown_to_postgres(&cluster.base)?;
-    let mut probe = Command::new("runuser");
+    let mut probe = Command::new(runuser());
     probe
         .args(["-u", "postgres", "--", "test", "-w"])
         .arg(&cluster.base);
