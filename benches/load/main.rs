@@ -25,15 +25,17 @@ use std::time::Duration;
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 pub type Res<T> = Result<T, Error>;
 
-pub const SCENARIOS: [&str; 7] = [
-    "send", "deliver", "history", "inbox", "fanout", "idle", "limit",
+pub const SCENARIOS: [&str; 8] = [
+    "send", "deliver", "deliver2", "history", "inbox", "fanout", "idle", "limit",
 ];
 
 const USAGE: &str = "\
 usage: .ci/bench [OPTIONS] [SCENARIO...]
        cargo bench --features ssr --bench load -- [OPTIONS] [SCENARIO...]
 
-scenarios: send deliver history inbox fanout idle limit, or all (the default)
+scenarios: send deliver deliver2 history inbox fanout idle limit, or all (the
+           default); deliver2 is deliver across two natter nodes on one
+           database (senders on the first, receivers on a second)
 
 options:
   --url URL               measure a running server (http://host:port) instead of
@@ -43,6 +45,9 @@ options:
   --server-pid PID        with --url: the server's process, for its CPU and memory
   --pgdata DIR            with --url: its PostgreSQL data folder, for the database's CPU
   --database-url URL      with --url: its database, for `limit` and batch sizes
+  --second-url URL        with --url: another node on the same database, for deliver2
+  --deliver-rate N        messages per second in all for deliver and deliver2
+                          (default 200)
   --idle-connections N    WebSockets held open by `idle` (default 10000)
   --idle-seconds S        how long `idle` watches them (default 30)
 ";
@@ -53,6 +58,8 @@ pub struct Options {
     pub server_pid: Option<u32>,
     pub pgdata: Option<std::path::PathBuf>,
     pub database_url: Option<String>,
+    pub second_url: Option<String>,
+    pub deliver_rate: f64,
     pub idle_connections: usize,
     pub idle_seconds: u64,
 }
@@ -64,6 +71,8 @@ fn parse_args() -> Res<Options> {
         server_pid: None,
         pgdata: None,
         database_url: None,
+        second_url: None,
+        deliver_rate: 200.0,
         idle_connections: 10_000,
         idle_seconds: 30,
     };
@@ -84,9 +93,13 @@ fn parse_args() -> Res<Options> {
             "--server-pid" => options.server_pid = Some(value("--server-pid")?.parse()?),
             "--pgdata" => options.pgdata = Some(value("--pgdata")?.into()),
             "--database-url" => options.database_url = Some(value("--database-url")?),
+            "--second-url" => {
+                options.second_url = Some(value("--second-url")?.trim_end_matches('/').to_owned())
+            }
             "--idle-connections" => {
                 options.idle_connections = value("--idle-connections")?.parse()?
             }
+            "--deliver-rate" => options.deliver_rate = value("--deliver-rate")?.parse()?,
             "--idle-seconds" => options.idle_seconds = value("--idle-seconds")?.parse()?,
             "all" => options.scenarios.extend(SCENARIOS),
             name => match SCENARIOS.iter().find(|s| **s == name) {

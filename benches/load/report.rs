@@ -276,14 +276,16 @@ pub fn targets(outcomes: &[Outcome]) {
             ));
         }
     }
-    if let Some(o) = find("deliver") {
-        let p99 = o.latency.map_or(f64::NAN, |l| l.p99);
-        let lost = o.number("lost").unwrap_or(f64::NAN);
-        let dup = o.number("duplicated").unwrap_or(f64::NAN);
-        lines.push(format!(
-            "deliver: p99 {p99:.2} ms (target < 10 ms), {lost} lost, {dup} duplicated: {}",
-            verdict(p99 < 10.0 && lost == 0.0 && dup == 0.0)
-        ));
+    for name in ["deliver", "deliver2"] {
+        if let Some(o) = find(name) {
+            let p99 = o.latency.map_or(f64::NAN, |l| l.p99);
+            let lost = o.number("lost").unwrap_or(f64::NAN);
+            let dup = o.number("duplicated").unwrap_or(f64::NAN);
+            lines.push(format!(
+                "{name}: p99 {p99:.2} ms (target < 10 ms), {lost} lost, {dup} duplicated: {}",
+                verdict(p99 < 10.0 && lost == 0.0 && dup == 0.0)
+            ));
+        }
     }
     for (name, limit) in [("history", 2.0), ("inbox", 5.0), ("fanout", 20.0)] {
         if let Some(o) = find(name) {

@@ -25,7 +25,17 @@ pub struct Target {
     /// The database natter uses, when it can be reached (for `limit` and for
     /// reading batch sizes).
     pub database_url: Option<String>,
+    /// A second node on the same database (`deliver2`), and its process
+    /// when known.
+    pub second: Option<Second>,
     started: Option<Started>,
+}
+
+pub struct Second {
+    pub base: String,
+    pub probe: Probe,
+    /// Set when this run started it.
+    server: Option<Child>,
 }
 
 /// What this run started and must stop.
@@ -44,6 +54,11 @@ impl Target {
                 base: url.clone(),
                 probe: Probe::new(options.server_pid, options.pgdata.clone()),
                 database_url: options.database_url.clone(),
+                second: options.second_url.clone().map(|base| Second {
+                    base,
+                    probe: Probe::new(None, None),
+                    server: None,
+                }),
                 started: None,
             });
         }
@@ -59,10 +74,22 @@ impl Target {
         progress(&format!("starting natter on database {database}"));
         let (server, base) = start_server(root, &database_url)?;
         let pid = server.id();
+        let second = if options.scenarios.contains(&"deliver2") {
+            progress("starting a second natter node on the same database");
+            let (server, base) = start_server(root, &database_url)?;
+            Some(Second {
+                base,
+                probe: Probe::new(Some(server.id()), None),
+                server: Some(server),
+            })
+        } else {
+            None
+        };
         Ok(Self {
             base,
             probe: Probe::new(Some(pid), Some(data_dir.join("pgdata"))),
             database_url: Some(database_url),
+            second,
             started: Some(Started {
                 server,
                 admin_url,
@@ -73,7 +100,7 @@ impl Target {
 
     /// One line on what was measured, for the report.
     pub fn describe(&self) -> String {
-        match &self.started {
+        let first = match &self.started {
             Some(s) => format!(
                 "natter {} (release, started by the benchmark, pid {}) on a fresh database {}",
                 self.base,
@@ -81,12 +108,19 @@ impl Target {
                 s.database
             ),
             None => format!("natter at {} (already running)", self.base),
+        };
+        match &self.second {
+            Some(second) => format!("{first}; a second node at {}", second.base),
+            None => first,
         }
     }
 
     /// Stops what this run started: natter (SIGTERM, its orderly shutdown),
     /// then its database.
     pub async fn finish(&mut self) {
+        if let Some(server) = self.second.as_mut().and_then(|s| s.server.as_mut()) {
+            stop(server);
+        }
         let Some(mut started) = self.started.take() else {
             return;
         };
@@ -109,6 +143,10 @@ impl Target {
 
 impl Drop for Target {
     fn drop(&mut self) {
+        if let Some(server) = self.second.as_mut().and_then(|s| s.server.as_mut()) {
+            let _ = server.kill();
+            let _ = server.wait();
+        }
         if let Some(started) = &mut self.started {
             let _ = started.server.kill();
             let _ = started.server.wait();

@@ -62,7 +62,8 @@ impl<'a> Ctx<'a> {
     pub async fn run(&mut self, name: &str) -> Res<Outcome> {
         match name {
             "send" => send::send(self).await,
-            "deliver" => send::deliver(self).await,
+            "deliver" => send::deliver(self, false).await,
+            "deliver2" => send::deliver(self, true).await,
             "history" => reads::history(self).await,
             "inbox" => reads::inbox(self).await,
             "fanout" => fanout::fanout(self).await,

@@ -1,10 +1,11 @@
 //! `send`: closed-loop senders, each waiting for its ack (the durable-write
 //! throughput and the ack latency); `deliver`: open-loop senders at a fixed
-//! total rate, timed until the recipient has the message.
+//! total rate, timed until the recipient has the message; `deliver2`: the
+//! same with the recipients on a second node (PostgreSQL wake-ups between).
 
 use super::{Ctx, expect_frame, per_second};
 use crate::Res;
-use crate::client::{self, User, Ws, message_id, send_frame};
+use crate::client::{self, Api, User, Ws, message_id, send_frame};
 use crate::report::{Latency, Outcome, histogram, progress, record};
 use futures::StreamExt;
 use hdrhistogram::Histogram;
@@ -17,8 +18,8 @@ use tokio::sync::watch;
 const PAIRS: usize = 25;
 /// Messages each user of `send` sends, one at a time.
 const PER_USER: usize = 200;
-/// `deliver`: messages per second in total, and for how long.
-const DELIVER_RATE: f64 = 200.0;
+/// `deliver`: for how long (the rate in all is `--deliver-rate`, 200/s by
+/// default).
 const DELIVER_SECONDS: u64 = 20;
 
 /// A message of about the length people type.
@@ -382,16 +383,33 @@ async fn paced(
 /// How long a sender waits for its last acks once it has sent everything.
 const PATIENCE_AFTER: Duration = Duration::from_secs(30);
 
-pub async fn deliver(ctx: &mut Ctx<'_>) -> Res<Outcome> {
+/// `across`: the receivers are on the second node.
+pub async fn deliver(ctx: &mut Ctx<'_>, across: bool) -> Res<Outcome> {
     let (users, chats) = pairs(ctx).await?;
-    let sockets = connect_all(ctx, &users).await?;
-    let per_sender = (DELIVER_RATE * DELIVER_SECONDS as f64 / PAIRS as f64).round() as usize;
-    let every = Duration::from_secs_f64(PAIRS as f64 / DELIVER_RATE);
+    let second = match (across, &ctx.target.second) {
+        (false, _) => None,
+        (true, Some(second)) => Some((Api::new(&second.base).await?, &second.probe)),
+        (true, None) => {
+            return Err("deliver2 needs a second node (--second-url with --url)".into());
+        }
+    };
+    let mut sockets = Vec::with_capacity(users.len());
+    for (i, user) in users.iter().enumerate() {
+        let api = match &second {
+            Some((api, _)) if i % 2 == 1 => api,
+            _ => &ctx.api,
+        };
+        sockets.push(api.ws(user, None).await?);
+    }
+    let rate = ctx.options.deliver_rate;
+    let per_sender = (rate * DELIVER_SECONDS as f64 / PAIRS as f64).round() as usize;
+    let every = Duration::from_secs_f64(PAIRS as f64 / rate);
     progress(&format!(
-        "{PAIRS} senders at {DELIVER_RATE} msgs/s in total for {DELIVER_SECONDS} s, {PAIRS} receivers"
+        "{PAIRS} senders at {rate} msgs/s in total for {DELIVER_SECONDS} s, {PAIRS} receivers"
     ));
 
     let snapshot = ctx.target.probe.start();
+    let second_snapshot = second.as_ref().map(|(_, probe)| probe.start());
     let epoch = Instant::now();
     let (expected_tx, expected_rx) = watch::channel(None);
     let expected_tx = Arc::new(expected_tx);
@@ -427,6 +445,10 @@ pub async fn deliver(ctx: &mut Ctx<'_>) -> Res<Outcome> {
         received.push(task.await??);
     }
     let usage = ctx.target.probe.finish(&snapshot);
+    let second_cpu_s = second
+        .as_ref()
+        .zip(second_snapshot.as_ref())
+        .and_then(|((_, probe), start)| probe.finish(start).server_cpu_s);
 
     let mut latency = histogram();
     let (mut lost, mut duplicated, mut acked, mut errors) = (0, 0, 0, Vec::new());
@@ -439,7 +461,8 @@ pub async fn deliver(ctx: &mut Ctx<'_>) -> Res<Outcome> {
         errors.extend(sender.errors.iter().cloned());
     }
     let sent: usize = paced_out.iter().map(|p| p.sent.len()).sum();
-    let mut outcome = Outcome::new("deliver", "send→receive");
+    let name = if across { "deliver2" } else { "deliver" };
+    let mut outcome = Outcome::new(name, "send→receive");
     outcome.count = latency.len();
     outcome.rate = Some(per_second(sent as u64, sending));
     outcome.latency = Latency::of(&latency);
@@ -449,7 +472,7 @@ pub async fn deliver(ctx: &mut Ctx<'_>) -> Res<Outcome> {
     outcome.figure("lost", lost);
     outcome.figure("duplicated", duplicated);
     outcome.figure("errors", errors.len());
-    outcome.figure("target_rate_per_s", DELIVER_RATE);
+    outcome.figure("target_rate_per_s", rate);
     outcome.expect("errors", &errors);
     if acked != sent {
         outcome.expect("acks", &[format!("{acked} of {sent} acked")]);
@@ -463,6 +486,18 @@ pub async fn deliver(ctx: &mut Ctx<'_>) -> Res<Outcome> {
     if outcome.ok {
         outcome.check = "0 lost, 0 duplicated, all acked".into();
     }
-    outcome.note = format!("open loop at {DELIVER_RATE:.0}/s for {DELIVER_SECONDS} s");
+    outcome.note = format!("open loop at {rate:.0}/s for {DELIVER_SECONDS} s");
+    if across {
+        if let Some(cpu) = second_cpu_s {
+            outcome.figure("second_node_cpu_s", cpu);
+        }
+        outcome.note = format!(
+            "{}; senders on one node, receivers on another{}",
+            outcome.note,
+            second_cpu_s.map_or(String::new(), |cpu| format!(
+                " (whose CPU, {cpu:.2} s, is in other)"
+            ))
+        );
+    }
     Ok(outcome)
 }

@@ -21,7 +21,10 @@ use super::fanout::{Delivery, Fanout};
 use super::hub::{ConnectionHandle, ConnectionId, Frame};
 use super::members::Members;
 use crate::protocol::{AckPayload, ErrorCode, ErrorPayload, MessagePayload, ServerEvent};
-use crate::server::db::messages::{self, NewMessage, Stored};
+use crate::server::db::{
+    self,
+    messages::{self, NewMessage, Stored},
+};
 use crate::server::error::is_unavailable;
 use sqlx::{Connection, PgConnection, PgPool};
 use std::collections::HashMap;
@@ -123,28 +126,6 @@ async fn run(
     }
 }
 
-/// A connection of the writer's own, taken out of the pool.
-///
-/// Its statement stays prepared and is planned once (a generic plan from
-/// the first execution on), so that plan must not depend
-/// on the table's size at that moment: planned while `messages` was nearly
-/// empty, it looked retried ids up with a sequential scan, which cost more
-/// with every message stored (1.8 ms a batch of 25 after 10,000 messages).
-/// Without sequential scans the lookup is the unique index's, always; the
-/// rest of the statement reads by primary key anyway. (Planning afresh each
-/// time would cost 0.25 ms a batch, most of a quiet server's work per
-/// message.)
-async fn connect(db: &PgPool) -> sqlx::Result<PgConnection> {
-    let mut conn = db.acquire().await?.detach();
-    sqlx::query(
-        "SELECT set_config('enable_seqscan', 'off', false), \
-                set_config('plan_cache_mode', 'force_generic_plan', false)",
-    )
-    .execute(&mut conn)
-    .await?;
-    Ok(conn)
-}
-
 /// The writer's connection, made on first use and after one fails.
 struct Writer {
     db: PgPool,
@@ -160,7 +141,7 @@ impl Writer {
             let reused = self.conn.is_some();
             let conn = match &mut self.conn {
                 Some(conn) => conn,
-                None => self.conn.insert(connect(&self.db).await?),
+                None => self.conn.insert(db::planned_connection(&self.db).await?),
             };
             match messages::insert_batch(&mut *conn, rows).await {
                 Err(e) if is_unavailable(&e) => {

@@ -239,6 +239,15 @@ pub async fn listener(peers: Arc<Peers>, db: PgPool, hub: Arc<Hub>, members: Arc
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         }
+        // Reads other nodes' rows (see `db::planned_connection`).
+        let mut reader = match crate::server::db::planned_connection(&db).await {
+            Ok(conn) => conn,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read other nodes' messages; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
         if let Err(e) = announce(&db, &Wake::Hello(peers.node)).await {
             tracing::warn!(error = %e, "announcing this node failed; retrying");
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -248,7 +257,7 @@ pub async fn listener(peers: Arc<Peers>, db: PgPool, hub: Arc<Hub>, members: Arc
         // (a wake-up in flight when it stopped may be a little older). On
         // failure the outage goes on: reconnect and try the same window.
         let outage_start = since - Duration::from_secs(5);
-        if let Err(e) = catch_up(&peers, &db, &hub, &members, outage_start).await {
+        if let Err(e) = catch_up(&peers, &mut reader, &db, &hub, &members, outage_start).await {
             tracing::warn!(error = %e, "catching up after a listener outage failed; retrying");
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
@@ -279,7 +288,7 @@ pub async fn listener(peers: Arc<Peers>, db: PgPool, hub: Arc<Hub>, members: Arc
                     // A wake-up is not sent twice: if its rows cannot be
                     // read now, start over as after a listener outage, whose
                     // catch-up reads them from the table.
-                    if let Err(e) = pull(&peers, &db, &hub, &members, &ranges).await {
+                    if let Err(e) = pull(&peers, &mut reader, &db, &hub, &members, &ranges).await {
                         tracing::warn!(error = %e, "reading other nodes' messages failed; catching up");
                         since = heard_at;
                         break;
@@ -310,6 +319,7 @@ async fn announce(db: &PgPool, wake: &Wake) -> sqlx::Result<()> {
 /// and delivers each message not delivered before.
 async fn pull(
     peers: &Peers,
+    reader: &mut PgConnection,
     db: &PgPool,
     hub: &Hub,
     members: &MemberCache,
@@ -342,13 +352,14 @@ async fn pull(
     .bind(&conversations)
     .bind(&lows)
     .bind(&highs)
-    .fetch_all(db)
+    .fetch_all(&mut *reader)
     .await?;
     deliver(peers, db, hub, members, rows).await
 }
 
 async fn catch_up(
     peers: &Peers,
+    reader: &mut PgConnection,
     db: &PgPool,
     hub: &Hub,
     members: &MemberCache,
@@ -373,7 +384,7 @@ async fn catch_up(
     )
     .bind(&online)
     .bind(since_ms as f64)
-    .fetch_all(db)
+    .fetch_all(&mut *reader)
     .await?;
     deliver(peers, db, hub, members, rows).await
 }
