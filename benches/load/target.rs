@@ -25,17 +25,25 @@ pub struct Target {
     /// The database natter uses, when it can be reached (for `limit` and for
     /// reading batch sizes).
     pub database_url: Option<String>,
-    /// A second node on the same database (`deliver2`), and its process
-    /// when known.
-    pub second: Option<Second>,
+    /// `--second-url`: a second node already running on the same database.
+    second_url: Option<String>,
     started: Option<Started>,
 }
 
+/// A second node on the same database, for `deliver2`; one this run started
+/// is stopped when this is dropped.
 pub struct Second {
     pub base: String,
     pub probe: Probe,
-    /// Set when this run started it.
     server: Option<Child>,
+}
+
+impl Drop for Second {
+    fn drop(&mut self) {
+        if let Some(server) = &mut self.server {
+            stop(server);
+        }
+    }
 }
 
 /// What this run started and must stop.
@@ -54,11 +62,7 @@ impl Target {
                 base: url.clone(),
                 probe: Probe::new(options.server_pid, options.pgdata.clone()),
                 database_url: options.database_url.clone(),
-                second: options.second_url.clone().map(|base| Second {
-                    base,
-                    probe: Probe::new(None, None),
-                    server: None,
-                }),
+                second_url: options.second_url.clone(),
                 started: None,
             });
         }
@@ -74,22 +78,11 @@ impl Target {
         progress(&format!("starting natter on database {database}"));
         let (server, base) = start_server(root, &database_url)?;
         let pid = server.id();
-        let second = if options.scenarios.contains(&"deliver2") {
-            progress("starting a second natter node on the same database");
-            let (server, base) = start_server(root, &database_url)?;
-            Some(Second {
-                base,
-                probe: Probe::new(Some(server.id()), None),
-                server: Some(server),
-            })
-        } else {
-            None
-        };
         Ok(Self {
             base,
             probe: Probe::new(Some(pid), Some(data_dir.join("pgdata"))),
             database_url: Some(database_url),
-            second,
+            second_url: None,
             started: Some(Started {
                 server,
                 admin_url,
@@ -100,7 +93,7 @@ impl Target {
 
     /// One line on what was measured, for the report.
     pub fn describe(&self) -> String {
-        let first = match &self.started {
+        match &self.started {
             Some(s) => format!(
                 "natter {} (release, started by the benchmark, pid {}) on a fresh database {}",
                 self.base,
@@ -108,19 +101,37 @@ impl Target {
                 s.database
             ),
             None => format!("natter at {} (already running)", self.base),
-        };
-        match &self.second {
-            Some(second) => format!("{first}; a second node at {}", second.base),
-            None => first,
         }
+    }
+
+    /// A second node on the same database: the one `--second-url` names,
+    /// or a new process this run starts (and stops when it is dropped).
+    pub fn second_node(&self) -> Res<Second> {
+        if let Some(base) = &self.second_url {
+            return Ok(Second {
+                base: base.clone(),
+                probe: Probe::new(None, None),
+                server: None,
+            });
+        }
+        let Some(database_url) = &self.database_url else {
+            return Err("deliver2 needs a second node: --second-url with --url".into());
+        };
+        if self.started.is_none() {
+            return Err("deliver2 needs a second node: --second-url with --url".into());
+        }
+        progress("starting a second natter node on the same database");
+        let (server, base) = start_server(Path::new(env!("CARGO_MANIFEST_DIR")), database_url)?;
+        Ok(Second {
+            base,
+            probe: Probe::new(Some(server.id()), None),
+            server: Some(server),
+        })
     }
 
     /// Stops what this run started: natter (SIGTERM, its orderly shutdown),
     /// then its database.
     pub async fn finish(&mut self) {
-        if let Some(server) = self.second.as_mut().and_then(|s| s.server.as_mut()) {
-            stop(server);
-        }
         let Some(mut started) = self.started.take() else {
             return;
         };
@@ -143,10 +154,6 @@ impl Target {
 
 impl Drop for Target {
     fn drop(&mut self) {
-        if let Some(server) = self.second.as_mut().and_then(|s| s.server.as_mut()) {
-            let _ = server.kill();
-            let _ = server.wait();
-        }
         if let Some(started) = &mut self.started {
             let _ = started.server.kill();
             let _ = started.server.wait();

@@ -386,12 +386,16 @@ const PATIENCE_AFTER: Duration = Duration::from_secs(30);
 /// `across`: the receivers are on the second node.
 pub async fn deliver(ctx: &mut Ctx<'_>, across: bool) -> Res<Outcome> {
     let (users, chats) = pairs(ctx).await?;
-    let second = match (across, &ctx.target.second) {
-        (false, _) => None,
-        (true, Some(second)) => Some((Api::new(&second.base).await?, &second.probe)),
-        (true, None) => {
-            return Err("deliver2 needs a second node (--second-url with --url)".into());
-        }
+    // Started for this scenario only (and stopped when it ends), so the
+    // others measure one node alone.
+    let node = if across {
+        Some(ctx.target.second_node()?)
+    } else {
+        None
+    };
+    let second = match &node {
+        Some(node) => Some((Api::new(&node.base).await?, &node.probe)),
+        None => None,
     };
     let mut sockets = Vec::with_capacity(users.len());
     for (i, user) in users.iter().enumerate() {
