@@ -43,6 +43,7 @@ impl ChatCore {
         let fanout: Arc<dyn Fanout> = if settings.peer_fanout {
             let peers = Arc::new(Peers::default());
             tokio::spawn(peers::notifier(peers.clone(), db.clone()));
+            tokio::spawn(peers::presence(peers.clone(), db.clone()));
             tokio::spawn(peers::listener(
                 peers.clone(),
                 db.clone(),

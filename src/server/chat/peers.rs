@@ -21,8 +21,10 @@
 //!
 //! A node alone sends no wake-ups at all (each NOTIFY is a transaction with
 //! its own WAL flush). A node announces itself when it starts listening
-//! (`hello`), every node that hears it answers (`here`), and from then on
-//! they know they are not alone.
+//! (`hello`), every node that hears it answers (`here`), and each says
+//! `here` again every [`PRESENCE_EVERY`]; a node not heard from for
+//! [`PRESENCE_TTL`] is taken to be gone, so the last node left after a
+//! scale-down stops waking nobody.
 
 use super::fanout::{Delivery, Fanout};
 use super::hub::{Frame, Hub};
@@ -33,9 +35,9 @@ use crate::protocol::{ConversationId, MessageId, MessagePayload, ServerEvent, Us
 use sqlx::postgres::PgListener;
 use sqlx::{Connection, PgConnection, PgPool};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
@@ -43,6 +45,11 @@ use uuid::Uuid;
 pub const CHANNEL: &str = "natter_messages";
 /// At most one wake-up per node this often.
 pub const NOTIFY_EVERY: Duration = Duration::from_millis(2);
+/// Each node says `here` this often...
+pub const PRESENCE_EVERY: Duration = Duration::from_secs(10);
+/// ...and counts as gone when not heard from for this long (several missed
+/// announcements: a busy database delays a NOTIFY, it does not lose one).
+pub const PRESENCE_TTL: Duration = Duration::from_secs(45);
 /// Conversations whose delivered places are remembered.
 const SEEN_CAPACITY: usize = 100_000;
 
@@ -53,8 +60,11 @@ pub struct Peers {
     pending: Mutex<HashMap<ConversationId, (i64, i64)>>,
     wake: Notify,
     seen: Mutex<HashMap<ConversationId, Seen>>,
-    /// Another node has been heard from: wake-ups are worth sending.
-    others: AtomicBool,
+    /// When another node was last heard from (milliseconds since `born`,
+    /// plus one; 0 for never): wake-ups are worth sending until
+    /// [`PRESENCE_TTL`] after it.
+    others_heard: AtomicU64,
+    born: Instant,
     /// Held by the committer from before a batch is stored until it is
     /// published, and by the listener while it delivers rows read from the
     /// table: a row of this node's own batch is then always delivered by the
@@ -69,7 +79,8 @@ impl Default for Peers {
             pending: Mutex::new(HashMap::new()),
             wake: Notify::new(),
             seen: Mutex::new(HashMap::new()),
-            others: AtomicBool::new(false),
+            others_heard: AtomicU64::new(0),
+            born: Instant::now(),
             gate: tokio::sync::Mutex::new(()),
         }
     }
@@ -109,7 +120,22 @@ impl Peers {
 
     /// True once another node is known to share the database.
     pub fn others_present(&self) -> bool {
-        self.others.load(Ordering::Relaxed)
+        self.present_at(self.born.elapsed())
+    }
+
+    fn present_at(&self, now: Duration) -> bool {
+        match self.others_heard.load(Ordering::Relaxed) {
+            0 => false,
+            heard => now.saturating_sub(Duration::from_millis(heard - 1)) < PRESENCE_TTL,
+        }
+    }
+
+    /// Another node spoke; true if none was known to be there before.
+    fn heard_another(&self, now: Duration) -> bool {
+        let was_present = self.present_at(now);
+        let stamp = u64::try_from(now.as_millis()).unwrap_or(u64::MAX - 1) + 1;
+        self.others_heard.store(stamp, Ordering::Relaxed);
+        !was_present
     }
 }
 
@@ -272,7 +298,7 @@ pub async fn listener(peers: Arc<Peers>, db: PgPool, hub: Arc<Hub>, members: Arc
             if wake.node() == peers.node {
                 continue;
             }
-            if !peers.others.swap(true, Ordering::Relaxed) {
+            if peers.heard_another(peers.born.elapsed()) {
                 tracing::info!(
                     "another natter node shares the database; telling it of new messages"
                 );
@@ -296,6 +322,17 @@ pub async fn listener(peers: Arc<Peers>, db: PgPool, hub: Arc<Hub>, members: Arc
                 }
             }
             since = SystemTime::now();
+        }
+    }
+}
+
+/// Says `here` every [`PRESENCE_EVERY`], so that the other nodes know this
+/// one is still there (and stop waking it once it is gone).
+pub async fn presence(peers: Arc<Peers>, db: PgPool) {
+    loop {
+        tokio::time::sleep(PRESENCE_EVERY).await;
+        if let Err(e) = announce(&db, &Wake::Here(peers.node)).await {
+            tracing::debug!(error = %e, "announcing this node failed");
         }
     }
 }
@@ -428,6 +465,18 @@ async fn deliver(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn another_node_counts_until_it_has_been_silent_for_the_ttl() {
+        let peers = Peers::default();
+        let at = Duration::from_secs;
+        assert!(!peers.present_at(at(0)), "alone at first");
+        assert!(peers.heard_another(at(5)), "a newcomer");
+        assert!(!peers.heard_another(at(10)), "the same company");
+        assert!(peers.present_at(at(10) + PRESENCE_TTL - at(1)));
+        assert!(!peers.present_at(at(10) + PRESENCE_TTL), "gone quiet: gone");
+        assert!(peers.heard_another(at(100)), "back again");
+    }
 
     #[test]
     fn commits_coalesce_into_one_range_per_conversation() {
