@@ -6,8 +6,6 @@ pub mod fanout;
 pub mod hub;
 pub mod members;
 pub mod peers;
-pub mod seen;
-pub mod wake;
 
 use super::config::Settings;
 use crate::protocol::UserId;

@@ -1,0 +1,216 @@
+//! The receiving side of the bus: listens for other nodes' wake-ups, reads
+//! the rows they name (or, after the listener was away, everything recent
+//! in the conversations of this node's users) and delivers each message this
+//! node has not delivered yet.
+
+use super::wake::{self, Range, Wake};
+use super::{CHANNEL, Peers, announce};
+use crate::protocol::{ConversationId, MessageId, MessagePayload, ServerEvent, UserId};
+use crate::server::chat::hub::{Frame, Hub};
+use crate::server::chat::members::MemberCache;
+use sqlx::postgres::PgListener;
+use sqlx::{PgConnection, PgPool};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    conversation_id: ConversationId,
+    seq: i64,
+    message_id: MessageId,
+    sender_id: UserId,
+    content: String,
+    client_ts: i64,
+}
+
+/// Listens for other nodes' wake-ups and delivers what they committed to
+/// this node's connections.
+pub async fn listener(peers: Arc<Peers>, db: PgPool, hub: Arc<Hub>, members: Arc<MemberCache>) {
+    // The last moment this node is known to have been listening: a
+    // catch-up reads from a little before it (a connection that dies
+    // quietly is noticed late, so not from when the drop was noticed).
+    let mut since = SystemTime::now();
+    loop {
+        let mut listener = match PgListener::connect_with(&db).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for other nodes; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen(CHANNEL).await {
+            tracing::warn!(error = %e, "LISTEN failed; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        // Reads other nodes' rows (see `db::planned_connection`).
+        let mut reader = match crate::server::db::planned_connection(&db).await {
+            Ok(conn) => conn,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read other nodes' messages; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(e) = announce(&db, &Wake::Hello(peers.node)).await {
+            tracing::warn!(error = %e, "announcing this node failed; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        // Anything committed elsewhere while this node was not listening
+        // (a wake-up in flight when it stopped may be a little older). On
+        // failure the outage goes on: reconnect and try the same window.
+        let outage_start = since - Duration::from_secs(5);
+        if let Err(e) = catch_up(&peers, &mut reader, &db, &hub, &members, outage_start).await {
+            tracing::warn!(error = %e, "catching up after a listener outage failed; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        since = SystemTime::now();
+        // `None` or an error: the connection dropped; reconnect, then catch up.
+        while let Ok(Some(notification)) = listener.try_recv().await {
+            let heard_at = SystemTime::now();
+            let Some(wake) = wake::parse_payload(notification.payload()) else {
+                continue;
+            };
+            if wake.node() == peers.node {
+                continue;
+            }
+            if peers.heard_another(peers.born.elapsed()) {
+                tracing::info!(
+                    "another natter node shares the database; telling it of new messages"
+                );
+            }
+            match wake {
+                Wake::Hello(_) => {
+                    if let Err(e) = announce(&db, &Wake::Here(peers.node)).await {
+                        tracing::warn!(error = %e, "answering a new node failed");
+                    }
+                }
+                Wake::Here(_) => {}
+                Wake::Messages(_, ranges) => {
+                    // A wake-up is not sent twice: if its rows cannot be
+                    // read now, start over as after a listener outage, whose
+                    // catch-up reads them from the table.
+                    if let Err(e) = pull(&peers, &mut reader, &db, &hub, &members, &ranges).await {
+                        tracing::warn!(error = %e, "reading other nodes' messages failed; catching up");
+                        since = heard_at;
+                        break;
+                    }
+                }
+            }
+            since = SystemTime::now();
+        }
+    }
+}
+
+/// Reads the given ranges for the conversations with a member online here
+/// and delivers each message not delivered before.
+async fn pull(
+    peers: &Peers,
+    reader: &mut PgConnection,
+    db: &PgPool,
+    hub: &Hub,
+    members: &MemberCache,
+    ranges: &[Range],
+) -> sqlx::Result<()> {
+    let mut conversations = Vec::new();
+    let mut lows = Vec::new();
+    let mut highs = Vec::new();
+    for range in ranges {
+        let Some(people) = members.get(db, range.conversation).await? else {
+            continue;
+        };
+        if !people.ids().iter().any(|u| hub.is_online(*u)) {
+            continue;
+        }
+        conversations.push(range.conversation);
+        lows.push(range.first - 1);
+        highs.push(range.last);
+    }
+    if conversations.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT m.conversation_id, m.seq, m.message_id, m.sender_id, m.content, m.client_ts \
+         FROM unnest($1::uuid[], $2::int8[], $3::int8[]) AS k(conversation_id, low, high) \
+         JOIN messages m ON m.conversation_id = k.conversation_id \
+             AND m.seq > k.low AND m.seq <= k.high \
+         ORDER BY m.conversation_id, m.seq",
+    )
+    .bind(&conversations)
+    .bind(&lows)
+    .bind(&highs)
+    .fetch_all(&mut *reader)
+    .await?;
+    deliver(peers, db, hub, members, rows).await
+}
+
+async fn catch_up(
+    peers: &Peers,
+    reader: &mut PgConnection,
+    db: &PgPool,
+    hub: &Hub,
+    members: &MemberCache,
+    since: SystemTime,
+) -> sqlx::Result<()> {
+    let online = hub.online_users();
+    if online.is_empty() {
+        return Ok(());
+    }
+    let since_ms = since
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT m.conversation_id, m.seq, m.message_id, m.sender_id, m.content, m.client_ts \
+         FROM conversations c \
+         JOIN messages m ON m.conversation_id = c.id \
+             AND m.created_at > to_timestamp($2::float8 / 1000) \
+         WHERE c.last_activity > to_timestamp($2::float8 / 1000) \
+           AND EXISTS (SELECT 1 FROM participants p \
+                       WHERE p.conversation_id = c.id AND p.user_id = ANY($1)) \
+         ORDER BY m.conversation_id, m.seq",
+    )
+    .bind(&online)
+    .bind(since_ms as f64)
+    .fetch_all(&mut *reader)
+    .await?;
+    deliver(peers, db, hub, members, rows).await
+}
+
+async fn deliver(
+    peers: &Peers,
+    db: &PgPool,
+    hub: &Hub,
+    members: &MemberCache,
+    rows: Vec<Row>,
+) -> sqlx::Result<()> {
+    let mut found = Vec::with_capacity(rows.len());
+    for row in rows {
+        if let Some(people) = members.get(db, row.conversation_id).await? {
+            found.push((row, people));
+        }
+    }
+    // A row this node's committer has stored but not yet published (a
+    // catch-up or another node's range can include one) waits for it, and
+    // is then known as delivered.
+    let _gate = peers.gate.lock().await;
+    for (row, people) in found {
+        if !peers.first_delivery(row.conversation_id, row.seq) {
+            continue;
+        }
+        let frame = Frame::from(
+            ServerEvent::Receive(MessagePayload {
+                conversation_id: row.conversation_id,
+                sender_id: row.sender_id,
+                message_id: row.message_id,
+                content: row.content,
+                timestamp: row.client_ts,
+            })
+            .to_json(),
+        );
+        hub.deliver(people.ids(), None, &frame);
+    }
+    Ok(())
+}
