@@ -14,8 +14,9 @@
 //! from the pool would add a health-check round trip to every batch, about a
 //! sixth of the throughput. A connection that turns out dead is replaced and
 //! the batch tried again at once, which is safe because a batch that did
-//! commit is found again by its message ids. While a batch commits the next one queues up, so batches grow with
-//! load and latency stays at about one commit at low load.
+//! commit is found again by its message ids. While a batch commits the next
+//! one queues up, so batches grow with load and latency stays at about one
+//! commit at low load.
 
 use super::fanout::{Delivery, Fanout};
 use super::hub::{ConnectionHandle, ConnectionId, Frame};
