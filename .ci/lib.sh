@@ -7,8 +7,8 @@ ROOT=$PWD
 
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 
-# Debian packages: PostgreSQL's server programs (the private database),
-# Chromium (the Playwright tests), binaryen's wasm-opt (release builds).
+# Debian packages: PostgreSQL's server programs (the private database) and
+# Chromium (the Playwright tests).
 ensure_apt() {
   local missing=() pkg
   for pkg in "$@"; do
@@ -46,6 +46,24 @@ ensure_rust_tools() {
   fi
 }
 
+# binaryen's wasm-opt, which cargo-leptos runs on the release bundle: the npm
+# package pinned in .ci/tools (run by node). Not Debian's binaryen: its
+# wasm-opt 108 rewrites the module into one that fails in the browser
+# (WebAssembly.Table.grow) and never hydrates. cargo-leptos takes the first
+# wasm-opt on PATH, so ours goes first.
+ensure_wasm_opt() {
+  if [[ ! -x .ci/tools/node_modules/.bin/wasm-opt || .ci/tools/package-lock.json -nt .ci/tools/node_modules/.package-lock.json ]]; then
+    say "installing binaryen's wasm-opt (npm)"
+    (cd .ci/tools && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  local have
+  have=$(wasm-opt --version 2>/dev/null || true)
+  if [[ $have != *"version_132"* ]]; then
+    say "wasm-opt on PATH is not binaryen 132 ($have; $(command -v wasm-opt || echo none))"
+    return 1
+  fi
+}
+
 ensure_node_modules() {
   if [[ ! -d end2end/node_modules/@playwright/test || end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]]; then
     say "installing the Playwright test runner (npm)"
@@ -53,5 +71,5 @@ ensure_node_modules() {
   fi
 }
 
-export PATH="$HOME/.cargo/bin:$PATH"
+export PATH="$ROOT/.ci/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
