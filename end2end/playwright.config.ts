@@ -1,9 +1,13 @@
 import { defineConfig, devices } from '@playwright/test';
 
-// The server under test: the binary `cargo leptos build` made, with its own
-// private PostgreSQL in target/e2e-db (kept between runs; every test makes
-// fresh users), on a port of its own.
+// The server under test: the release binary and bundle that
+// `cargo leptos build --release --precompress` made (what ships; `.ci/test`
+// builds them), with its own private PostgreSQL in target/e2e-db (kept
+// between runs; every test makes fresh users), on a port of its own.
+// NATTER_E2E_BIN=target/debug/natter runs the suite against a development
+// build instead (after `cargo leptos build`).
 const PORT = Number(process.env.NATTER_E2E_PORT ?? 3100);
+const BIN = process.env.NATTER_E2E_BIN ?? 'target/release/natter';
 
 export default defineConfig({
   testDir: './tests',
@@ -32,7 +36,7 @@ export default defineConfig({
   },
   projects: [{ name: 'chromium', use: { ...devices['Desktop Chrome'] } }],
   webServer: {
-    command: './target/debug/natter',
+    command: `./${BIN}`,
     cwd: '..',
     url: `http://127.0.0.1:${PORT}/login`,
     timeout: 120_000,

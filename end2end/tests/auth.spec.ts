@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures';
 import { uniqueName, signUp, logIn, PASSWORD, hydrated } from './helpers';
 
 test.describe('accounts with JavaScript', () => {
@@ -20,7 +20,9 @@ test.describe('accounts with JavaScript', () => {
     await logIn(page, name);
   });
 
-  test('a wrong password shows the error on the page', async ({ page }) => {
+  test('a wrong password shows the error on the page', async ({ page, pageErrors }) => {
+    // The browser logs the refused log-in (401) as a failed request.
+    pageErrors.allowConsoleErrors(/status of 401/);
     const name = uniqueName('e2e');
     await signUp(page, name);
     await page.getByRole('button', { name: 'Log out' }).click();
@@ -33,7 +35,8 @@ test.describe('accounts with JavaScript', () => {
     await expect(page).toHaveURL(/\/login/);
   });
 
-  test('a taken name is refused on the sign-up page', async ({ page }) => {
+  test('a taken name is refused on the sign-up page', async ({ page, pageErrors }) => {
+    pageErrors.allowConsoleErrors(/status of 409/);
     const name = uniqueName('e2e');
     await signUp(page, name);
     await page.getByRole('button', { name: 'Log out' }).click();

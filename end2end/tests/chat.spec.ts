@@ -1,4 +1,5 @@
-import { test, expect, Page } from '@playwright/test';
+import { Page } from '@playwright/test';
+import { test, expect } from './fixtures';
 import { aliceAndBob, apiConversation, apiSend, apiUser, hydrated, shownTexts, write } from './helpers';
 
 async function openChat(page: Page, conversationId: string): Promise<void> {
@@ -229,7 +230,8 @@ test.describe('without JavaScript', () => {
     expect(history.messages[0].content).toBe('hello from a page without scripts');
   });
 
-  test('a conversation that is not yours is a 404 page', async ({ page, browser }) => {
+  test('a conversation that is not yours is a 404 page', async ({ page, browser, pageErrors }) => {
+    pageErrors.allowConsoleErrors(/status of 404/);
     const bob = await (await browser.newContext()).newPage();
     const carol = await (await browser.newContext()).newPage();
     await apiUser(page, 'nojs');

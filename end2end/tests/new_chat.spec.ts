@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures';
 import { apiUser, hydrated, shownTexts, write } from './helpers';
 
 test('New chat finds a person by name and opens the direct chat, once', async ({ browser }) => {
