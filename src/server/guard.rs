@@ -9,8 +9,8 @@ use crate::protocol::{ApiError, ErrorCode};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::Method;
 use axum::http::header::{
-    AUTHORIZATION, CONTENT_SECURITY_POLICY, COOKIE, HeaderName, HeaderValue, REFERRER_POLICY,
-    RETRY_AFTER, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    AUTHORIZATION, CACHE_CONTROL, CONTENT_SECURITY_POLICY, COOKIE, HeaderName, HeaderValue,
+    REFERRER_POLICY, RETRY_AFTER, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -72,9 +72,13 @@ pub async fn page_security_policy(request: Request, next: Next) -> Response {
 }
 
 /// Headers every response carries (a page's own Content-Security-Policy,
-/// with its nonce, takes precedence over the default one here).
-pub fn security_headers() -> [SetResponseHeaderLayer<HeaderValue>; 5] {
+/// with its nonce, and a static file's caching rule take precedence over the
+/// defaults here).
+pub fn security_headers() -> [SetResponseHeaderLayer<HeaderValue>; 6] {
     [
+        // Pages and API answers hold one person's messages: no cache, shared
+        // or private, may keep them.
+        SetResponseHeaderLayer::if_not_present(CACHE_CONTROL, HeaderValue::from_static("no-store")),
         SetResponseHeaderLayer::if_not_present(
             X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

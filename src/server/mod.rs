@@ -12,6 +12,7 @@ pub mod error;
 pub mod guard;
 pub mod rest;
 pub mod router;
+pub mod site;
 pub mod startup;
 pub mod state;
 pub mod ws;

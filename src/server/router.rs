@@ -4,15 +4,20 @@
 
 use super::guard::{self, AuthLimiter};
 use super::rest;
+use super::site;
 use super::state::AppState;
 use crate::app::{App, shell};
+use crate::protocol::ApiError;
 use axum::Router;
+use axum::extract::Request;
 use axum::handler::HandlerWithoutStateExt;
+use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::services::ServeDir;
 
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
@@ -37,10 +42,7 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         },
     );
-    let static_files = ServeDir::new(&*options.site_root)
-        .precompressed_br()
-        .precompressed_gzip()
-        .not_found_service(not_found.into_service());
+    let static_files = site::files(&options, not_found.into_service());
     let mut router = Router::new()
         .merge(rest::router())
         .leptos_routes(&state, routes, {
@@ -48,6 +50,7 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback_service(static_files)
+        .layer(axum::middleware::from_fn(server_fn_status))
         .layer(axum::middleware::from_fn(guard::page_security_policy))
         .layer(from_fn_with_state(state.clone(), guard::same_origin_writes))
         .layer(from_fn_with_state(limiter, guard::limit_auth_attempts))
@@ -56,4 +59,28 @@ pub fn router(state: AppState) -> Router {
         router = router.layer(layer);
     }
     router.with_state(state)
+}
+
+/// Leptos answers every failed server function with 500, whatever the
+/// error; a client (and a log) deserves the status its code means: 401 for a
+/// wrong password, 404 for someone else's conversation. A plain form post is
+/// answered with a redirect back to its page (the error rides in the URL)
+/// and is left alone.
+async fn server_fn_status(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let server_fn = path.starts_with("/api/") && !path.starts_with("/api/v1/");
+    let response = next.run(request).await;
+    if !server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return ApiError::internal().into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<ApiError>(&bytes)
+        && let Ok(status) = StatusCode::from_u16(error.code.http_status())
+    {
+        parts.status = status;
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }

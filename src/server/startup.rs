@@ -5,6 +5,7 @@ use super::chat::ChatCore;
 use super::config::Config;
 use super::embedded_pg;
 use super::router;
+use super::site;
 use super::state::AppState;
 use axum::serve::ListenerExt;
 use sqlx::PgPool;
@@ -67,7 +68,8 @@ pub struct Server {
 }
 
 impl Server {
-    pub async fn build(config: Config, db: PgPool) -> Result<Self, StartError> {
+    pub async fn build(mut config: Config, db: PgPool) -> Result<Self, StartError> {
+        site::settle_hashed_names(&mut config.leptos);
         let (chat, committer) = ChatCore::start(db.clone(), &config.natter);
         let addr = config.leptos.site_addr;
         let state = AppState {

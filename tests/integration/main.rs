@@ -18,6 +18,7 @@ mod history;
 mod inbox;
 mod multinode;
 mod shutdown;
+mod site;
 mod startup;
 mod ws_connection;
 mod ws_errors;
