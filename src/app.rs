@@ -1,12 +1,13 @@
 //! The HTML shell and the routes.
 
 use crate::pages::{
-    ChatLayout, ConversationPane, LoginPage, NoConversation, NotFoundPage, RegisterPage,
+    ChatRoute, ConversationRoute, LoginRoute, NewChatRoute, NoConversation, NotFoundPage,
+    RegisterRoute,
 };
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, SsrMode, path};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -39,11 +40,12 @@ pub fn App() -> impl IntoView {
         <Title formatter=|text: String| if text.is_empty() { "natter".to_owned() } else { format!("{text} · natter") }/>
         <Router>
             <Routes fallback=NotFoundPage>
-                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
-                <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
-                <ParentRoute path=path!("") view=ChatLayout ssr=SsrMode::Async>
+                <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/register") view={Lazy::<RegisterRoute>::new()} ssr=SsrMode::Async/>
+                <ParentRoute path=path!("") view={Lazy::<ChatRoute>::new()} ssr=SsrMode::Async>
                     <Route path=path!("") view=NoConversation ssr=SsrMode::Async/>
-                    <Route path=path!("c/:id") view=ConversationPane ssr=SsrMode::Async/>
+                    <Route path=path!("new") view={Lazy::<NewChatRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("c/:id") view={Lazy::<ConversationRoute>::new()} ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -20,18 +20,27 @@ pub mod server;
 #[cfg(feature = "hydrate")]
 pub mod client;
 
-/// The browser's entry point: hydrate the server-rendered page.
+/// The browser's entry point: hydrate the server-rendered page. Routes load
+/// their part of the bundle (`#[lazy_route]`) before they hydrate, so
+/// hydration finishes asynchronously.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    // Hydration went through without a mismatch (one panics): tell tests
-    // (and CSS) that the WebAssembly bundle has taken over.
-    if let Some(body) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.body())
-    {
+    // Already running is fine: it means it was started before.
+    let _ = any_spawner::Executor::init_wasm_bindgen();
+    leptos::task::spawn_local(async {
+        let Some(body) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.body())
+        else {
+            return;
+        };
+        leptos::mount::hydrate_from_async(body.clone(), app::App)
+            .await
+            .forget();
+        // Hydration went through without a mismatch (one panics): tell tests
+        // (and CSS) that the WebAssembly bundle has taken over.
         let _ = body.set_attribute("data-hydrated", "");
-    }
+    });
 }

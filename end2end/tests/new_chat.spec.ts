@@ -9,7 +9,7 @@ test('New chat finds a person by name and opens the direct chat, once', async ({
   await alice.goto('/');
   await hydrated(alice);
 
-  await alice.locator('summary', { hasText: 'New chat' }).click();
+  await alice.getByRole('link', { name: 'New chat' }).click();
   await alice.getByLabel('Find people').fill(b.username.slice(0, 10));
   await alice.getByRole('checkbox', { name: b.username }).check();
   await alice.getByRole('button', { name: 'Start chat' }).click();
@@ -22,7 +22,7 @@ test('New chat finds a person by name and opens the direct chat, once', async ({
   await expect(alice.locator('[data-testid="message"]')).toHaveAttribute('data-status', 'sent');
 
   // Starting it again opens the same conversation.
-  await alice.locator('summary', { hasText: 'New chat' }).click();
+  await alice.getByRole('link', { name: 'New chat' }).click();
   await alice.getByLabel('Find people').fill(b.username);
   await alice.getByRole('checkbox', { name: b.username }).check();
   await alice.getByRole('button', { name: 'Start chat' }).click();
@@ -44,7 +44,7 @@ test('a group is made with a title and several people, and everyone can open it'
 
   await alice.goto('/');
   await hydrated(alice);
-  await alice.locator('summary', { hasText: 'New chat' }).click();
+  await alice.getByRole('link', { name: 'New chat' }).click();
   await alice.getByLabel('Find people').fill(b.username);
   await alice.getByRole('checkbox', { name: b.username }).check();
   await alice.getByLabel('Find people').fill(c.username);
@@ -72,7 +72,8 @@ test.describe('without JavaScript', () => {
     await apiUser(page, 'nojs');
     const b = await apiUser(bob, 'nojsbob');
     await page.goto('/');
-    await page.locator('summary', { hasText: 'New chat' }).click();
+    await page.getByRole('link', { name: 'New chat' }).click();
+    await expect(page).toHaveURL(/\/new$/);
     await page.getByLabel('Find people').fill(b.username);
     await page.getByRole('button', { name: 'Search' }).click();
     await page.getByRole('checkbox', { name: b.username }).check();

@@ -166,12 +166,10 @@ async fn session(
                 }
             }
             Event::Out(None) | Event::Control(None) => return Ended::PageGone,
-            Event::In(Some(Ok(Message::Text(text)))) => {
-                match serde_json::from_str::<ServerEvent>(&text) {
-                    Ok(event) => handle(state, event, control),
-                    Err(e) => leptos::logging::warn!("unreadable frame from the server: {e}"),
-                }
-            }
+            Event::In(Some(Ok(Message::Text(text)))) => match ServerEvent::from_json(&text) {
+                Ok(event) => handle(state, event, control),
+                Err(e) => leptos::logging::warn!("unreadable frame from the server: {e}"),
+            },
             Event::In(Some(Ok(Message::Bytes(_)))) => {}
             Event::In(Some(Err(WebSocketError::ConnectionClose(close))))
                 if close.code == SIGNED_OUT =>

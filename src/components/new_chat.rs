@@ -1,12 +1,14 @@
-//! Starting a conversation: find people by name, pick one for a direct chat
-//! or several (and a title) for a group. Plain forms underneath: a GET search
-//! and a POST to the server function, so it works without JavaScript too.
-//! Hydrated, the people picked stay picked across searches (as chips).
+//! Starting a conversation (`/new`, beside the inbox): find people by name,
+//! pick one for a direct chat or several (and a title) for a group. Plain
+//! forms underneath: a GET search and a POST to the server function, so it
+//! works without JavaScript too. Hydrated, the people picked stay picked
+//! across searches (as chips). Its code is a part of the bundle of its own,
+//! loaded with the page, so the inbox never carries it.
 
 use crate::api::chat::{StartConversation, search_people};
 use crate::protocol::{UserId, UserSummary};
-use leptos::html::{Details, Form};
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 #[component]
@@ -15,9 +17,6 @@ pub fn NewChat() -> impl IntoView {
     let initial = query.with_untracked(|q| q.get("q").unwrap_or_default());
     let search = RwSignal::new(initial.clone());
     let chosen = RwSignal::new(Vec::<UserSummary>::new());
-    let opened = !initial.is_empty();
-    let details = NodeRef::<Details>::new();
-    let form = NodeRef::<Form>::new();
     let people = Resource::new(
         move || search.get(),
         |q| async move {
@@ -29,19 +28,6 @@ pub fn NewChat() -> impl IntoView {
         },
     );
     let start = ServerAction::<StartConversation>::new();
-    // Started: fold the panel away and forget the picks.
-    Effect::new(move |_| {
-        if matches!(start.value().get(), Some(Ok(_))) {
-            chosen.set(Vec::new());
-            search.set(String::new());
-            if let Some(details) = details.get_untracked() {
-                details.set_open(false);
-            }
-            if let Some(form) = form.get_untracked() {
-                form.reset();
-            }
-        }
-    });
     let error = move || {
         start
             .value()
@@ -66,8 +52,15 @@ pub fn NewChat() -> impl IntoView {
         })
     };
     view! {
-        <details class="new-chat" open=opened node_ref=details>
-            <summary class="button primary">"New chat"</summary>
+        <Title text="New chat"/>
+        <section class="new-chat" aria-labelledby="new-chat-title">
+            <header class="conversation-head">
+                <a class="back" href="/" aria-label="Back to chats">"‹"</a>
+                <div class="conversation-title">
+                    <h1 id="new-chat-title">"New chat"</h1>
+                    <p class="subtitle">"One person for a direct chat, several for a group"</p>
+                </div>
+            </header>
             <div class="new-chat-body">
                 <form method="get" class="people-search" role="search" on:submit=|ev| ev.prevent_default()>
                     <label for="people-q">"Find people"</label>
@@ -78,6 +71,7 @@ pub fn NewChat() -> impl IntoView {
                             type="search"
                             autocomplete="off"
                             placeholder="Name starts with…"
+                            autofocus
                             value=initial
                             prop:value=move || search.get()
                             on:input=move |ev| search.set(event_target_value(&ev))
@@ -85,7 +79,7 @@ pub fn NewChat() -> impl IntoView {
                         <button type="submit" class="button subtle search-button">"Search"</button>
                     </div>
                 </form>
-                <ActionForm action=start node_ref=form attr:class="start-form">
+                <ActionForm action=start attr:class="start-form">
                     <Chosen chosen/>
                     <Transition fallback=|| view! { <p class="hint">"Searching…"</p> }>{results}</Transition>
                     <label for="group-title">"Group name"</label>
@@ -94,7 +88,7 @@ pub fn NewChat() -> impl IntoView {
                     <button type="submit" class="button primary">"Start chat"</button>
                 </ActionForm>
             </div>
-        </details>
+        </section>
     }
 }
 

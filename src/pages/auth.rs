@@ -6,6 +6,36 @@ use crate::protocol::{ApiError, PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
+use leptos_router::{LazyRoute, lazy_route};
+
+/// `/login`: its code is a part of the WebAssembly bundle of its own,
+/// loaded when the page is.
+pub struct LoginRoute;
+
+#[lazy_route]
+impl LazyRoute for LoginRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <LoginPage/> }.into_any()
+    }
+}
+
+/// `/register`, likewise.
+pub struct RegisterRoute;
+
+#[lazy_route]
+impl LazyRoute for RegisterRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <RegisterPage/> }.into_any()
+    }
+}
 
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {

@@ -10,14 +10,60 @@ use crate::components::composer::Composer;
 use crate::components::connection_badge::ConnectionBadge;
 use crate::components::inbox_list::InboxList;
 use crate::components::message_list::MessageList;
-use crate::components::new_chat::NewChat;
 use crate::components::state::ChatState;
 use crate::protocol::{ConversationKind, ErrorCode};
 use leptos::either::EitherOf3;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::components::{Outlet, Redirect};
 use leptos_router::hooks::{use_location, use_params_map};
+use leptos_router::{LazyRoute, lazy_route};
+
+/// The signed-in app around every conversation (inbox, new chat, the
+/// connection): a part of the bundle of its own, which the log-in page never
+/// loads.
+pub struct ChatRoute;
+
+#[lazy_route]
+impl LazyRoute for ChatRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <ChatLayout/> }.into_any()
+    }
+}
+
+/// Starting a conversation (`/new`): a part of its own too.
+pub struct NewChatRoute;
+
+#[lazy_route]
+impl LazyRoute for NewChatRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        use crate::components::new_chat::NewChat;
+        view! { <NewChat/> }.into_any()
+    }
+}
+
+/// An open conversation: another part, loaded only with `/c/:id`.
+pub struct ConversationRoute;
+
+#[lazy_route]
+impl LazyRoute for ConversationRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <ConversationPane/> }.into_any()
+    }
+}
 
 #[component]
 pub fn ChatLayout() -> impl IntoView {
@@ -41,7 +87,6 @@ pub fn ChatLayout() -> impl IntoView {
 fn SignedIn(home: Home) -> impl IntoView {
     let state = ChatState::new(home);
     provide_context(state);
-    let logout = ServerAction::<Logout>::new();
     let my_name = state.me.with_value(|me| me.username.clone());
     let location = use_location();
 
@@ -55,7 +100,9 @@ fn SignedIn(home: Home) -> impl IntoView {
     });
 
     view! {
-        <div class="app" class:has-conversation=move || location.pathname.with(|p| p.starts_with("/c/"))>
+        // On a phone the pane beside the inbox (a conversation, a new chat)
+        // takes the whole screen.
+        <div class="app" class:has-conversation=move || location.pathname.with(|p| p.starts_with("/c/") || p == "/new")>
             <aside class="sidebar">
                 <header class="sidebar-head">
                     <div class="brand"><span class="brand-mark" aria-hidden="true">"n"</span>"natter"</div>
@@ -63,12 +110,19 @@ fn SignedIn(home: Home) -> impl IntoView {
                     <div class="me">
                         <Avatar name=my_name.clone()/>
                         <span class="me-name" data-testid="me-name">{my_name}</span>
-                        <ActionForm action=logout attr:class="logout-form">
+                        // A plain form post, hydrated or not: the server ends
+                        // the session and sends the browser to the log-in
+                        // page, which starts clean.
+                        <form method="post" action=Logout::url() class="logout-form">
                             <button type="submit" class="button subtle">"Log out"</button>
-                        </ActionForm>
+                        </form>
                     </div>
                 </header>
-                <NewChat/>
+                <nav class="new-chat-link">
+                    <a class="button primary" href="/new" aria-current=move || location.pathname.with(|p| p == "/new").then_some("page")>
+                        "New chat"
+                    </a>
+                </nav>
                 <InboxList/>
             </aside>
             <main class="main-pane">

@@ -4,6 +4,6 @@ mod auth;
 mod chat;
 mod not_found;
 
-pub use auth::{LoginPage, RegisterPage};
-pub use chat::{ChatLayout, ConversationPane, NoConversation};
+pub use auth::{LoginRoute, RegisterRoute};
+pub use chat::{ChatRoute, ConversationRoute, NewChatRoute, NoConversation};
 pub use not_found::{NotFound, NotFoundPage};

@@ -79,6 +79,27 @@ pub enum ServerEvent {
 }
 
 impl ServerEvent {
+    /// Reads a frame from the server. Written out rather than derived from
+    /// the adjacently tagged enum: serde would buffer every payload into a
+    /// generic value first, and that machinery is a sizeable part of the
+    /// browser's bundle.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        let raw: RawFrame = serde_json::from_str(text)?;
+        let payload = raw.payload.map_or("null", RawValue::get);
+        Ok(match raw.event.unwrap_or_default() {
+            "message.receive" => Self::Receive(serde_json::from_str(payload)?),
+            "message.ack" => Self::Ack(serde_json::from_str(payload)?),
+            "conversation.read" => Self::Read(serde_json::from_str(payload)?),
+            "error" => Self::Error(serde_json::from_str(payload)?),
+            other => {
+                return Err(serde::de::Error::custom(format_args!(
+                    "unknown event {:?}",
+                    truncate(other, 64)
+                )));
+            }
+        })
+    }
+
     /// The frame's JSON text. Serialising these types cannot fail (string
     /// keys, no maps with non-string keys), so this never returns garbage.
     pub fn to_json(&self) -> String {

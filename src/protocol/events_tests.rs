@@ -192,3 +192,48 @@ fn content_with_a_nul_character_is_invalid() {
     assert_eq!(error.code, ErrorCode::InvalidPayload);
     assert_eq!(error.message_id, Some(mid("msg_xyz789")));
 }
+
+#[test]
+fn the_browser_reads_back_every_server_event_and_refuses_others() {
+    let events = [
+        ServerEvent::Receive(MessagePayload {
+            conversation_id: conv(),
+            sender_id: user(),
+            message_id: mid("msg_xyz789"),
+            content: "hey \"you\" \u{1F44B}".into(),
+            timestamp: 1713087600000,
+        }),
+        ServerEvent::Ack(AckPayload {
+            conversation_id: conv(),
+            message_id: mid("msg_xyz789"),
+            timestamp: 1713087600001,
+        }),
+        ServerEvent::Read(ReadPayload {
+            conversation_id: conv(),
+            message_id: mid("msg_xyz789"),
+        }),
+        ServerEvent::Error(ErrorPayload {
+            code: ErrorCode::RateLimited,
+            message: "slow down".into(),
+            message_id: Some(mid("msg_1")),
+        }),
+        ServerEvent::Error(ErrorPayload {
+            code: ErrorCode::InvalidJson,
+            message: "bad".into(),
+            message_id: None,
+        }),
+    ];
+    for event in events {
+        assert_eq!(ServerEvent::from_json(&event.to_json()).unwrap(), event);
+    }
+    // The payload may come first; unknown events and bad payloads are errors.
+    let reordered = r#"{"payload": {"conversation_id": "conv_0190a6f8c2b47cc1a1b2c3d4e5f60718", "message_id": "m1"}, "event": "conversation.read"}"#;
+    assert!(matches!(
+        ServerEvent::from_json(reordered),
+        Ok(ServerEvent::Read(_))
+    ));
+    assert!(ServerEvent::from_json(r#"{"event": "typing", "payload": {}}"#).is_err());
+    assert!(ServerEvent::from_json(r#"{"event": "message.ack", "payload": {}}"#).is_err());
+    assert!(ServerEvent::from_json(r#"{"payload": {}}"#).is_err());
+    assert!(ServerEvent::from_json("[1]").is_err());
+}

@@ -34,27 +34,49 @@ fn hash_file(options: &LeptosOptions) -> Option<PathBuf> {
     Some(exe.parent()?.join(&*options.hash_file))
 }
 
-/// Turns file hashing off when the binary has no `hash.txt` beside it (one
-/// built by plain `cargo build` or `cargo test` rather than cargo-leptos):
-/// the pages then name the bundle's plain file names, which is what such a
-/// build's site holds, instead of logging a missing file on every render.
-pub fn settle_hashed_names(options: &mut LeptosOptions) {
-    if !options.hash_files {
-        return;
+/// Checks the bundle the pages will name, once at start-up:
+///
+/// - a binary with no `hash.txt` beside it (built by plain `cargo build` or
+///   `cargo test` rather than cargo-leptos) gets file hashing turned off, so
+///   the pages name the plain file names such a build's site holds instead
+///   of logging a missing file on every render;
+/// - a bundle built without `--split` still imports its lazy parts from a
+///   placeholder module and cannot start in a browser: said loudly, since
+///   the pages themselves would only show it in the browser's console.
+pub fn check_bundle(options: &mut LeptosOptions) {
+    let mut js_name = format!("{}.js", options.output_name);
+    if options.hash_files {
+        match hash_file(options).map(|path| (std::fs::read_to_string(&path), path)) {
+            Some((Ok(hashes), path)) => {
+                tracing::debug!(hashes = %path.display(), "bundle files have hashed names");
+                if let Some(hash) = hashes.lines().find_map(|l| l.strip_prefix("js:")) {
+                    js_name = format!("{}.{}.js", options.output_name, hash.trim());
+                }
+            }
+            other => {
+                tracing::info!(
+                    expected = ?other.map(|(_, path)| path),
+                    "no hash file beside the binary: the bundle is served under its plain names"
+                );
+                options.hash_files = false;
+            }
+        }
     }
-    match hash_file(options) {
-        Some(path) if path.is_file() => {
-            tracing::debug!(hashes = %path.display(), "bundle files have hashed names");
-        }
-        path => {
-            tracing::info!(
-                expected = ?path,
-                "no hash file beside the binary: the bundle is served under its plain names"
-            );
-            options.hash_files = false;
-        }
+    let js = PathBuf::from(&*options.site_root)
+        .join(&*options.site_pkg_dir)
+        .join(js_name);
+    if std::fs::read_to_string(&js).is_ok_and(|text| text.contains(UNSPLIT_MARK)) {
+        tracing::error!(
+            bundle = %js.display(),
+            "the WebAssembly bundle was built without --split and cannot start in a browser; \
+             build it with .ci/build (cargo leptos build --release --precompress --split)"
+        );
     }
 }
+
+/// What wasm-bindgen leaves in the JavaScript of a bundle whose lazy parts
+/// were never split out.
+const UNSPLIT_MARK: &str = "__wasm_split_placeholder__";
 
 /// The site root as a service: its files with their caching rules, and
 /// `not_found` for any other path.

@@ -69,7 +69,7 @@ pub struct Server {
 
 impl Server {
     pub async fn build(mut config: Config, db: PgPool) -> Result<Self, StartError> {
-        site::settle_hashed_names(&mut config.leptos);
+        site::check_bundle(&mut config.leptos);
         let (chat, committer) = ChatCore::start(db.clone(), &config.natter);
         let addr = config.leptos.site_addr;
         let state = AppState {
