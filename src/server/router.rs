@@ -11,12 +11,15 @@ use crate::protocol::ApiError;
 use axum::Router;
 use axum::extract::Request;
 use axum::handler::HandlerWithoutStateExt;
-use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{Extensions, HeaderMap, StatusCode, Version};
 use axum::middleware::Next;
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::limit::RequestBodyLimitLayer;
 
 pub fn router(state: AppState) -> Router {
@@ -52,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .fallback_service(static_files)
         .layer(axum::middleware::from_fn(server_fn_status))
         .layer(axum::middleware::from_fn(guard::page_security_policy))
+        .layer(compression())
         .layer(from_fn_with_state(state.clone(), guard::same_origin_writes))
         .layer(from_fn_with_state(limiter, guard::limit_auth_attempts))
         .layer(RequestBodyLimitLayer::new(settings.max_body_bytes));
@@ -59,6 +63,23 @@ pub fn router(state: AppState) -> Router {
         router = router.layer(layer);
     }
     router.with_state(state)
+}
+
+/// Pages and JSON answers are compressed as they go out, with brotli or
+/// gzip at a quick level (4): a page that lists 200 conversations is over
+/// 200 KB of HTML, most of which a slow phone connection would otherwise
+/// spend seconds on. The bundle has copies compressed at build time, and
+/// nothing else (the WebSocket's upgrade, images) is touched.
+fn compression() -> CompressionLayer<impl Predicate> {
+    let dynamic = |_: StatusCode, _: Version, headers: &HeaderMap, _: &Extensions| {
+        headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/html") || v.starts_with("application/json"))
+    };
+    CompressionLayer::new()
+        .quality(CompressionLevel::Precise(4))
+        .compress_when(DefaultPredicate::new().and(dynamic))
 }
 
 /// Leptos answers every failed server function with 500, whatever the

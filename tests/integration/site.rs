@@ -136,3 +136,60 @@ async fn a_failed_server_function_answers_with_the_status_of_its_code() {
         "{location}"
     );
 }
+
+#[tokio::test]
+async fn pages_and_answers_are_compressed_for_clients_that_accept_it_and_the_websocket_is_not() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let cookie = format!("natter_session={}", alice.token);
+    let client = reqwest::Client::new();
+    let page = |encoding: &'static str| {
+        client
+            .get(server.url("/"))
+            .header(ACCEPT, "text/html")
+            .header(ACCEPT_ENCODING, encoding)
+            .header(COOKIE, &cookie)
+            .send()
+    };
+    let plain = page("identity").await.unwrap();
+    assert!(plain.headers().get(CONTENT_ENCODING).is_none());
+    let plain = plain.bytes().await.unwrap();
+    for encoding in ["br", "gzip"] {
+        let compressed = page(encoding).await.unwrap();
+        assert_eq!(compressed.status(), StatusCode::OK);
+        assert_eq!(compressed.headers()[CONTENT_ENCODING], encoding);
+        let bytes = compressed.bytes().await.unwrap();
+        assert!(
+            bytes.len() * 2 < plain.len(),
+            "{encoding}: {} of {}",
+            bytes.len(),
+            plain.len()
+        );
+    }
+    let bob = server.user("bob").await;
+    server.conversation(&alice, &[&bob]).await;
+    let inbox = client
+        .get(server.url(&format!("/api/v1/chats/{}", alice.id)))
+        .bearer_auth(&alice.token)
+        .header(ACCEPT_ENCODING, "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(inbox.headers()[CONTENT_ENCODING], "gzip");
+    // Browsers send Accept-Encoding with the upgrade too; it stays a
+    // WebSocket.
+    let token = format!("Bearer {}", alice.token);
+    let ws = crate::common::connect_ws(
+        &server.base,
+        &[
+            ("authorization", token.as_str()),
+            ("accept-encoding", "gzip, deflate, br"),
+        ],
+    )
+    .await;
+    assert!(
+        ws.is_ok(),
+        "the upgrade is refused: {:?}",
+        ws.err().map(|e| e.status)
+    );
+}
