@@ -188,6 +188,36 @@ impl Api {
         Ok(response.json().await?)
     }
 
+    /// A server-rendered page as a signed-in browser asks for it (brotli
+    /// accepted, like a browser, when `compressed`): the time until the
+    /// response began (pages are rendered whole before the first byte is
+    /// sent, so this is the time to render it), and the body as sent.
+    pub async fn page(
+        &self,
+        user: &User,
+        path: &str,
+        compressed: bool,
+    ) -> Res<(std::time::Duration, Vec<u8>)> {
+        let started = std::time::Instant::now();
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", format!("natter_session={}", user.token))
+            .header("accept", "text/html")
+            .header(
+                "accept-encoding",
+                if compressed { "br, gzip" } else { "identity" },
+            )
+            .send()
+            .await?;
+        let first_byte = started.elapsed();
+        let status = response.status();
+        if status != 200 {
+            return Err(format!("page {path}: HTTP {status}").into());
+        }
+        Ok((first_byte, response.bytes().await?.to_vec()))
+    }
+
     /// A WebSocket authenticated by the bearer token, from `source` (a
     /// loopback address of its own, so that thousands of connections do not
     /// run out of ephemeral ports) when given.

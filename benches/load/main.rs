@@ -25,19 +25,22 @@ use std::time::Duration;
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 pub type Res<T> = Result<T, Error>;
 
-/// The issue's scenarios in its order, then `deliver2` (which starts a
-/// second node for its own run).
-pub const SCENARIOS: [&str; 8] = [
-    "send", "deliver", "history", "inbox", "fanout", "idle", "limit", "deliver2",
+/// Issue 6's scenarios in its order, then `deliver2` (which starts a second
+/// node for its own run) and `page` (issue 10: the pages, and the same pages
+/// in Chromium).
+pub const SCENARIOS: [&str; 9] = [
+    "send", "deliver", "history", "inbox", "fanout", "idle", "limit", "deliver2", "page",
 ];
 
 const USAGE: &str = "\
 usage: .ci/bench [OPTIONS] [SCENARIO...]
        cargo bench --features ssr --bench load -- [OPTIONS] [SCENARIO...]
 
-scenarios: send deliver history inbox fanout idle limit deliver2, or all (the
-           default); deliver2 is deliver across two natter nodes on one
-           database (senders on the first, receivers on a second)
+scenarios: send deliver history inbox fanout idle limit deliver2 page, or all
+           (the default); deliver2 is deliver across two natter nodes on one
+           database (senders on the first, receivers on a second); page is
+           the server-rendered pages under 50 clients, then in Chromium on
+           Fast 3G (needs the release bundle: .ci/bench builds it)
 
 options:
   --url URL               measure a running server (http://host:port) instead of

@@ -303,8 +303,21 @@ pub fn targets(outcomes: &[Outcome]) {
             verdict(kb < 20.0)
         ));
     }
+    if let Some(o) = find("page") {
+        let p99 = o.latency.map_or(f64::NAN, |l| l.p99);
+        let wasm = o.number("first_inbox_wasm_bytes").unwrap_or(f64::NAN);
+        let again = o.number("repeat_inbox_wasm_bytes").unwrap_or(f64::NAN);
+        lines.push(format!(
+            "page (issue 10): inbox page TTFB p99 {p99:.2} ms under 50 clients; first visit {:.0} KB of \
+             compressed wasm (target <= 250 KB): {}; repeat visit {again} bytes of it fetched \
+             again (target 0): {}",
+            wasm / 1000.0,
+            verdict(wasm <= 250_000.0),
+            verdict(again == 0.0)
+        ));
+    }
     if !lines.is_empty() {
-        println!("targets (issue 6):");
+        println!("targets (issues 6 and 10):");
         for line in lines {
             println!("- {line}");
         }

@@ -9,6 +9,7 @@
 mod fanout;
 mod idle;
 mod limit;
+mod page;
 mod reads;
 mod send;
 
@@ -69,6 +70,7 @@ impl<'a> Ctx<'a> {
             "fanout" => fanout::fanout(self).await,
             "idle" => idle::idle(self).await,
             "limit" => limit::limit(self).await,
+            "page" => page::page(self).await,
             other => Err(format!("unknown scenario {other}").into()),
         }
     }
