@@ -120,12 +120,18 @@ impl Config {
         })?;
         let mut leptos = take_table(&mut file, "leptos");
         let mut natter = take_table(&mut file, "natter");
+        let settings = field_names::<Settings>();
         for (key, value) in env {
             if let Some(name) = key.strip_prefix("LEPTOS_") {
                 leptos.insert(kebab(name), env_value(&value));
             } else if let Some(name) = key.strip_prefix("NATTER_") {
-                if name != "CONFIG" {
-                    natter.insert(kebab(name), env_value(&value));
+                // Only natter's own settings: other NATTER_* variables (a
+                // test runner's, a deployment's) are none of its business.
+                let name = kebab(name);
+                if settings.contains(&name.as_str()) {
+                    natter.insert(name, env_value(&value));
+                } else if name != "config" {
+                    tracing::debug!(variable = %key, "not a natter setting; ignored");
                 }
             } else if key == "DATABASE_URL" {
                 natter.insert("database-url".into(), toml::Value::String(value));
@@ -147,6 +153,59 @@ impl Config {
                 .map_err(table_error("natter"))?,
         })
     }
+}
+
+/// The keys a settings struct takes, as serde names them (kebab-case), read
+/// off its derived `Deserialize` rather than written out a second time.
+fn field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+    /// The error every call ends with: the names are what it was for.
+    struct Fields;
+    struct Names<'a>(&'a mut &'static [&'static str]);
+
+    impl<'de> serde::Deserializer<'de> for Names<'_> {
+        type Error = Fields;
+
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, Fields> {
+            *self.0 = fields;
+            Err(Fields)
+        }
+
+        fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Fields> {
+            Err(Fields)
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
+        }
+    }
+
+    impl serde::de::Error for Fields {
+        fn custom<M: std::fmt::Display>(_: M) -> Self {
+            Fields
+        }
+    }
+    impl std::error::Error for Fields {}
+    impl std::fmt::Display for Fields {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("field names")
+        }
+    }
+    impl std::fmt::Debug for Fields {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("Fields")
+        }
+    }
+
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Names(&mut fields));
+    fields
 }
 
 fn take_table(file: &mut toml::Table, name: &str) -> toml::Table {
@@ -233,14 +292,43 @@ peer-fanout = true
     }
 
     #[test]
-    fn a_misspelt_setting_is_an_error_that_names_it() {
-        let error = Config::from_toml(
+    fn a_misspelt_setting_in_the_file_is_an_error_that_names_it_and_the_file() {
+        let file = FILE.replace("db-pool-size = 16", "db-pool-siz = 16");
+        let error = Config::from_toml(Path::new("deploy/natter.toml"), &file, vars(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("db-pool-siz"), "{error}");
+        assert!(error.contains("deploy/natter.toml"), "{error}");
+    }
+
+    #[test]
+    fn other_natter_variables_in_the_environment_are_not_settings() {
+        let config = Config::from_toml(
             Path::new("Leptos.toml"),
             FILE,
-            vars(&[("NATTER_DB_POOL_SIZ", "4")]),
+            vars(&[
+                ("NATTER_FOO", "1"),
+                ("NATTER_E2E_BIN", "target/release/natter"),
+                ("NATTER_CONFIG", "elsewhere.toml"),
+                ("NATTER_SEND_BURST", "7"),
+            ]),
         )
-        .unwrap_err()
-        .to_string();
-        assert!(error.contains("db-pool-siz"), "{error}");
+        .unwrap();
+        assert_eq!(config.natter.send_burst, 7);
+    }
+
+    #[test]
+    fn the_shipped_file_names_every_setting_and_nothing_else() {
+        let shipped: toml::Table = include_str!("../../Leptos.toml").parse().unwrap();
+        let mut in_file: Vec<&str> = shipped["natter"]
+            .as_table()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut settings = field_names::<Settings>().to_vec();
+        in_file.sort_unstable();
+        settings.sort_unstable();
+        assert_eq!(in_file, settings);
     }
 }

@@ -64,3 +64,22 @@ async fn the_first_run_creates_the_private_database_and_the_next_finds_its_data(
     stop_cluster(&data_dir);
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn other_natter_variables_in_the_environment_do_not_stop_it_from_starting() {
+    let db_url = crate::common::fresh_database_url().await;
+    // A test runner's or a deployment's own variables that happen to share
+    // the prefix; only natter's settings are read from the environment.
+    let node = tokio::task::block_in_place(|| {
+        Node::start(&[
+            ("DATABASE_URL", &db_url),
+            ("NATTER_FOO", "1"),
+            ("NATTER_E2E_BIN", "target/release/natter"),
+        ])
+    });
+    let credentials = serde_json::json!({"username": "unbothered", "password": "password1"});
+    assert_eq!(
+        post(&node.base, "/api/v1/auth/register", credentials).await,
+        201
+    );
+}
