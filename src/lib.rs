@@ -1,9 +1,11 @@
 //! natter: a real-time web chat.
 //!
-//! `protocol` is the wire contract both sides share; `app`, `pages` and
-//! `components` render on the server and hydrate in the browser; `api` holds
-//! the server functions behind the pages; `server` (feature `ssr`) and
-//! `client` (feature `hydrate`) are each side's own code.
+//! `protocol` is the wire contract both sides share; `model` is the
+//! browser's chat state as plain data and `store` holds it for the
+//! components; `app`, `pages` and `components` render on the server and
+//! hydrate in the browser; `api` holds the server functions behind the
+//! pages; `server` (feature `ssr`) and `client` (feature `hydrate`) are each
+//! side's own code.
 
 #![recursion_limit = "256"]
 
@@ -13,6 +15,7 @@ pub mod components;
 pub mod model;
 pub mod pages;
 pub mod protocol;
+pub mod store;
 
 #[cfg(feature = "ssr")]
 pub mod server;

@@ -1,10 +1,10 @@
 //! Server functions behind the pages, by resource. Thin: they take the state
 //! and the request from context and call the same operations as the JSON API
-//! (`server::accounts`, `server::chats`), so there is one copy of each rule
-//! and each query.
+//! (`server::accounts`, `server::conversations`), so there is one copy of
+//! each rule and each query.
 
-pub mod auth;
-pub mod chat;
+pub mod accounts;
+pub mod conversations;
 
 #[cfg(feature = "ssr")]
 mod context;

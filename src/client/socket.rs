@@ -1,18 +1,15 @@
-//! The page's one WebSocket, kept for the life of the page.
-//!
-//! Connects, and on every (re)connect sends the whole outbox again (same
-//! message ids, so nothing doubles) and catches up on what it missed (a fresh
-//! inbox, the open conversation's newest page merged in). Reconnects with
-//! exponential backoff and jitter; waits for the browser to be online.
+//! The page's one WebSocket, kept for the life of the page: connects,
+//! reconnects with exponential backoff and jitter when it drops, waits for
+//! the browser to be online, writes the frames it is given and reports
+//! everything that happens to the page's [`Events`]. It knows nothing of the
+//! chat: the page decides what a connection, a frame or a tick means.
 
 use super::{page_visible, sleep};
-use crate::api::chat::{load_history, load_home};
-use crate::components::state::{ChatState, Connection, Outgoing};
 use crate::model::backoff::Backoff;
-use crate::protocol::{ErrorCode, ServerEvent};
+use crate::protocol::ServerEvent;
 use futures::channel::mpsc;
 use futures::future::poll_fn;
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use gloo_net::websocket::futures::WebSocket;
 use gloo_net::websocket::{Message, State, WebSocketError};
 use leptos::ev;
@@ -20,23 +17,43 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::task::Poll;
 
-enum Control {
-    Online,
-    Offline,
-    /// Send the outbox again (after a passing refusal).
-    Resend,
+/// What the socket reports to the page.
+pub trait Events: 'static {
+    /// A connection is open (the first, or a new one after a drop).
+    fn connected(&self);
+    /// The connection dropped: `offline` when the browser says there is no
+    /// network (it waits for one), else it is trying again.
+    fn disconnected(&self, offline: bool);
+    /// A frame from the server.
+    fn frame(&self, event: ServerEvent);
+    /// The server closed the connection because this session ended.
+    fn signed_out(&self);
+    /// Every [`TICK_MS`] while connected: a chance to send what fell due.
+    fn tick(&self);
+    /// The page was shown again (a background tab brought forward).
+    fn shown(&self);
 }
+
+/// How often [`Events::tick`] runs.
+pub const TICK_MS: u32 = 250;
 
 /// The server closed the socket because this session ended.
 const SIGNED_OUT: u16 = 4001;
 
-/// Starts the connection for this page.
-pub fn start(state: ChatState) {
-    let (outgoing, queue) = mpsc::unbounded::<Outgoing>();
-    state.set_transport(outgoing);
+enum Control {
+    Online,
+    Offline,
+}
+
+/// Starts the connection for this page; frames sent into the returned
+/// channel go out on the live connection (those sent while it is down are
+/// dropped: the page sends again what matters when it reconnects).
+pub fn start(events: impl Events) -> mpsc::UnboundedSender<String> {
+    let (outgoing, queue) = mpsc::unbounded::<String>();
     let (control, controls) = mpsc::unbounded::<Control>();
     let online = control.clone();
-    let offline = control.clone();
+    let offline = control;
+    let events = std::rc::Rc::new(events);
     // The listeners live as long as the page: their handles are dropped
     // without removing them.
     let _ = window_event_listener(ev::online, move |_| {
@@ -45,12 +62,14 @@ pub fn start(state: ChatState) {
     let _ = window_event_listener(ev::offline, move |_| {
         let _ = offline.unbounded_send(Control::Offline);
     });
+    let shown = events.clone();
     let _ = window_event_listener(ev::visibilitychange, move |_| {
         if page_visible() {
-            state.mark_open_read();
+            shown.shown();
         }
     });
-    spawn_local(run(state, queue, controls, control));
+    spawn_local(run(events, queue, controls));
+    outgoing
 }
 
 fn url() -> String {
@@ -68,53 +87,10 @@ fn browser_online() -> bool {
 }
 
 enum Event {
-    Out(Option<Outgoing>),
+    Out(Option<String>),
     In(Option<Result<Message, WebSocketError>>),
     Control(Option<Control>),
-}
-
-async fn run(
-    state: ChatState,
-    mut queue: mpsc::UnboundedReceiver<Outgoing>,
-    mut controls: mpsc::UnboundedReceiver<Control>,
-    control: mpsc::UnboundedSender<Control>,
-) {
-    let mut backoff = Backoff::default();
-    loop {
-        if !browser_online() {
-            state.connection.set(Connection::Offline);
-            while let Some(c) = controls.next().await {
-                if matches!(c, Control::Online) {
-                    break;
-                }
-            }
-        }
-        match session(&state, &mut queue, &mut controls, &control, &mut backoff).await {
-            Ended::PageGone => return,
-            Ended::SignedOut => {
-                state.connection.set(Connection::Offline);
-                let _ = window().location().set_href("/login");
-                return;
-            }
-            Ended::Offline => state.connection.set(Connection::Offline),
-            Ended::Lost => {
-                state.connection.set(Connection::Reconnecting);
-                let delay = backoff.next_delay_ms(js_sys::Math::random());
-                // Wait out the delay, unless the network comes back first.
-                let wake = sleep(delay);
-                futures::pin_mut!(wake);
-                loop {
-                    let next = futures::future::select(wake.as_mut(), controls.next()).await;
-                    match next {
-                        futures::future::Either::Left(_) => break,
-                        futures::future::Either::Right((Some(Control::Online), _)) => break,
-                        futures::future::Either::Right((None, _)) => return,
-                        futures::future::Either::Right(_) => {}
-                    }
-                }
-            }
-        }
-    }
+    Tick,
 }
 
 enum Ended {
@@ -124,11 +100,56 @@ enum Ended {
     PageGone,
 }
 
-async fn session(
-    state: &ChatState,
-    queue: &mut mpsc::UnboundedReceiver<Outgoing>,
+async fn run<E: Events>(
+    events: std::rc::Rc<E>,
+    mut queue: mpsc::UnboundedReceiver<String>,
+    mut controls: mpsc::UnboundedReceiver<Control>,
+) {
+    let mut backoff = Backoff::default();
+    loop {
+        if !browser_online() {
+            events.disconnected(true);
+            while let Some(c) = controls.next().await {
+                if matches!(c, Control::Online) {
+                    break;
+                }
+            }
+        }
+        match session(&*events, &mut queue, &mut controls, &mut backoff).await {
+            Ended::PageGone => return,
+            Ended::SignedOut => {
+                events.signed_out();
+                return;
+            }
+            Ended::Offline => events.disconnected(true),
+            Ended::Lost => {
+                events.disconnected(false);
+                let delay = backoff.next_delay_ms(js_sys::Math::random());
+                // Wait out the delay, unless the network comes back first.
+                let mut wake = sleep(delay).boxed_local();
+                let woken = poll_fn(|cx| {
+                    while let Poll::Ready(control) = controls.poll_next_unpin(cx) {
+                        match control {
+                            Some(Control::Online) => return Poll::Ready(true),
+                            Some(Control::Offline) => {}
+                            None => return Poll::Ready(false),
+                        }
+                    }
+                    wake.poll_unpin(cx).map(|()| true)
+                })
+                .await;
+                if !woken {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+async fn session<E: Events>(
+    events: &E,
+    queue: &mut mpsc::UnboundedReceiver<String>,
     controls: &mut mpsc::UnboundedReceiver<Control>,
-    control: &mpsc::UnboundedSender<Control>,
     backoff: &mut Backoff,
 ) -> Ended {
     let Ok(mut ws) = WebSocket::open(&url()) else {
@@ -137,14 +158,12 @@ async fn session(
     if poll_fn(|cx| ws.poll_ready_unpin(cx)).await.is_err() || !matches!(ws.state(), State::Open) {
         return Ended::Lost;
     }
-    state.connection.set(Connection::Connected);
     backoff.reset();
-    // Sends queued while disconnected are all in the outbox, sent below.
+    // Frames queued while disconnected are stale: the page resends what
+    // matters now.
     while queue.try_recv().is_ok() {}
-    state.reset_read_markers();
-    state.resend_outbox();
-    spawn_local(catch_up(*state));
-
+    events.connected();
+    let mut tick = sleep(TICK_MS).boxed_local();
     loop {
         let event = poll_fn(|cx| {
             if let Poll::Ready(c) = controls.poll_next_unpin(cx) {
@@ -156,18 +175,21 @@ async fn session(
             if let Poll::Ready(o) = queue.poll_next_unpin(cx) {
                 return Poll::Ready(Event::Out(o));
             }
+            if tick.poll_unpin(cx).is_ready() {
+                return Poll::Ready(Event::Tick);
+            }
             Poll::Pending
         })
         .await;
         match event {
-            Event::Out(Some(Outgoing::Frame(text))) => {
+            Event::Out(Some(text)) => {
                 if ws.send(Message::Text(text)).await.is_err() {
                     return Ended::Lost;
                 }
             }
             Event::Out(None) | Event::Control(None) => return Ended::PageGone,
             Event::In(Some(Ok(Message::Text(text)))) => match ServerEvent::from_json(&text) {
-                Ok(event) => handle(state, event, control),
+                Ok(event) => events.frame(event),
                 Err(e) => leptos::logging::warn!("unreadable frame from the server: {e}"),
             },
             Event::In(Some(Ok(Message::Bytes(_)))) => {}
@@ -179,41 +201,10 @@ async fn session(
             Event::In(Some(Err(_))) | Event::In(None) => return Ended::Lost,
             Event::Control(Some(Control::Offline)) => return Ended::Offline,
             Event::Control(Some(Control::Online)) => {}
-            Event::Control(Some(Control::Resend)) => state.resend_outbox(),
+            Event::Tick => {
+                tick = sleep(TICK_MS).boxed_local();
+                events.tick();
+            }
         }
     }
-}
-
-fn handle(state: &ChatState, event: ServerEvent, control: &mpsc::UnboundedSender<Control>) {
-    let transient = matches!(
-        &event,
-        ServerEvent::Error(e) if matches!(e.code, ErrorCode::Unavailable | ErrorCode::RateLimited)
-    );
-    if state.apply(event, page_visible()) {
-        spawn_local(refresh_inbox(*state));
-    }
-    if transient {
-        // The server could not take it just now: try the outbox again soon.
-        let control = control.clone();
-        spawn_local(async move {
-            sleep(2_000 + (js_sys::Math::random() * 2_000.0) as u32).await;
-            let _ = control.unbounded_send(Control::Resend);
-        });
-    }
-}
-
-async fn refresh_inbox(state: ChatState) {
-    if let Ok(Some(home)) = load_home().await {
-        state.caught_up(Some(home), None);
-    }
-}
-
-/// What happened while this page was not connected.
-async fn catch_up(state: ChatState) {
-    let home = load_home().await.ok().flatten();
-    let page = match state.open_id() {
-        Some(open) => load_history(open.to_string(), None).await.ok(),
-        None => None,
-    };
-    state.caught_up(home, page);
 }

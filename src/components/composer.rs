@@ -2,9 +2,9 @@
 //! conversation at once (pending) and on the WebSocket; without JavaScript
 //! the same form posts to the server function and comes back.
 
-use super::state::ChatState;
-use crate::api::chat::SendMessage;
-use crate::protocol::{ConversationId, MAX_CONTENT_CHARS, MessageId};
+use crate::api::conversations::SendMessage;
+use crate::protocol::{Content, ConversationId, MAX_CONTENT_CHARS, MessageId};
+use crate::store::ChatStore;
 use leptos::ev::{KeyboardEvent, SubmitEvent};
 use leptos::html::Textarea;
 use leptos::prelude::*;
@@ -12,7 +12,7 @@ use leptos::server_fn::ServerFn;
 
 #[component]
 pub fn Composer(conversation: ConversationId) -> impl IntoView {
-    let state = expect_context::<ChatState>();
+    let store = expect_context::<ChatStore>();
     // For the no-JavaScript form: a fresh id per page, so posting the same
     // form twice stores one message.
     let form_message_id = MessageId::new_v7().to_string();
@@ -21,14 +21,12 @@ pub fn Composer(conversation: ConversationId) -> impl IntoView {
 
     let submit = move || {
         let Some(area) = text.get() else { return };
-        let content = area.value();
-        if content.trim().is_empty() {
+        // Blank or too long (the box's maxlength stops that) is not a
+        // message: nothing to send.
+        let Ok(content) = Content::parse(&area.value()) else {
             return;
-        }
-        #[cfg(feature = "hydrate")]
-        state.send(conversation, content, crate::client::now_ms());
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (state, content);
+        };
+        store.write(conversation, content);
         area.set_value("");
         let _ = area.focus();
     };

@@ -1,13 +1,14 @@
 //! Whether live updates are flowing: shown once the page is hydrated (before
 //! that, and without JavaScript, there is no live connection to speak of).
 
-use super::state::{ChatState, Connection};
+use crate::model::chat::Connection;
+use crate::store::ChatStore;
 use leptos::prelude::*;
 
 #[component]
 pub fn ConnectionBadge() -> impl IntoView {
-    let state = expect_context::<ChatState>();
-    let connection = state.connection;
+    let store = expect_context::<ChatStore>();
+    let connection = Memo::new(move |_| store.connection());
     let label = move || connection.get().label();
     let kind = move || match connection.get() {
         Connection::Connected => "connected",
@@ -21,7 +22,7 @@ pub fn ConnectionBadge() -> impl IntoView {
             data-state=kind
             role="status"
             data-testid="connection"
-            hidden=move || !state.hydrated.get()
+            hidden=move || !store.hydrated.get()
         >
             <span class="dot" aria-hidden="true"></span>
             {label}

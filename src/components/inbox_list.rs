@@ -2,9 +2,9 @@
 //! and an unread badge.
 
 use super::avatar::Avatar;
-use super::state::ChatState;
-use super::time;
+use crate::model::time;
 use crate::protocol::{ConversationKind, InboxEntry, UserId};
+use crate::store::ChatStore;
 use leptos::prelude::*;
 
 /// How a conversation is named: the other person, the group's title, or its
@@ -48,13 +48,16 @@ fn preview(entry: &InboxEntry, me: UserId) -> String {
 
 #[component]
 pub fn InboxList() -> impl IntoView {
-    let state = expect_context::<ChatState>();
-    let me = state.my_id();
+    let store = expect_context::<ChatStore>();
+    let me = store.me().user_id;
+    // The list is rebuilt whole when it changes: only when the inbox or the
+    // open conversation does, not on every change of the chat.
+    let shown = Memo::new(move |_| store.with(|c| (c.inbox.clone(), c.open_id())));
     let rows = move || {
-        let open = state.open.with(|o| o.as_ref().map(|c| c.conversation_id));
-        let hydrated = state.hydrated.get();
-        let now = state.now_ms.get();
-        state.inbox.with(|inbox| {
+        let hydrated = store.hydrated.get();
+        let now = store.now_ms.get();
+        shown.with(|(inbox, open)| {
+            let open = *open;
             inbox
                 .entries()
                 .iter()
@@ -96,7 +99,7 @@ pub fn InboxList() -> impl IntoView {
                 .collect_view()
         })
     };
-    let empty = move || state.inbox.with(|i| i.entries().is_empty());
+    let empty = move || shown.with(|(inbox, _)| inbox.entries().is_empty());
     view! {
         <nav class="inbox" aria-label="Conversations">
             <Show when=empty>

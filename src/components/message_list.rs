@@ -7,10 +7,10 @@
 //! page prepended above does not move what is on screen, and new messages
 //! keep the view at the bottom when it was there.
 
-use super::state::ChatState;
-use super::time;
+use crate::model::time;
 use crate::model::timeline::{ChatMessage, Status};
 use crate::protocol::UserId;
+use crate::store::ChatStore;
 use leptos::prelude::*;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -44,10 +44,11 @@ fn status_tag(status: &Status) -> &'static str {
     }
 }
 
-fn rows(state: ChatState, me: UserId, group: bool) -> Vec<Row> {
-    let hydrated = state.hydrated.get();
-    let now = state.now_ms.get();
-    state.timeline.with(|timeline| {
+fn rows(store: ChatStore, me: UserId, group: bool) -> Vec<Row> {
+    let hydrated = store.hydrated.get();
+    let now = store.now_ms.get();
+    store.with(|chat| {
+        let timeline = &chat.timeline;
         let Some(timeline) = timeline else {
             return Vec::new();
         };
@@ -66,7 +67,8 @@ fn rows(state: ChatState, me: UserId, group: bool) -> Vec<Row> {
             }
             let mine = message.sender_id == me;
             let new_run = new_day || previous.is_none_or(|(_, s)| s != message.sender_id);
-            let sender = (group && !mine && new_run).then(|| state.name_of(message.sender_id));
+            let sender =
+                (group && !mine && new_run).then(|| chat.name_of(message.sender_id).to_owned());
             let time = time::clock(message.timestamp, offset);
             rows.push(Row::Message {
                 key: format!(
@@ -86,7 +88,7 @@ fn rows(state: ChatState, me: UserId, group: bool) -> Vec<Row> {
     })
 }
 
-fn render(row: Row, state: ChatState) -> AnyView {
+fn render(row: Row, store: ChatStore) -> AnyView {
     match row {
         Row::Day { label, .. } => view! {
             <li class="day" role="separator"><span>{label}</span></li>
@@ -108,7 +110,7 @@ fn render(row: Row, state: ChatState) -> AnyView {
                     let reason = reason.clone();
                     view! {
                         <span class="failed" role="alert">"Not sent: " {reason}</span>
-                        <button type="button" class="link retry" on:click=move |_| state.retry(&id)>"Retry"</button>
+                        <button type="button" class="link retry" on:click=move |_| store.retry(&id)>"Retry"</button>
                     }
                     .into_any()
                 }
@@ -124,7 +126,7 @@ fn render(row: Row, state: ChatState) -> AnyView {
                 >
                     {sender.map(|name| view! { <span class="sender">{name}</span> })}
                     <div class="bubble">
-                        <p class="text">{message.content}</p>
+                        <p class="text">{message.content.into_string()}</p>
                         <span class="meta">
                             <time datetime=time::iso(message.timestamp)>{time}</time>
                             {mark}
@@ -139,33 +141,32 @@ fn render(row: Row, state: ChatState) -> AnyView {
 
 #[component]
 pub fn MessageList(#[prop(into)] group: bool) -> impl IntoView {
-    let state = expect_context::<ChatState>();
-    let me = state.my_id();
+    let store = expect_context::<ChatStore>();
+    let me = store.me().user_id;
     let scroller = NodeRef::<leptos::html::Div>::new();
     let loading_older = RwSignal::new(false);
     let unseen = RwSignal::new(false);
     let at_bottom = RwSignal::new(true);
     let has_older = move || {
-        state
-            .timeline
-            .with(|t| t.as_ref().is_some_and(|t| t.older_cursor().is_some()))
+        store.with(|c| {
+            c.timeline
+                .as_ref()
+                .is_some_and(|t| t.older_cursor().is_some())
+        })
     };
-    let is_empty = move || {
-        state
-            .timeline
-            .with(|t| t.as_ref().is_none_or(|t| t.messages().is_empty()))
-    };
+    let is_empty =
+        move || store.with(|c| c.timeline.as_ref().is_none_or(|t| t.messages().is_empty()));
 
     let load_older = move || {
         #[cfg(feature = "hydrate")]
-        scroll::load_older(state, loading_older, scroller);
+        scroll::load_older(store, loading_older, scroller);
     };
     let on_scroll = move |_| {
         #[cfg(feature = "hydrate")]
         scroll::on_scroll(scroller, at_bottom, unseen, load_older);
     };
     #[cfg(feature = "hydrate")]
-    scroll::watch(state, me, scroller, at_bottom, unseen, load_older);
+    scroll::watch(store, me, scroller, at_bottom, unseen, load_older);
     #[cfg(not(feature = "hydrate"))]
     let _ = at_bottom;
 
@@ -209,8 +210,8 @@ pub fn MessageList(#[prop(into)] group: bool) -> impl IntoView {
                     <p class="empty-conversation">"No messages yet. Say hello!"</p>
                 </Show>
                 <ol class="message-rows">
-                    <For each=move || rows(state, me, group) key=Row::key let:row>
-                        {render(row, state)}
+                    <For each=move || rows(store, me, group) key=Row::key let:row>
+                        {render(row, store)}
                     </For>
                 </ol>
             </div>
@@ -224,8 +225,8 @@ pub fn MessageList(#[prop(into)] group: bool) -> impl IntoView {
 /// Scrolling in the browser.
 #[cfg(feature = "hydrate")]
 mod scroll {
-    use super::ChatState;
-    use crate::api::chat::load_history;
+    use super::ChatStore;
+    use crate::api::conversations::load_history;
     use crate::protocol::UserId;
     use leptos::html::Div;
     use leptos::prelude::*;
@@ -265,12 +266,13 @@ mod scroll {
         }
     }
 
-    pub fn load_older(state: ChatState, loading: RwSignal<bool>, scroller: NodeRef<Div>) {
+    pub fn load_older(store: ChatStore, loading: RwSignal<bool>, scroller: NodeRef<Div>) {
         if loading.get_untracked() {
             return;
         }
-        let Some((conversation, cursor)) = state.timeline.with_untracked(|t| {
-            t.as_ref()
+        let Some((conversation, cursor)) = store.with_untracked(|c| {
+            c.timeline
+                .as_ref()
                 .and_then(|t| t.older_cursor().map(|c| (t.conversation_id, c.clone())))
         }) else {
             return;
@@ -279,11 +281,7 @@ mod scroll {
         spawn_local(async move {
             let page = load_history(conversation.to_string(), Some(cursor.to_string())).await;
             if let Ok(page) = page {
-                state.timeline.update(|t| {
-                    if let Some(t) = t {
-                        t.prepend_older(page);
-                    }
-                });
+                store.older_page(page);
             }
             loading.set(false);
             // Still at the top (a short page, a tall screen): keep going.
@@ -291,7 +289,7 @@ mod scroll {
                 if let Some(el) = scroller.get_untracked()
                     && from_top(&el) < PREFETCH
                 {
-                    load_older(state, loading, scroller);
+                    load_older(store, loading, scroller);
                 }
             });
         });
@@ -301,7 +299,7 @@ mod scroll {
     /// view down to it; someone else's, while I am scrolled up, shows the
     /// "new messages" pill instead of moving what I am reading.
     pub fn watch(
-        state: ChatState,
+        store: ChatStore,
         me: UserId,
         scroller: NodeRef<Div>,
         at_bottom: RwSignal<bool>,
@@ -309,8 +307,9 @@ mod scroll {
         load_older: impl Fn() + Clone + 'static,
     ) {
         let newest = Memo::new(move |_| {
-            state.timeline.with(|t| {
-                t.as_ref()
+            store.with(|c| {
+                c.timeline
+                    .as_ref()
                     .and_then(|t| t.messages().last())
                     .map(|m| (m.message_id.clone(), m.sender_id))
             })

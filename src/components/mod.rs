@@ -6,5 +6,3 @@ pub mod connection_badge;
 pub mod inbox_list;
 pub mod message_list;
 pub mod new_chat;
-pub mod state;
-pub mod time;

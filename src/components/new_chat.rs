@@ -5,7 +5,8 @@
 //! across searches (as chips). Its code is a part of the bundle of its own,
 //! loaded with the page, so the inbox never carries it.
 
-use crate::api::chat::{StartConversation, search_people};
+use crate::api::accounts::search_people;
+use crate::api::conversations::StartConversation;
 use crate::protocol::{UserId, UserSummary};
 use leptos::prelude::*;
 use leptos_meta::Title;

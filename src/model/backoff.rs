@@ -2,6 +2,16 @@
 //! random), so a server restart is not met by every client at the same
 //! instant, capped so an idle tab comes back within half a minute.
 
+/// The `attempt`-th wait (from 0): `base_ms` doubled each time up to
+/// `cap_ms`, half of it fixed and half random ("equal jitter"); `random` is
+/// uniform in [0, 1).
+pub fn delay_ms(attempt: u32, base_ms: u32, cap_ms: u32, random: f64) -> u32 {
+    let exp = 1u64 << attempt.min(20);
+    let ceiling = (u64::from(base_ms) * exp).min(u64::from(cap_ms)) as f64;
+    let random = random.clamp(0.0, 1.0);
+    (ceiling / 2.0 + random * ceiling / 2.0) as u32
+}
+
 #[derive(Clone, Debug)]
 pub struct Backoff {
     attempt: u32,
@@ -26,11 +36,9 @@ impl Backoff {
 
     /// The delay before the next attempt; `random` is uniform in [0, 1).
     pub fn next_delay_ms(&mut self, random: f64) -> u32 {
-        let exp = 1u64 << self.attempt.min(20);
-        let ceiling = (u64::from(self.base_ms) * exp).min(u64::from(self.cap_ms)) as f64;
+        let delay = delay_ms(self.attempt, self.base_ms, self.cap_ms, random);
         self.attempt = self.attempt.saturating_add(1);
-        let random = random.clamp(0.0, 1.0);
-        (ceiling / 2.0 + random * ceiling / 2.0) as u32
+        delay
     }
 
     /// A connection worked: start again from the shortest delay.

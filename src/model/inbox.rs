@@ -104,7 +104,7 @@ mod tests {
             conversation_id: conversation,
             sender_id: from,
             message_id: MessageId::parse(id).unwrap(),
-            content: format!("text {id}"),
+            content: crate::protocol::Content::parse(&format!("text {id}")).unwrap(),
             timestamp: 42,
         }
     }

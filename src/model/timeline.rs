@@ -6,7 +6,7 @@
 //! outbox brings it: the message id is the key.
 
 use crate::protocol::{
-    ConversationId, HistoryMessage, HistoryPage, MessageId, MessagePayload, UserId,
+    Content, ConversationId, HistoryMessage, HistoryPage, MessageId, MessagePayload, UserId,
 };
 use std::collections::HashSet;
 
@@ -25,7 +25,7 @@ pub enum Status {
 pub struct ChatMessage {
     pub message_id: MessageId,
     pub sender_id: UserId,
-    pub content: String,
+    pub content: Content,
     pub timestamp: i64,
     pub status: Status,
 }

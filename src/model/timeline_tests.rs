@@ -13,7 +13,7 @@ fn history(n: u32) -> HistoryMessage {
     HistoryMessage {
         message_id: id(n),
         sender_id: alice(),
-        content: format!("message {n}"),
+        content: crate::protocol::Content::parse(&format!("message {n}")).unwrap(),
         timestamp: i64::from(n),
     }
 }
@@ -30,7 +30,7 @@ fn payload(n: u32) -> MessagePayload {
         conversation_id: conv(),
         sender_id: alice(),
         message_id: id(n),
-        content: format!("message {n}"),
+        content: crate::protocol::Content::parse(&format!("message {n}")).unwrap(),
         timestamp: i64::from(n),
     }
 }

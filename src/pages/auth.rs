@@ -1,7 +1,7 @@
 //! `/login` and `/register`: plain forms that post to server functions, so
 //! they work with JavaScript off; hydrated, the same forms submit in place.
 
-use crate::api::auth::{Login, Register, current_user};
+use crate::api::accounts::{Login, Register, current_user};
 use crate::protocol::{ApiError, PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN};
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -3,15 +3,15 @@
 //! newest history come from server functions during server rendering.
 
 use super::NotFound;
-use crate::api::auth::Logout;
-use crate::api::chat::{ConversationView, Home, load_home, open_conversation};
+use crate::api::accounts::Logout;
+use crate::api::conversations::{ConversationView, Home, load_home, open_conversation};
 use crate::components::avatar::Avatar;
 use crate::components::composer::Composer;
 use crate::components::connection_badge::ConnectionBadge;
 use crate::components::inbox_list::InboxList;
 use crate::components::message_list::MessageList;
-use crate::components::state::ChatState;
 use crate::protocol::{ConversationKind, ErrorCode};
+use crate::store::ChatStore;
 use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -85,19 +85,14 @@ pub fn ChatLayout() -> impl IntoView {
 
 #[component]
 fn SignedIn(home: Home) -> impl IntoView {
-    let state = ChatState::new(home);
-    provide_context(state);
-    let my_name = state.me.with_value(|me| me.username.clone());
+    let store = ChatStore::new(home.me, home.inbox, home.now_ms);
+    provide_context(store);
+    let my_name = store.me().username;
     let location = use_location();
 
+    // Runs once, in the browser, after hydration.
     #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        // Runs once, in the browser, after hydration.
-        state.hydrated.set(true);
-        state.now_ms.set(crate::client::now_ms());
-        state.restore_outbox(crate::client::storage::load(state.my_id()));
-        crate::client::socket::start(state);
-    });
+    Effect::new(move |_| browser::attach(store));
 
     view! {
         // On a phone the pane beside the inbox (a conversation, a new chat)
@@ -168,8 +163,8 @@ pub fn ConversationPane() -> impl IntoView {
 
 #[component]
 fn Conversation(data: ConversationView) -> impl IntoView {
-    let state = expect_context::<ChatState>();
-    let me = state.my_id();
+    let store = expect_context::<ChatStore>();
+    let me = store.me().user_id;
     let conversation = data.conversation.clone();
     let id = conversation.conversation_id;
     let group = conversation.kind == ConversationKind::Group;
@@ -189,18 +184,33 @@ fn Conversation(data: ConversationView) -> impl IntoView {
         "Direct chat".to_owned()
     };
 
-    state.open_conversation(data.conversation, data.page);
-    on_cleanup(move || {
-        if state.open_id() == Some(id) {
-            state.close_conversation();
-        }
-    });
+    store.open_conversation(data.conversation, data.page);
+    on_cleanup(move || store.close_conversation(id));
+    // Each time the connection comes (back) up, the newest page is merged
+    // in: messages sent while it was down, or since this page was rendered.
     #[cfg(feature = "hydrate")]
-    if state.inbox.with_untracked(|i| i.get(id).is_none()) {
+    {
+        use crate::model::chat::Connection;
+        let connection = Memo::new(move |_| store.connection());
+        Effect::new(move |before: Option<Connection>| {
+            let now = connection.get();
+            if now == Connection::Connected && before.is_some_and(|b| b != now) {
+                leptos::task::spawn_local(async move {
+                    let page = crate::api::conversations::load_history(id.to_string(), None);
+                    if let Ok(page) = page.await {
+                        store.caught_up(None, Some(page));
+                    }
+                });
+            }
+            now
+        });
+    }
+    #[cfg(feature = "hydrate")]
+    if store.with_untracked(|c| c.inbox.get(id).is_none()) {
         // Just created, or started by someone else since the inbox loaded.
         leptos::task::spawn_local(async move {
             if let Ok(Some(home)) = load_home().await {
-                state.caught_up(Some(home), None);
+                store.caught_up(Some(home.inbox), None);
             }
         });
     }
@@ -220,5 +230,119 @@ fn Conversation(data: ConversationView) -> impl IntoView {
             <MessageList group/>
             <Composer conversation=id/>
         </section>
+    }
+}
+
+/// The browser's side of the signed-in app: the WebSocket and the outbox's
+/// storage (`crate::client`) as the chat store's transport, and the
+/// socket's events as the store's changes.
+#[cfg(feature = "hydrate")]
+mod browser {
+    use crate::api::conversations::load_home;
+    use crate::client::{self, socket, storage};
+    use crate::model::chat::Connection;
+    use crate::protocol::{MessageId, MessagePayload, ServerEvent, UserId};
+    use crate::store::{ChatStore, Transport};
+    use futures::channel::mpsc::UnboundedSender;
+    use leptos::prelude::*;
+    use leptos::task::spawn_local;
+    use std::sync::Arc;
+
+    struct Browser {
+        store: ChatStore,
+        user: UserId,
+        outgoing: UnboundedSender<String>,
+    }
+
+    impl Transport for Browser {
+        fn send(&self, frame: String) {
+            let _ = self.outgoing.unbounded_send(frame);
+        }
+
+        fn keep(&self, message: &MessagePayload) {
+            storage::save(self.user, message);
+        }
+
+        fn forget(&self, id: &MessageId) {
+            storage::remove(self.user, id);
+        }
+
+        fn refresh_inbox(&self) {
+            let store = self.store;
+            spawn_local(async move {
+                if let Ok(Some(home)) = load_home().await {
+                    store.caught_up(Some(home.inbox), None);
+                }
+            });
+        }
+
+        fn now_ms(&self) -> i64 {
+            client::now_ms()
+        }
+
+        fn random(&self) -> f64 {
+            js_sys::Math::random()
+        }
+
+        fn visible(&self) -> bool {
+            client::page_visible()
+        }
+    }
+
+    struct Page(ChatStore);
+
+    impl socket::Events for Page {
+        fn connected(&self) {
+            let store = self.0;
+            store.connected();
+            // What happened while this page was not connected: a fresh
+            // inbox (an open conversation fetches its own newest page).
+            spawn_local(async move {
+                if let Ok(Some(home)) = load_home().await {
+                    store.caught_up(Some(home.inbox), None);
+                }
+            });
+        }
+
+        fn disconnected(&self, offline: bool) {
+            self.0.disconnected(if offline {
+                Connection::Offline
+            } else {
+                Connection::Reconnecting
+            });
+        }
+
+        fn frame(&self, event: ServerEvent) {
+            self.0.apply(event);
+        }
+
+        fn signed_out(&self) {
+            self.0.disconnected(Connection::Offline);
+            let _ = window().location().set_href("/login");
+        }
+
+        fn tick(&self) {
+            self.0.tick();
+        }
+
+        fn shown(&self) {
+            self.0.seen();
+        }
+    }
+
+    /// Starts the browser's side: the clock and time zone take over from
+    /// the server's, messages left by an earlier page are back in the
+    /// outbox, and the socket connects.
+    pub fn attach(store: ChatStore) {
+        store.hydrated.set(true);
+        store.now_ms.set(client::now_ms());
+        let user = store.me().user_id;
+        let outgoing = socket::start(Page(store));
+        store.attach(Arc::new(Browser {
+            store,
+            user,
+            outgoing,
+        }));
+        store.restore(storage::load(user));
     }
 }

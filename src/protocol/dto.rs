@@ -1,6 +1,7 @@
 //! Bodies of the REST API and of the server functions behind the pages.
 
 use super::ids::{ConversationId, MessageId, UserId};
+use super::validate::{Content, Password, Title, Username};
 use serde::{Deserialize, Serialize};
 
 /// A person as others see them.
@@ -10,7 +11,16 @@ pub struct UserSummary {
     pub username: String,
 }
 
-/// `POST /api/v1/auth/register` and `/login`.
+/// `POST /api/v1/auth/register`: a new account, both fields held to their
+/// rules.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct NewAccount {
+    pub username: Username,
+    pub password: Password,
+}
+
+/// `POST /api/v1/auth/login`: whatever was typed, checked against the
+/// accounts (a name that breaks the rules simply matches none).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credentials {
     pub username: String,
@@ -55,7 +65,7 @@ impl ConversationKind {
 pub struct CreateConversation {
     pub participants: Vec<UserId>,
     #[serde(default)]
-    pub title: Option<String>,
+    pub title: Title,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,7 +81,7 @@ pub struct Conversation {
 pub struct HistoryMessage {
     pub message_id: MessageId,
     pub sender_id: UserId,
-    pub content: String,
+    pub content: Content,
     pub timestamp: i64,
 }
 
@@ -91,7 +101,7 @@ pub struct InboxEntry {
     pub conversation_id: ConversationId,
     /// The other person of a direct chat; null for groups.
     pub participant: Option<UserId>,
-    pub last_message: Option<String>,
+    pub last_message: Option<Content>,
     /// The last message's timestamp, or the conversation's creation time
     /// while it is empty (ms since the epoch).
     pub timestamp: i64,
@@ -132,7 +142,7 @@ mod tests {
             messages: vec![HistoryMessage {
                 message_id: mid("msg_xyz789"),
                 sender_id: user(1),
-                content: "hey".into(),
+                content: Content::parse("hey").unwrap(),
                 timestamp: 1713087600000,
             }],
             next_cursor: None,
@@ -169,7 +179,7 @@ mod tests {
             chats: vec![InboxEntry {
                 conversation_id: conv(),
                 participant: Some(bob.user_id),
-                last_message: Some("hey".into()),
+                last_message: Some(Content::parse("hey").unwrap()),
                 timestamp: 1713087600000,
                 kind: ConversationKind::Direct,
                 title: None,

@@ -1,6 +1,7 @@
 //! The one error type a client sees, in WebSocket `error` events, REST bodies
 //! and server-function results alike.
 
+use super::ids::MessageId;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -39,6 +40,25 @@ impl ErrorCode {
         }
     }
 
+    /// The code a string names (`invalid_payload`, ...).
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Self::InvalidJson,
+            Self::UnknownEvent,
+            Self::InvalidPayload,
+            Self::TooLarge,
+            Self::Unauthorized,
+            Self::Forbidden,
+            Self::NotFound,
+            Self::Conflict,
+            Self::RateLimited,
+            Self::Unavailable,
+            Self::Internal,
+        ]
+        .into_iter()
+        .find(|code| code.as_str() == text)
+    }
+
     /// The HTTP status a REST answer with this code carries.
     pub fn http_status(self) -> u16 {
         match self {
@@ -61,8 +81,10 @@ impl fmt::Display for ErrorCode {
     }
 }
 
-/// An error as the client sees it: a code to act on, a sentence to show, and
-/// for invalid input the field it is about.
+/// An error as the client sees it, whatever carried it (an HTTP body, a
+/// WebSocket `error` event, a server function's result): a code to act on,
+/// a sentence to show, for invalid input the field it is about, and for a
+/// message the id of the message it is about.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{message}")]
 pub struct ApiError {
@@ -70,6 +92,8 @@ pub struct ApiError {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<MessageId>,
 }
 
 impl ApiError {
@@ -78,16 +102,30 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            message_id: None,
         }
     }
 
     /// Bad input in one field: 400 `invalid_payload` naming it.
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         Self {
-            code: ErrorCode::InvalidPayload,
-            message: message.into(),
             field: Some(field.to_owned()),
+            ..Self::new(ErrorCode::InvalidPayload, message)
         }
+    }
+
+    /// The same error, about this message.
+    pub fn about(mut self, message_id: Option<MessageId>) -> Self {
+        self.message_id = message_id;
+        self
+    }
+
+    /// A deserializer's complaint: a validated type's refusal as it was made
+    /// (see `Invalid::from_message`), or else bad input in general.
+    pub fn from_decode_message(text: impl Into<String>) -> Self {
+        let text = text.into();
+        super::validate::Invalid::from_message(&text)
+            .unwrap_or_else(|| Self::new(ErrorCode::InvalidPayload, text))
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
@@ -121,7 +159,7 @@ impl leptos::server_fn::error::FromServerFnError for ApiError {
                 format!("could not reach the server: {message}"),
             ),
             E::Args(message) | E::MissingArg(message) | E::Deserialization(message) => {
-                Self::new(ErrorCode::InvalidPayload, message)
+                Self::from_decode_message(message)
             }
             other => Self::new(ErrorCode::Internal, other.to_string()),
         }

@@ -2,17 +2,16 @@
 //!
 //! Decoding a client frame is a pure function so that the server, the tests
 //! and the fuzzer all exercise the same code: it either yields a valid
-//! [`ClientEvent`] or a [`FrameError`] carrying the spec's error code, and it
-//! never panics whatever the input.
+//! [`ClientEvent`] (every field already of its validated type) or an
+//! [`ApiError`] carrying the spec's error code, and it never panics whatever
+//! the input.
 
-use super::error::ErrorCode;
+use super::error::{ApiError, ErrorCode};
 use super::ids::{ConversationId, MessageId, UserId};
-use serde::{Deserialize, Serialize};
+use super::validate::{Content, Invalid};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 
-/// Content longer than this many characters (Unicode scalar values) is refused
-/// with `too_large`.
-pub const MAX_CONTENT_CHARS: usize = 4000;
 /// A text frame longer than this many bytes is refused with `too_large`.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
@@ -23,10 +22,22 @@ pub struct MessagePayload {
     pub conversation_id: ConversationId,
     pub sender_id: UserId,
     pub message_id: MessageId,
-    pub content: String,
+    pub content: Content,
     /// The sender's clock in milliseconds since the epoch, as sent, unless it
     /// was more than 60 s ahead of the server (then the server's time).
+    #[serde(deserialize_with = "epoch_ms")]
     pub timestamp: i64,
+}
+
+/// Milliseconds since the epoch: a whole, non-negative number.
+fn epoch_ms<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let ms = i64::deserialize(deserializer)?;
+    if ms < 0 {
+        return Err(serde::de::Error::custom(format_args!(
+            "timestamp must be milliseconds since the epoch, not {ms}"
+        )));
+    }
+    Ok(ms)
 }
 
 /// `message.ack`, server → the sending connection, once the message is
@@ -45,15 +56,6 @@ pub struct ReadPayload {
     pub message_id: MessageId,
 }
 
-/// `error`, server → the connection whose frame it answers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErrorPayload {
-    pub code: ErrorCode,
-    pub message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message_id: Option<MessageId>,
-}
-
 /// Every frame a client may send.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "event", content = "payload")]
@@ -64,7 +66,11 @@ pub enum ClientEvent {
     Read(ReadPayload),
 }
 
-/// Every frame the server sends.
+/// The event names a client may send, in the order an error lists them.
+const CLIENT_EVENTS: [&str; 2] = ["message.send", "conversation.read"];
+
+/// Every frame the server sends. An `error` answers the frame it is about
+/// and carries its `message_id` when it had a readable one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", content = "payload")]
 pub enum ServerEvent {
@@ -75,10 +81,19 @@ pub enum ServerEvent {
     #[serde(rename = "conversation.read")]
     Read(ReadPayload),
     #[serde(rename = "error")]
-    Error(ErrorPayload),
+    Error(ApiError),
 }
 
 impl ServerEvent {
+    /// The frame's JSON text. Serialising these types cannot fail (string
+    /// keys, no maps with non-string keys), so this never returns garbage.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| {
+            r#"{"event":"error","payload":{"code":"internal","message":"encoding failed"}}"#
+                .to_owned()
+        })
+    }
+
     /// Reads a frame from the server. Written out rather than derived from
     /// the adjacently tagged enum: serde would buffer every payload into a
     /// generic value first, and that machinery is a sizeable part of the
@@ -97,43 +112,6 @@ impl ServerEvent {
                     truncate(other, 64)
                 )));
             }
-        })
-    }
-
-    /// The frame's JSON text. Serialising these types cannot fail (string
-    /// keys, no maps with non-string keys), so this never returns garbage.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| {
-            r#"{"event":"error","payload":{"code":"internal","message":"encoding failed"}}"#
-                .to_owned()
-        })
-    }
-}
-
-/// Why a client frame was refused.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FrameError {
-    pub code: ErrorCode,
-    pub message: String,
-    /// The frame's message id when it could be read, so the client can match
-    /// the error to its pending message.
-    pub message_id: Option<MessageId>,
-}
-
-impl FrameError {
-    fn new(code: ErrorCode, message: impl Into<String>, message_id: Option<MessageId>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            message_id,
-        }
-    }
-
-    pub fn into_event(self) -> ServerEvent {
-        ServerEvent::Error(ErrorPayload {
-            code: self.code,
-            message: self.message,
-            message_id: self.message_id,
         })
     }
 }
@@ -158,121 +136,83 @@ fn salvage_message_id(payload: &RawValue) -> Option<MessageId> {
         .and_then(MessageId::parse)
 }
 
+fn frame_error(code: ErrorCode, message: impl Into<String>) -> ApiError {
+    ApiError::new(code, message)
+}
+
 /// Decodes and validates one client text frame.
-pub fn decode_client_frame(text: &str) -> Result<ClientEvent, FrameError> {
+pub fn decode_client_frame(text: &str) -> Result<ClientEvent, ApiError> {
     if text.len() > MAX_FRAME_BYTES {
-        return Err(FrameError::new(
+        return Err(frame_error(
             ErrorCode::TooLarge,
             format!(
                 "frame is {} bytes; the limit is {MAX_FRAME_BYTES}",
                 text.len()
             ),
-            None,
         ));
     }
     // serde's derived structs also accept a JSON array of the fields in
     // order; the wire format is objects only.
     if !is_object(text) {
-        return Err(FrameError::new(
+        return Err(frame_error(
             ErrorCode::InvalidJson,
             "frame is not a JSON object",
-            None,
         ));
     }
     let raw: RawFrame = serde_json::from_str(text).map_err(|e| {
-        FrameError::new(
+        frame_error(
             ErrorCode::InvalidJson,
             format!("frame is not a JSON object: {e}"),
-            None,
         )
     })?;
     let Some(event) = raw.event else {
-        return Err(FrameError::new(
+        return Err(frame_error(
             ErrorCode::InvalidJson,
             "frame has no \"event\" field",
-            None,
         ));
     };
-    let Some(payload) = raw.payload else {
-        return Err(FrameError::new(
-            ErrorCode::InvalidPayload,
-            format!("{event} needs a \"payload\" object"),
-            None,
-        ));
-    };
-    let invalid = |e: serde_json::Error| {
-        FrameError::new(
-            ErrorCode::InvalidPayload,
-            format!("invalid {event} payload: {e}"),
-            salvage_message_id(payload),
-        )
-    };
-    if matches!(event, "message.send" | "conversation.read") && !is_object(payload.get()) {
-        return Err(FrameError::new(
-            ErrorCode::InvalidPayload,
-            format!("{event} needs a \"payload\" object"),
-            None,
-        ));
-    }
-    match event {
-        "message.send" => {
-            let message: MessagePayload = serde_json::from_str(payload.get()).map_err(invalid)?;
-            validate_content(&message)?;
-            Ok(ClientEvent::Send(message))
-        }
-        "conversation.read" => Ok(ClientEvent::Read(
-            serde_json::from_str(payload.get()).map_err(invalid)?,
-        )),
-        other => Err(FrameError::new(
+    if !CLIENT_EVENTS.contains(&event) {
+        return Err(frame_error(
             ErrorCode::UnknownEvent,
             format!(
-                "unknown event {:?}; expected message.send or conversation.read",
-                truncate(other, 64)
+                "unknown event {:?}; expected {}",
+                truncate(event, 64),
+                CLIENT_EVENTS.join(" or ")
             ),
-            None,
+        ));
+    }
+    let payload = match raw.payload {
+        Some(payload) if is_object(payload.get()) => payload,
+        _ => {
+            return Err(frame_error(
+                ErrorCode::InvalidPayload,
+                format!("{event} needs a \"payload\" object"),
+            ));
+        }
+    };
+    let invalid = |e: serde_json::Error| {
+        let text = e.to_string();
+        Invalid::from_message(&text)
+            .unwrap_or_else(|| {
+                frame_error(
+                    ErrorCode::InvalidPayload,
+                    format!("invalid {event} payload: {text}"),
+                )
+            })
+            .about(salvage_message_id(payload))
+    };
+    match event {
+        "message.send" => Ok(ClientEvent::Send(
+            serde_json::from_str(payload.get()).map_err(invalid)?,
+        )),
+        _ => Ok(ClientEvent::Read(
+            serde_json::from_str(payload.get()).map_err(invalid)?,
         )),
     }
 }
 
 fn is_object(json: &str) -> bool {
     json.trim_start().starts_with('{')
-}
-
-fn validate_content(message: &MessagePayload) -> Result<(), FrameError> {
-    if message.content.trim().is_empty() {
-        return Err(FrameError::new(
-            ErrorCode::InvalidPayload,
-            "content is empty",
-            Some(message.message_id.clone()),
-        ));
-    }
-    // PostgreSQL text cannot hold U+0000; let through, it would fail the
-    // whole batch it is stored with.
-    if message.content.contains('\0') {
-        return Err(FrameError::new(
-            ErrorCode::InvalidPayload,
-            "content contains a NUL character",
-            Some(message.message_id.clone()),
-        ));
-    }
-    // Cheap bound first: a string of at most N bytes has at most N chars.
-    if message.content.len() > MAX_CONTENT_CHARS
-        && message.content.chars().count() > MAX_CONTENT_CHARS
-    {
-        return Err(FrameError::new(
-            ErrorCode::TooLarge,
-            format!("content is over {MAX_CONTENT_CHARS} characters"),
-            Some(message.message_id.clone()),
-        ));
-    }
-    if message.timestamp < 0 {
-        return Err(FrameError::new(
-            ErrorCode::InvalidPayload,
-            "timestamp must be milliseconds since the epoch",
-            Some(message.message_id.clone()),
-        ));
-    }
-    Ok(())
 }
 
 fn truncate(text: &str, max_chars: usize) -> &str {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::protocol::MAX_CONTENT_CHARS;
 use serde_json::{Value, json};
 
 fn conv() -> ConversationId {
@@ -28,7 +29,7 @@ fn server_events_have_the_exact_spec_json() {
         conversation_id: conv(),
         sender_id: user(),
         message_id: mid("msg_xyz789"),
-        content: "hey".into(),
+        content: Content::parse("hey").unwrap(),
         timestamp: 1713087600000,
     };
     let as_json = |event: ServerEvent| serde_json::from_str::<Value>(&event.to_json()).unwrap();
@@ -58,19 +59,15 @@ fn server_events_have_the_exact_spec_json() {
             "conversation_id": "conv_0190a6f8c2b47cc1a1b2c3d4e5f60718", "message_id": "msg_1"}})
     );
     assert_eq!(
-        as_json(ServerEvent::Error(ErrorPayload {
-            code: ErrorCode::Conflict,
-            message: "taken".into(),
-            message_id: Some(mid("msg_1")),
-        })),
+        as_json(ServerEvent::Error(
+            ApiError::new(ErrorCode::Conflict, "taken").about(Some(mid("msg_1")))
+        )),
         json!({"event": "error", "payload": {"code": "conflict", "message": "taken", "message_id": "msg_1"}})
     );
     assert_eq!(
-        as_json(ServerEvent::Error(ErrorPayload {
-            code: ErrorCode::InvalidJson,
-            message: "bad".into(),
-            message_id: None,
-        })),
+        as_json(ServerEvent::Error(
+            ApiError::new(ErrorCode::InvalidJson, "bad").about(None)
+        )),
         json!({"event": "error", "payload": {"code": "invalid_json", "message": "bad"}})
     );
 }
@@ -81,7 +78,7 @@ fn client_events_round_trip_through_the_decoder() {
         conversation_id: conv(),
         sender_id: user(),
         message_id: mid("msg_xyz789"),
-        content: "hey".into(),
+        content: Content::parse("hey").unwrap(),
         timestamp: 1713087600000,
     });
     let text = serde_json::to_string(&send).unwrap();
@@ -200,7 +197,7 @@ fn the_browser_reads_back_every_server_event_and_refuses_others() {
             conversation_id: conv(),
             sender_id: user(),
             message_id: mid("msg_xyz789"),
-            content: "hey \"you\" \u{1F44B}".into(),
+            content: Content::parse("hey \"you\" \u{1F44B}").unwrap(),
             timestamp: 1713087600000,
         }),
         ServerEvent::Ack(AckPayload {
@@ -212,16 +209,10 @@ fn the_browser_reads_back_every_server_event_and_refuses_others() {
             conversation_id: conv(),
             message_id: mid("msg_xyz789"),
         }),
-        ServerEvent::Error(ErrorPayload {
-            code: ErrorCode::RateLimited,
-            message: "slow down".into(),
-            message_id: Some(mid("msg_1")),
-        }),
-        ServerEvent::Error(ErrorPayload {
-            code: ErrorCode::InvalidJson,
-            message: "bad".into(),
-            message_id: None,
-        }),
+        ServerEvent::Error(
+            ApiError::new(ErrorCode::RateLimited, "slow down").about(Some(mid("msg_1"))),
+        ),
+        ServerEvent::Error(ApiError::new(ErrorCode::InvalidJson, "bad").about(None)),
     ];
     for event in events {
         assert_eq!(ServerEvent::from_json(&event.to_json()).unwrap(), event);

@@ -5,20 +5,20 @@ use super::chat::hub::Kick;
 use super::db;
 use super::error::AppResult;
 use super::state::AppState;
-use crate::protocol::{
-    ApiError, AuthResponse, ErrorCode, UserId, UserSummary, check_password, check_username,
-};
+use crate::protocol::{ApiError, AuthResponse, ErrorCode, Password, UserId, UserSummary, Username};
 
 /// The most users one search returns.
 pub const SEARCH_LIMIT: i64 = 20;
 
-/// Creates the account and its first session. Bad input is refused before
-/// anything is stored; a taken name is a 409 from the unique constraint (so
+/// Creates the account and its first session (the types have held the
+/// input to its rules); a taken name is a 409 from the unique constraint (so
 /// two racing sign-ups cannot both win).
-pub async fn register(state: &AppState, username: &str, password: &str) -> AppResult<AuthResponse> {
-    check_username(username)?;
-    check_password(password)?;
-    let hash = auth::hash_password(password.to_owned()).await?;
+pub async fn register(
+    state: &AppState,
+    username: &Username,
+    password: &Password,
+) -> AppResult<AuthResponse> {
+    let hash = auth::hash_password(password.as_str().to_owned()).await?;
     let id = UserId::new_v7();
     db::users::insert(&state.db, id, username, &hash).await?;
     open_session(state, id, username).await

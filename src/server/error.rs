@@ -25,9 +25,8 @@ pub type AppResult<T> = Result<T, AppError>;
 fn conflict_for(constraint: &str) -> Option<ApiError> {
     match constraint {
         "users_username_key" => Some(ApiError {
-            code: ErrorCode::Conflict,
-            message: "That username is taken".into(),
             field: Some("username".into()),
+            ..ApiError::new(ErrorCode::Conflict, "That username is taken")
         }),
         "messages_message_id_key" => Some(ApiError::new(
             ErrorCode::Conflict,

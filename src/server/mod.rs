@@ -3,9 +3,10 @@
 pub mod accounts;
 pub mod auth;
 pub mod chat;
-pub mod chats;
 pub mod cli;
+pub mod clock;
 pub mod config;
+pub mod conversations;
 pub mod db;
 pub mod embedded_pg;
 pub mod error;

@@ -457,3 +457,55 @@ async fn a_burst_of_bad_frames_then_a_good_one_on_the_same_connection() {
     chat.alice_ws.expect_silence(QUIET).await;
     assert_eq!(chat.server.message_count().await, 1);
 }
+
+/// One path per action: a send refused over the WebSocket and the same send
+/// posted from the page without JavaScript get the same code and the same
+/// words.
+#[tokio::test]
+async fn the_form_and_the_websocket_refuse_a_send_alike() {
+    let mut chat = Chat::start().await;
+    let carol = chat.server.user("carol").await;
+    let dave = chat.server.user("dave").await;
+    let theirs = chat.server.conversation(&carol, &[&dave]).await;
+    let cases = [
+        ("not a participant", theirs.to_string(), "let me in".to_owned()),
+        (
+            "4,001 characters",
+            chat.conversation.to_string(),
+            "x".repeat(4001),
+        ),
+        ("blank", chat.conversation.to_string(), "   ".to_owned()),
+    ];
+    for (label, conversation, content) in cases {
+        let id = message_id();
+        let frame = json!({"event": "message.send", "payload": {
+            "conversation_id": conversation, "sender_id": chat.alice.id,
+            "message_id": id, "content": content, "timestamp": 1}})
+        .to_string();
+        chat.alice_ws.send_text(&frame).await;
+        let over_ws = chat.alice_ws.recv().await["payload"].clone();
+        let form = reqwest::Client::new()
+            .post(chat.server.url("/api/send"))
+            .header("cookie", format!("natter_session={}", chat.alice.token))
+            .form(&[
+                ("conversation_id", conversation.as_str()),
+                ("message_id", id.as_str()),
+                ("content", content.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let status = form.status().as_u16();
+        let by_form: serde_json::Value = form.json().await.unwrap();
+        assert_eq!(by_form["code"], over_ws["code"], "{label}");
+        assert_eq!(by_form["message"], over_ws["message"], "{label}");
+        assert_eq!(by_form["field"], over_ws["field"], "{label}");
+        let expected_status = match over_ws["code"].as_str() {
+            Some("forbidden") => 403,
+            Some("too_large") => 413,
+            _ => 400,
+        };
+        assert_eq!(status, expected_status, "{label}: {by_form}");
+    }
+    assert_eq!(chat.server.message_count().await, 0, "nothing stored");
+}

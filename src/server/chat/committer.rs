@@ -18,10 +18,11 @@
 //! one queues up, so batches grow with load and latency stays at about one
 //! commit at low load.
 
-use super::fanout::{Delivery, Fanout};
+use super::fanout::{Delivery, Fanout, receive_frame};
 use super::hub::{ConnectionHandle, ConnectionId, Frame};
 use super::members::Members;
-use crate::protocol::{AckPayload, ErrorCode, ErrorPayload, MessagePayload, ServerEvent};
+use super::service::refusal;
+use crate::protocol::{AckPayload, ApiError, ServerEvent};
 use crate::server::db::{
     self,
     messages::{self, NewMessage, Stored},
@@ -36,31 +37,32 @@ use tokio::sync::{Notify, mpsc, oneshot};
 pub struct PendingSend {
     pub message: NewMessage,
     pub members: Members,
-    /// Where the ack (or error) goes.
-    pub origin: Origin,
+    /// Who hears how it went.
+    pub reply: ReplyTo,
 }
 
 /// Who is waiting for a message's outcome.
-pub enum Origin {
+pub enum ReplyTo {
     /// A WebSocket connection: it gets `message.ack` or `error`, and no
     /// `message.receive` of its own message.
     Connection(ConnectionHandle),
-    /// A form post (the page without JavaScript): every connection of the
-    /// sender gets the `message.receive`.
-    Request(oneshot::Sender<SendOutcome>),
+    /// A request waiting for the commit (a form post from the page without
+    /// JavaScript): every connection of the sender gets the
+    /// `message.receive`.
+    Waiter(oneshot::Sender<SendOutcome>),
 }
 
-impl Origin {
+impl ReplyTo {
     fn connection_id(&self) -> Option<ConnectionId> {
         match self {
             Self::Connection(handle) => Some(handle.id()),
-            Self::Request(_) => None,
+            Self::Waiter(_) => None,
         }
     }
 }
 
 /// The stored timestamp, or why the message was refused.
-pub type SendOutcome = Result<i64, (ErrorCode, &'static str)>;
+pub type SendOutcome = Result<i64, ApiError>;
 
 /// The handle readers submit to.
 #[derive(Clone)]
@@ -201,14 +203,14 @@ async fn commit(writer: &mut Writer, fanout: &dyn Fanout, batch: Vec<PendingSend
                     tracing::error!(error = %e, messages = batch.len(), "storing a batch failed");
                 }
                 for send in batch {
-                    reply(send, Reply::Error(ErrorCode::Unavailable));
+                    reply(send, Reply::Unavailable);
                 }
                 return;
             }
         }
     };
 
-    let mut replies: Vec<Reply> = vec![Reply::Error(ErrorCode::NotFound); batch.len()];
+    let mut replies: Vec<Reply> = vec![Reply::NoConversation; batch.len()];
     let mut deliveries = Vec::new();
     for (&index, stored) in unique.iter().zip(stored) {
         let message = &batch[index].message;
@@ -219,7 +221,7 @@ async fn commit(writer: &mut Writer, fanout: &dyn Fanout, batch: Vec<PendingSend
                     seq,
                     members: batch[index].members.clone(),
                     frame: receive_frame(message),
-                    origin: batch[index].origin.connection_id(),
+                    origin: batch[index].reply.connection_id(),
                 });
                 Reply::Ack(message.timestamp)
             }
@@ -234,8 +236,8 @@ async fn commit(writer: &mut Writer, fanout: &dyn Fanout, batch: Vec<PendingSend
             {
                 Reply::Ack(timestamp)
             }
-            Stored::Existing { .. } => Reply::Error(ErrorCode::Conflict),
-            Stored::NoConversation => Reply::Error(ErrorCode::NotFound),
+            Stored::Existing { .. } => Reply::Conflict,
+            Stored::NoConversation => Reply::NoConversation,
         };
     }
     // The same id twice in one batch: a retry gets the first one's answer,
@@ -245,7 +247,7 @@ async fn commit(writer: &mut Writer, fanout: &dyn Fanout, batch: Vec<PendingSend
             replies[index] = if same_message(&batch[first].message, &batch[index].message) {
                 replies[first]
             } else {
-                Reply::Error(ErrorCode::Conflict)
+                Reply::Conflict
             };
         }
     }
@@ -262,7 +264,9 @@ async fn commit(writer: &mut Writer, fanout: &dyn Fanout, batch: Vec<PendingSend
 #[derive(Clone, Copy)]
 enum Reply {
     Ack(i64),
-    Error(ErrorCode),
+    Conflict,
+    NoConversation,
+    Unavailable,
 }
 
 fn same_message(a: &NewMessage, b: &NewMessage) -> bool {
@@ -274,55 +278,29 @@ fn is_retryable(error: &sqlx::Error) -> bool {
         if db.is_unique_violation() || db.code().as_deref() == Some("40P01"))
 }
 
-fn receive_frame(message: &NewMessage) -> Frame {
-    Frame::from(
-        ServerEvent::Receive(MessagePayload {
-            conversation_id: message.conversation_id,
-            sender_id: message.sender_id,
-            message_id: message.message_id.clone(),
-            content: message.content.clone(),
-            timestamp: message.timestamp,
-        })
-        .to_json(),
-    )
-}
-
 fn reply(send: PendingSend, outcome: Reply) {
-    let PendingSend {
-        message, origin, ..
-    } = send;
+    let PendingSend { message, reply, .. } = send;
+    let id = Some(message.message_id.clone());
     let outcome: SendOutcome = match outcome {
         Reply::Ack(timestamp) => Ok(timestamp),
-        Reply::Error(code) => Err((code, explain(code))),
+        Reply::Conflict => Err(refusal::id_taken().about(id)),
+        Reply::NoConversation => Err(refusal::no_conversation().about(id)),
+        Reply::Unavailable => Err(refusal::database_unavailable().about(id)),
     };
-    match origin {
-        Origin::Request(waiter) => {
+    match reply {
+        ReplyTo::Waiter(waiter) => {
             let _ = waiter.send(outcome);
         }
-        Origin::Connection(handle) => {
+        ReplyTo::Connection(handle) => {
             let event = match outcome {
                 Ok(timestamp) => ServerEvent::Ack(AckPayload {
                     conversation_id: message.conversation_id,
                     message_id: message.message_id,
                     timestamp,
                 }),
-                Err((code, text)) => ServerEvent::Error(ErrorPayload {
-                    code,
-                    message: text.to_owned(),
-                    message_id: Some(message.message_id),
-                }),
+                Err(error) => ServerEvent::Error(error),
             };
             handle.send(Frame::from(event.to_json()));
         }
-    }
-}
-
-fn explain(code: ErrorCode) -> &'static str {
-    match code {
-        ErrorCode::Conflict => {
-            "this message_id is already used by a different message; use a new id for new content"
-        }
-        ErrorCode::NotFound => "the conversation does not exist",
-        _ => "the message could not be stored right now; nothing was stored, retry",
     }
 }

@@ -6,8 +6,24 @@
 
 use super::hub::{ConnectionId, Frame, Hub};
 use super::members::Members;
-use crate::protocol::ConversationId;
+use crate::protocol::{ConversationId, MessagePayload, ServerEvent};
+use crate::server::db::messages::NewMessage;
 use std::sync::Arc;
+
+/// The `message.receive` frame of a stored message, serialised once for
+/// every recipient (whichever node stored it).
+pub fn receive_frame(message: &NewMessage) -> Frame {
+    Frame::from(
+        ServerEvent::Receive(MessagePayload {
+            conversation_id: message.conversation_id,
+            sender_id: message.sender_id,
+            message_id: message.message_id.clone(),
+            content: message.content.clone(),
+            timestamp: message.timestamp,
+        })
+        .to_json(),
+    )
+}
 
 /// One committed message on its way to its recipients.
 pub struct Delivery {

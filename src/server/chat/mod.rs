@@ -6,6 +6,7 @@ pub mod fanout;
 pub mod hub;
 pub mod members;
 pub mod peers;
+pub mod service;
 
 use super::config::Settings;
 use crate::protocol::UserId;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 const MEMBER_CACHE_CAPACITY: usize = 100_000;
 
 pub struct ChatCore {
+    pub db: PgPool,
     pub hub: Arc<Hub>,
     pub members: Arc<MemberCache>,
     pub committer: Committer,
@@ -55,10 +57,12 @@ impl ChatCore {
         } else {
             Arc::new(LocalFanout { hub: hub.clone() })
         };
-        let (committer, task) = Committer::spawn(db, fanout.clone(), settings.send_batch_max);
+        let (committer, task) =
+            Committer::spawn(db.clone(), fanout.clone(), settings.send_batch_max);
         let rate = NonZeroU32::new(settings.sends_per_second).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(settings.send_burst).unwrap_or(rate);
         let core = Arc::new(Self {
+            db,
             hub,
             members,
             committer,

@@ -2,7 +2,7 @@
 
 use super::conversations::{parse_kind, zip_members};
 use super::epoch_ms;
-use crate::protocol::{ConversationId, InboxEntry, MessageId, UserId};
+use crate::protocol::{Content, ConversationId, InboxEntry, MessageId, UserId};
 use sqlx::PgExecutor;
 
 #[derive(sqlx::FromRow)]
@@ -14,7 +14,7 @@ struct InboxRow {
     unread: i64,
     last_message_id: Option<MessageId>,
     last_sender_id: Option<UserId>,
-    last_content: Option<String>,
+    last_content: Option<Content>,
     last_ts: Option<i64>,
     member_ids: Vec<UserId>,
     member_names: Vec<String>,

@@ -1,6 +1,6 @@
 //! Messages: the group-commit insert, history pages and read markers.
 
-use crate::protocol::{ConversationId, MessageId, UserId};
+use crate::protocol::{Content, ConversationId, MessageId, UserId};
 use sqlx::PgExecutor;
 use std::collections::HashMap;
 
@@ -10,7 +10,7 @@ pub struct NewMessage {
     pub conversation_id: ConversationId,
     pub message_id: MessageId,
     pub sender_id: UserId,
-    pub content: String,
+    pub content: Content,
     pub timestamp: i64,
 }
 
@@ -24,7 +24,7 @@ pub enum Stored {
     Existing {
         conversation_id: ConversationId,
         sender_id: UserId,
-        content: String,
+        content: Content,
         timestamp: i64,
     },
     /// The conversation no longer exists.
@@ -38,7 +38,7 @@ struct BatchRow {
     inserted: bool,
     conversation_id: Option<ConversationId>,
     sender_id: Option<UserId>,
-    content: Option<String>,
+    content: Option<Content>,
     client_ts: Option<i64>,
 }
 
@@ -157,7 +157,7 @@ SELECT message_id, seq, false, conversation_id, sender_id, content, client_ts FR
 pub struct HistoryRow {
     pub message_id: MessageId,
     pub sender_id: UserId,
-    pub content: String,
+    pub content: Content,
     pub client_ts: i64,
     pub seq: i64,
 }
@@ -217,7 +217,7 @@ pub async fn page(
 struct CursorRow {
     message_id: Option<MessageId>,
     sender_id: Option<UserId>,
-    content: Option<String>,
+    content: Option<Content>,
     client_ts: Option<i64>,
     seq: Option<i64>,
 }

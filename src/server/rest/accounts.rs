@@ -1,7 +1,7 @@
 //! `/api/v1/auth/*`, `/api/v1/me`, `/api/v1/users`.
 
 use super::json::Body;
-use crate::protocol::{AuthResponse, Credentials, UserList, UserSummary};
+use crate::protocol::{AuthResponse, Credentials, NewAccount, UserList, UserSummary};
 use crate::server::accounts;
 use crate::server::auth::{self, CurrentUser};
 use crate::server::error::AppResult;
@@ -25,9 +25,9 @@ fn with_session(
 pub async fn register(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Body(credentials): Body<Credentials>,
+    Body(account): Body<NewAccount>,
 ) -> AppResult<Response> {
-    let body = accounts::register(&state, &credentials.username, &credentials.password).await?;
+    let body = accounts::register(&state, &account.username, &account.password).await?;
     Ok(with_session(&state, StatusCode::CREATED, &headers, body))
 }
 

@@ -26,11 +26,13 @@ where
 fn rejection_to_error(rejection: &JsonRejection) -> ApiError {
     let text = rejection.body_text();
     match rejection {
-        JsonRejection::JsonDataError(_) => ApiError {
-            code: ErrorCode::InvalidPayload,
-            field: field_named_in(&text),
-            message: text,
-        },
+        JsonRejection::JsonDataError(_) => {
+            // A validated field's own refusal, or else serde's words.
+            crate::protocol::Invalid::from_message(&text).unwrap_or_else(|| ApiError {
+                field: field_named_in(&text),
+                ..ApiError::new(ErrorCode::InvalidPayload, text)
+            })
+        }
         JsonRejection::MissingJsonContentType(_) => ApiError::new(
             ErrorCode::InvalidPayload,
             "send the body as JSON (Content-Type: application/json)",

@@ -1,9 +1,9 @@
 //! The `/api/v1` JSON API. Handlers are thin: they read the request, call the
-//! shared operations in `server::accounts` / `server::chats`, and shape the
+//! shared operations in `server::accounts` / `server::conversations`, and shape the
 //! answer. Every error is an [`ApiError`] body with the matching status.
 
 mod accounts;
-mod chats;
+mod conversations;
 mod json;
 
 use super::state::AppState;
@@ -18,8 +18,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/auth/logout", post(accounts::logout))
         .route("/api/v1/me", get(accounts::me))
         .route("/api/v1/users", get(accounts::users))
-        .route("/api/v1/conversations", post(chats::create))
-        .route("/api/v1/chat/{conversation_id}", get(chats::history))
-        .route("/api/v1/chats/{user_id}", get(chats::inbox))
+        .route("/api/v1/conversations", post(conversations::create))
+        .route(
+            "/api/v1/chat/{conversation_id}",
+            get(conversations::history),
+        )
+        .route("/api/v1/chats/{user_id}", get(conversations::inbox))
         .route("/api/v1/ws", get(ws::upgrade))
 }

@@ -3,10 +3,11 @@
 //!
 //! The reader decodes each frame, answers a bad one with an `error` and goes
 //! on (a bad frame never closes a healthy connection, and never stores
-//! anything), checks membership in the cache and hands sends to the
-//! committer. The writer drains the queue into the socket, batching whatever
-//! is queued into one flush, pings on a timer, and closes the socket with a
-//! reason when the connection is kicked.
+//! anything), and hands each action to the chat service
+//! ([`crate::server::chat::service`]), answering its refusals. The writer
+//! drains the queue into the socket, batching whatever is queued into one
+//! flush, pings on a timer, and closes the socket with a reason when the
+//! connection is kicked.
 //!
 //! A server restart (shutdown) closes more carefully, so that no send the
 //! client made before it learns of the restart goes unanswered: the writer
@@ -19,20 +20,15 @@
 //! that it is never closed with frames unread (which would reset it, and
 //! could lose the close frame on the way).
 
-use crate::protocol::{
-    ClientEvent, ErrorCode, ErrorPayload, FrameError, MessageId, MessagePayload, ReadPayload,
-    ServerEvent, clamp_timestamp, decode_client_frame,
-};
+use crate::protocol::{ApiError, ClientEvent, ErrorCode, ServerEvent, decode_client_frame};
 use crate::server::auth::CurrentUser;
-use crate::server::chat::committer::{Origin, PendingSend};
+use crate::server::chat::committer::ReplyTo;
 use crate::server::chat::hub::{ConnectionHandle, Frame, Kick};
-use crate::server::chat::members::Members;
-use crate::server::db::messages::{self, NewMessage, ReadMark};
 use crate::server::state::AppState;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// Connections one user may hold open at once (tabs, devices); past it the
@@ -62,7 +58,12 @@ pub async fn serve(socket: WebSocket, user: CurrentUser, state: AppState) {
     // drained (or, by dropping it, that it stopped reading).
     let (drained, drained_rx) = oneshot::channel();
     let writer = tokio::spawn(write_loop(sink, queue, handle.clone(), ping, drained_rx));
-    read_loop(stream, &handle, &state, ping * 3, drained).await;
+    let client = Client {
+        user: &user,
+        handle: &handle,
+        state: &state,
+    };
+    read_loop(stream, &client, ping * 3, drained).await;
 
     hub.unregister(handle.id());
     handle.kick(Kick::Closed);
@@ -78,19 +79,26 @@ pub async fn serve(socket: WebSocket, user: CurrentUser, state: AppState) {
     }
 }
 
+/// Who the reader reads for: the signed-in user, their connection, and the
+/// server.
+struct Client<'a> {
+    user: &'a CurrentUser,
+    handle: &'a ConnectionHandle,
+    state: &'a AppState,
+}
+
 async fn read_loop(
     mut stream: SplitStream<WebSocket>,
-    handle: &ConnectionHandle,
-    state: &AppState,
+    client: &Client<'_>,
     idle_limit: Duration,
     drained: oneshot::Sender<()>,
 ) {
     loop {
         let next = tokio::select! {
             biased;
-            reason = handle.kicked() => {
+            reason = client.handle.kicked() => {
                 if reason == Kick::Restart {
-                    drain(&mut stream, handle, state, drained).await;
+                    drain(&mut stream, client, drained).await;
                 }
                 return;
             }
@@ -102,24 +110,22 @@ async fn read_loop(
             Ok(None) | Ok(Some(Err(_))) => return,
             Ok(Some(Ok(message))) => message,
         };
-        if !handle_message(message, handle, state).await {
+        if !handle_message(message, client).await {
             return;
         }
     }
 }
 
 /// Acts on one frame; false when the client closed the connection.
-async fn handle_message(message: Message, handle: &ConnectionHandle, state: &AppState) -> bool {
+async fn handle_message(message: Message, client: &Client<'_>) -> bool {
     match message {
-        Message::Text(text) => handle_frame(&text, handle, state).await,
-        Message::Binary(_) => reply(
-            handle,
-            FrameError {
-                code: ErrorCode::InvalidJson,
-                message: "frames are JSON text; binary frames are not understood".into(),
-                message_id: None,
-            }
-            .into_event(),
+        Message::Text(text) => handle_frame(&text, client).await,
+        Message::Binary(_) => refuse(
+            client,
+            ApiError::new(
+                ErrorCode::InvalidJson,
+                "frames are JSON text; binary frames are not understood",
+            ),
         ),
         Message::Close(_) => return false,
         Message::Ping(_) | Message::Pong(_) => {}
@@ -133,8 +139,7 @@ async fn handle_message(message: Message, handle: &ConnectionHandle, state: &App
 /// was sent after the client had every answer, and is never stored).
 async fn drain(
     stream: &mut SplitStream<WebSocket>,
-    handle: &ConnectionHandle,
-    state: &AppState,
+    client: &Client<'_>,
     drained: oneshot::Sender<()>,
 ) {
     let answered = tokio::time::timeout(DRAIN_GRACE, async {
@@ -142,7 +147,7 @@ async fn drain(
             match message {
                 Message::Pong(payload) if payload.as_ref() == DRAIN_PING => return true,
                 message => {
-                    if !handle_message(message, handle, state).await {
+                    if !handle_message(message, client).await {
                         return false;
                     }
                 }
@@ -166,159 +171,35 @@ async fn drain(
     .await;
 }
 
-async fn handle_frame(text: &str, handle: &ConnectionHandle, state: &AppState) {
-    match decode_client_frame(text) {
-        Ok(ClientEvent::Send(message)) => send(message, handle, state).await,
-        Ok(ClientEvent::Read(read)) => mark_read(read, handle, state).await,
-        Err(error) => reply(handle, error.into_event()),
-    }
-}
-
-fn reply(handle: &ConnectionHandle, event: ServerEvent) {
-    handle.send(Frame::from(event.to_json()));
-}
-
-fn error(handle: &ConnectionHandle, code: ErrorCode, text: &str, message_id: Option<&MessageId>) {
-    reply(
-        handle,
-        ServerEvent::Error(ErrorPayload {
-            code,
-            message: text.to_owned(),
-            message_id: message_id.cloned(),
-        }),
-    );
-}
-
-/// Membership from the cache: the conversation's members when `handle`'s user
-/// is one of them, else the error already sent.
-async fn authorise(
-    conversation: crate::protocol::ConversationId,
-    message_id: &MessageId,
-    handle: &ConnectionHandle,
-    state: &AppState,
-) -> Option<Members> {
-    match state.chat.members.get(&state.db, conversation).await {
-        Ok(Some(members)) if members.contains(handle.user()) => Some(members),
-        Ok(Some(_)) => {
-            error(
-                handle,
-                ErrorCode::Forbidden,
-                "you are not a participant of this conversation",
-                Some(message_id),
-            );
-            None
-        }
-        Ok(None) => {
-            error(
-                handle,
-                ErrorCode::NotFound,
-                "no such conversation",
-                Some(message_id),
-            );
-            None
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "membership lookup failed");
-            error(
-                handle,
-                ErrorCode::Unavailable,
-                "the database is unavailable right now; nothing was stored, retry",
-                Some(message_id),
-            );
-            None
-        }
-    }
-}
-
-async fn send(message: MessagePayload, handle: &ConnectionHandle, state: &AppState) {
-    if message.sender_id != handle.user() {
-        return error(
-            handle,
-            ErrorCode::Forbidden,
-            "sender_id is not the signed-in user",
-            Some(&message.message_id),
-        );
-    }
-    if !state.chat.may_send(handle.user()) {
-        return error(
-            handle,
-            ErrorCode::RateLimited,
-            "too many messages; slow down and send this one again",
-            Some(&message.message_id),
-        );
-    }
-    let Some(members) =
-        authorise(message.conversation_id, &message.message_id, handle, state).await
-    else {
-        return;
+/// Decodes one frame and hands the action to the chat service; whatever it
+/// refuses is answered on this connection (an accepted send is answered by
+/// the writer, after its commit).
+async fn handle_frame(text: &str, client: &Client<'_>) {
+    let chat = &client.state.chat;
+    let refused = match decode_client_frame(text) {
+        Ok(ClientEvent::Send(message)) => chat
+            .send(
+                client.user,
+                message,
+                ReplyTo::Connection(client.handle.clone()),
+            )
+            .await
+            .err(),
+        Ok(ClientEvent::Read(read)) => chat
+            .mark_read(client.user, read, Some(client.handle.id()))
+            .await
+            .err(),
+        Err(error) => Some(error),
     };
-    let message_id = message.message_id.clone();
-    let pending = PendingSend {
-        message: NewMessage {
-            conversation_id: message.conversation_id,
-            timestamp: clamp_timestamp(message.timestamp, now_ms()),
-            message_id: message.message_id,
-            sender_id: message.sender_id,
-            content: message.content,
-        },
-        members,
-        origin: Origin::Connection(handle.clone()),
-    };
-    if state.chat.committer.submit(pending).await.is_err() {
-        error(
-            handle,
-            ErrorCode::Unavailable,
-            "the server is shutting down; nothing was stored, retry",
-            Some(&message_id),
-        );
+    if let Some(error) = refused {
+        refuse(client, error);
     }
 }
 
-async fn mark_read(read: ReadPayload, handle: &ConnectionHandle, state: &AppState) {
-    let Some(_members) = authorise(read.conversation_id, &read.message_id, handle, state).await
-    else {
-        return;
-    };
-    match messages::mark_read(
-        &state.db,
-        read.conversation_id,
-        handle.user(),
-        &read.message_id,
-    )
-    .await
-    {
-        Ok(ReadMark::Moved) => {
-            // Every other tab of this user clears the same badge.
-            let frame = Frame::from(ServerEvent::Read(read).to_json());
-            state
-                .chat
-                .hub
-                .deliver(&[handle.user()], Some(handle.id()), &frame);
-        }
-        Ok(ReadMark::Unchanged) => {}
-        Ok(ReadMark::UnknownMessage) => error(
-            handle,
-            ErrorCode::NotFound,
-            "no such message in this conversation",
-            Some(&read.message_id),
-        ),
-        Err(e) => {
-            tracing::warn!(error = %e, "read marker failed");
-            error(
-                handle,
-                ErrorCode::Unavailable,
-                "the database is unavailable right now; retry",
-                Some(&read.message_id),
-            );
-        }
-    }
-}
-
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+fn refuse(client: &Client<'_>, error: ApiError) {
+    client
+        .handle
+        .send(Frame::from(ServerEvent::Error(error).to_json()));
 }
 
 async fn write_loop(

@@ -5,9 +5,11 @@
 
 use super::wake::{self, Range, Wake};
 use super::{CHANNEL, Peers, announce};
-use crate::protocol::{ConversationId, MessageId, MessagePayload, ServerEvent, UserId};
-use crate::server::chat::hub::{Frame, Hub};
+use crate::protocol::{Content, ConversationId, MessageId, UserId};
+use crate::server::chat::fanout::receive_frame;
+use crate::server::chat::hub::Hub;
 use crate::server::chat::members::MemberCache;
+use crate::server::db::messages::NewMessage;
 use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool};
 use std::sync::Arc;
@@ -19,7 +21,7 @@ struct Row {
     seq: i64,
     message_id: MessageId,
     sender_id: UserId,
-    content: String,
+    content: Content,
     client_ts: i64,
 }
 
@@ -200,16 +202,13 @@ async fn deliver(
         if !peers.first_delivery(row.conversation_id, row.seq) {
             continue;
         }
-        let frame = Frame::from(
-            ServerEvent::Receive(MessagePayload {
-                conversation_id: row.conversation_id,
-                sender_id: row.sender_id,
-                message_id: row.message_id,
-                content: row.content,
-                timestamp: row.client_ts,
-            })
-            .to_json(),
-        );
+        let frame = receive_frame(&NewMessage {
+            conversation_id: row.conversation_id,
+            sender_id: row.sender_id,
+            message_id: row.message_id,
+            content: row.content,
+            timestamp: row.client_ts,
+        });
         hub.deliver(people.ids(), None, &frame);
     }
     Ok(())

@@ -8,7 +8,7 @@ use super::error::AppResult;
 use super::state::AppState;
 use crate::protocol::{
     ApiError, Conversation, ConversationId, GROUP_MAX, HistoryMessage, HistoryPage, InboxEntry,
-    MessageId, UserId, normalize_title,
+    MessageId, Title, UserId,
 };
 
 pub const DEFAULT_PAGE: i64 = 20;
@@ -19,7 +19,7 @@ pub async fn create(
     state: &AppState,
     me: &CurrentUser,
     participants: &[UserId],
-    title: Option<&str>,
+    title: &Title,
 ) -> AppResult<(Conversation, bool)> {
     let mut others: Vec<UserId> = participants
         .iter()
@@ -40,7 +40,6 @@ pub async fn create(
         )
         .into());
     }
-    let title = normalize_title(title)?;
     let found = db::users::summaries(&state.db, &others).await?;
     if found.len() != others.len() {
         let missing = others
@@ -145,61 +144,4 @@ pub async fn inbox(state: &AppState, me: &CurrentUser, user: UserId) -> AppResul
         return Err(ApiError::forbidden("you can only read your own inbox").into());
     }
     Ok(db::inbox::for_user(&state.db, me.id).await?)
-}
-
-/// Sends a message on behalf of a request (a form post) rather than a
-/// WebSocket: the same membership check, the same group-commit writer and
-/// fan-out (every one of the sender's tabs gets the `message.receive`). The
-/// timestamp is the server's: a form post has no client clock worth keeping.
-pub async fn send(
-    state: &AppState,
-    me: &CurrentUser,
-    conversation: ConversationId,
-    message: crate::protocol::MessagePayload,
-) -> AppResult<()> {
-    use super::chat::committer::{Origin, PendingSend};
-    use super::db::messages::NewMessage;
-    use crate::protocol::ErrorCode;
-    if !state.chat.may_send(me.id) {
-        return Err(ApiError::new(
-            ErrorCode::RateLimited,
-            "Too many messages; wait a moment and send it again",
-        )
-        .into());
-    }
-    let members = match state.chat.members.get(&state.db, conversation).await? {
-        Some(members) if members.contains(me.id) => members,
-        _ => return Err(not_found().into()),
-    };
-    let (reply, outcome) = tokio::sync::oneshot::channel();
-    let pending = PendingSend {
-        message: NewMessage {
-            conversation_id: conversation,
-            message_id: message.message_id,
-            sender_id: me.id,
-            content: message.content,
-            timestamp: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64),
-        },
-        members,
-        origin: Origin::Request(reply),
-    };
-    let unavailable = || {
-        ApiError::new(
-            ErrorCode::Unavailable,
-            "the server cannot store messages right now; try again",
-        )
-    };
-    state
-        .chat
-        .committer
-        .submit(pending)
-        .await
-        .map_err(|_| unavailable())?;
-    match outcome.await {
-        Ok(Ok(_timestamp)) => Ok(()),
-        Ok(Err((code, text))) => Err(ApiError::new(code, text).into()),
-        Err(_) => Err(unavailable().into()),
-    }
 }

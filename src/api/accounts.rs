@@ -1,6 +1,8 @@
-//! Sign up, log in, log out, and who is signed in.
+//! Sign up, log in, log out, who is signed in, and finding people.
 
 use crate::protocol::{ApiError, UserSummary};
+#[cfg(feature = "ssr")]
+use crate::protocol::{Password, Username};
 use leptos::server;
 
 /// The signed-in user, or `None` for a visitor.
@@ -46,7 +48,9 @@ pub async fn login(username: String, password: String) -> Result<(), ApiError> {
 pub async fn register(username: String, password: String) -> Result<(), ApiError> {
     use crate::server::accounts;
     let (state, headers) = super::context::request()?;
-    let session = accounts::register(&state, username.trim(), &password)
+    let username = Username::parse_typed(&username)?;
+    let password = Password::parse(&password)?;
+    let session = accounts::register(&state, &username, &password)
         .await
         .map_err(|e| e.to_api())?;
     start_session(&state, &headers, &session.token);
@@ -69,4 +73,14 @@ pub async fn logout() -> Result<(), ApiError> {
     super::context::set_header(axum::http::header::SET_COOKIE, auth::clear_cookie(&headers));
     leptos_axum::redirect("/login");
     Ok(())
+}
+
+/// People whose name starts with `q`.
+#[server(endpoint = "people")]
+pub async fn search_people(q: String) -> Result<Vec<UserSummary>, ApiError> {
+    use crate::server::accounts;
+    let (state, _, me) = super::context::signed_in().await?;
+    let mut people = accounts::search(&state, &q).await.map_err(|e| e.to_api())?;
+    people.retain(|p| p.user_id != me.id);
+    Ok(people)
 }

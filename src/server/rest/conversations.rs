@@ -6,7 +6,7 @@ use crate::protocol::{
     UserId,
 };
 use crate::server::auth::CurrentUser;
-use crate::server::chats;
+use crate::server::conversations;
 use crate::server::error::AppResult;
 use crate::server::state::AppState;
 use axum::Json;
@@ -19,13 +19,8 @@ pub async fn create(
     user: CurrentUser,
     Body(request): Body<CreateConversation>,
 ) -> AppResult<(StatusCode, Json<Conversation>)> {
-    let (conversation, created) = chats::create(
-        &state,
-        &user,
-        &request.participants,
-        request.title.as_deref(),
-    )
-    .await?;
+    let (conversation, created) =
+        conversations::create(&state, &user, &request.participants, &request.title).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -51,9 +46,12 @@ pub async fn history(
         return Err(ApiError::not_found("no such conversation").into());
     };
     let limit = match query.limit.as_deref() {
-        None => chats::DEFAULT_PAGE,
+        None => conversations::DEFAULT_PAGE,
         Some(text) => text.parse().map_err(|_| {
-            ApiError::invalid("limit", format!("limit must be 1 to {}", chats::MAX_PAGE))
+            ApiError::invalid(
+                "limit",
+                format!("limit must be 1 to {}", conversations::MAX_PAGE),
+            )
         })?,
     };
     let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
@@ -63,7 +61,7 @@ pub async fn history(
         })?),
     };
     Ok(Json(
-        chats::history(&state, &user, id, cursor.as_ref(), limit).await?,
+        conversations::history(&state, &user, id, cursor.as_ref(), limit).await?,
     ))
 }
 
@@ -76,6 +74,6 @@ pub async fn inbox(
         return Err(ApiError::forbidden("you can only read your own inbox").into());
     };
     Ok(Json(Inbox {
-        chats: chats::inbox(&state, &user, owner).await?,
+        chats: conversations::inbox(&state, &user, owner).await?,
     }))
 }

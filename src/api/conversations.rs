@@ -1,8 +1,9 @@
-//! The inbox, a conversation's history, sending without JavaScript, finding
-//! people and starting conversations.
+//! The inbox, a conversation's history, sending without JavaScript and
+//! starting conversations.
 
 use crate::protocol::{
-    ApiError, Conversation, ConversationId, HistoryPage, InboxEntry, UserSummary,
+    ApiError, Content, Conversation, ConversationId, HistoryPage, InboxEntry, MessageId, Title,
+    UserSummary,
 };
 use leptos::server;
 use serde::{Deserialize, Serialize};
@@ -32,7 +33,7 @@ fn parse_conversation(id: &str) -> Result<ConversationId, ApiError> {
 /// The signed-in user and their inbox; `None` for a visitor.
 #[server(endpoint = "home")]
 pub async fn load_home() -> Result<Option<Home>, ApiError> {
-    use crate::server::{auth, chats};
+    use crate::server::{auth, conversations};
     let (state, headers) = super::context::request()?;
     let Some(me) = auth::current_user(&state, &headers)
         .await
@@ -40,7 +41,7 @@ pub async fn load_home() -> Result<Option<Home>, ApiError> {
     else {
         return Ok(None);
     };
-    let inbox = chats::inbox(&state, &me, me.id)
+    let inbox = conversations::inbox(&state, &me, me.id)
         .await
         .map_err(|e| e.to_api())?;
     Ok(Some(Home {
@@ -49,9 +50,7 @@ pub async fn load_home() -> Result<Option<Home>, ApiError> {
             username: me.username,
         },
         inbox,
-        now_ms: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64),
+        now_ms: crate::server::clock::now_ms(),
     }))
 }
 
@@ -59,11 +58,13 @@ pub async fn load_home() -> Result<Option<Home>, ApiError> {
 /// in it.
 #[server(endpoint = "conversation")]
 pub async fn open_conversation(id: String) -> Result<ConversationView, ApiError> {
-    use crate::server::chats;
+    use crate::server::conversations;
     let (state, _, me) = super::context::signed_in().await?;
     let id = parse_conversation(&id)?;
-    let conversation = chats::get(&state, &me, id).await.map_err(|e| e.to_api())?;
-    let page = chats::history(&state, &me, id, None, chats::DEFAULT_PAGE * 2)
+    let conversation = conversations::get(&state, &me, id)
+        .await
+        .map_err(|e| e.to_api())?;
+    let page = conversations::history(&state, &me, id, None, conversations::DEFAULT_PAGE * 2)
         .await
         .map_err(|e| e.to_api())?;
     Ok(ConversationView { conversation, page })
@@ -72,8 +73,7 @@ pub async fn open_conversation(id: String) -> Result<ConversationView, ApiError>
 /// A page of history: older than `cursor`, or the newest without one.
 #[server(endpoint = "history")]
 pub async fn load_history(id: String, cursor: Option<String>) -> Result<HistoryPage, ApiError> {
-    use crate::protocol::MessageId;
-    use crate::server::chats;
+    use crate::server::conversations;
     let (state, _, me) = super::context::signed_in().await?;
     let id = parse_conversation(&id)?;
     let cursor = match cursor.as_deref().filter(|c| !c.is_empty()) {
@@ -83,56 +83,41 @@ pub async fn load_history(id: String, cursor: Option<String>) -> Result<HistoryP
         ),
         None => None,
     };
-    chats::history(&state, &me, id, cursor.as_ref(), chats::MAX_PAGE / 2)
-        .await
-        .map_err(|e| e.to_api())
+    conversations::history(
+        &state,
+        &me,
+        id,
+        cursor.as_ref(),
+        conversations::MAX_PAGE / 2,
+    )
+    .await
+    .map_err(|e| e.to_api())
 }
 
 /// Sends a message from a plain form post (the page without JavaScript):
-/// the same checks, the same group-commit writer and the same fan-out as a
-/// WebSocket `message.send`, then back to the conversation. The form carries
-/// a fresh `message_id`, so posting it twice stores it once.
+/// the chat service's send, as for a WebSocket `message.send`, waiting for
+/// the commit, then back to the conversation. The form carries a fresh
+/// `message_id`, so posting it twice stores it once; a form has no clock
+/// worth keeping, so the message gets the server's time.
 #[server(endpoint = "send")]
 pub async fn send_message(
-    conversation_id: String,
-    message_id: String,
-    content: String,
+    conversation_id: ConversationId,
+    message_id: MessageId,
+    content: Content,
 ) -> Result<(), ApiError> {
-    use crate::protocol::{ClientEvent, MessagePayload, decode_client_frame};
-    use crate::server::chats;
+    use crate::protocol::MessagePayload;
+    use crate::server::clock::now_ms;
     let (state, _, me) = super::context::signed_in().await?;
-    let conversation = parse_conversation(&conversation_id)?;
-    // The WebSocket's decoder holds every rule for a message (id form,
-    // content length, empty content); the form goes through it too.
-    let frame = serde_json::json!({"event": "message.send", "payload": {
-        "conversation_id": conversation_id, "sender_id": me.id, "message_id": message_id,
-        "content": content, "timestamp": 0}});
-    let message: MessagePayload = match decode_client_frame(&frame.to_string()) {
-        Ok(ClientEvent::Send(message)) => message,
-        Ok(_) => return Err(ApiError::internal()),
-        Err(e) => {
-            return Err(ApiError {
-                code: e.code,
-                message: e.message,
-                field: Some("content".into()),
-            });
-        }
+    let message = MessagePayload {
+        conversation_id,
+        sender_id: me.id,
+        message_id,
+        content,
+        timestamp: now_ms(),
     };
-    chats::send(&state, &me, conversation, message)
-        .await
-        .map_err(|e| e.to_api())?;
-    leptos_axum::redirect(&format!("/c/{conversation}"));
+    state.chat.send_and_wait(&me, message).await?;
+    leptos_axum::redirect(&format!("/c/{conversation_id}"));
     Ok(())
-}
-
-/// People whose name starts with `q`.
-#[server(endpoint = "people")]
-pub async fn search_people(q: String) -> Result<Vec<UserSummary>, ApiError> {
-    use crate::server::accounts;
-    let (state, _, me) = super::context::signed_in().await?;
-    let mut people = accounts::search(&state, &q).await.map_err(|e| e.to_api())?;
-    people.retain(|p| p.user_id != me.id);
-    Ok(people)
 }
 
 /// Opens the direct chat with one person (made on first use) or a new group
@@ -140,16 +125,16 @@ pub async fn search_people(q: String) -> Result<Vec<UserSummary>, ApiError> {
 #[server(endpoint = "start")]
 pub async fn start_conversation(
     #[server(default)] participants: Vec<String>,
-    #[server(default)] title: Option<String>,
+    #[server(default)] title: Title,
 ) -> Result<ConversationId, ApiError> {
     use crate::protocol::UserId;
-    use crate::server::chats;
+    use crate::server::conversations;
     let (state, _, me) = super::context::signed_in().await?;
     let ids = participants
         .iter()
         .map(|p| UserId::parse(p).ok_or_else(|| ApiError::invalid("participants", "not a user id")))
         .collect::<Result<Vec<_>, _>>()?;
-    let (conversation, _) = chats::create(&state, &me, &ids, title.as_deref())
+    let (conversation, _) = conversations::create(&state, &me, &ids, &title)
         .await
         .map_err(|e| e.to_api())?;
     leptos_axum::redirect(&format!("/c/{}", conversation.conversation_id));

@@ -1,0 +1,366 @@
+//! The signed-in page's chat as plain data: who I am, the inbox, the open
+//! conversation and its timeline, the outbox and the connection, changed
+//! only by the methods here, each of which says what the page must do about
+//! it as a list of [`Effect`]s (frames to send, outbox entries to keep or
+//! forget, an inbox to fetch again). No browser API, no signal, no clock
+//! of its own: the page passes the time and the randomness in, and carries
+//! the effects out (`crate::store`), so all of it is unit-tested natively.
+
+use super::inbox::InboxList;
+use super::outbox::Outbox;
+use super::timeline::Timeline;
+use crate::protocol::{
+    ApiError, ClientEvent, Content, Conversation, ConversationId, ErrorCode, HistoryPage,
+    InboxEntry, MessageId, MessagePayload, ReadPayload, ServerEvent, UserId, UserSummary,
+};
+use std::collections::HashMap;
+
+/// The live connection as the person sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Connection {
+    /// Before the first connection (and on the server).
+    Connecting,
+    Connected,
+    /// Lost; trying again.
+    Reconnecting,
+    /// The browser says there is no network; waiting for it.
+    Offline,
+}
+
+impl Connection {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Connecting => "Connecting…",
+            Self::Connected => "Connected",
+            Self::Reconnecting => "Reconnecting…",
+            Self::Offline => "Offline",
+        }
+    }
+}
+
+/// What the page must do after a change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// A frame for the server, on the live connection.
+    Send(ClientEvent),
+    /// Keep this unacknowledged message where a reload finds it.
+    Keep(MessagePayload),
+    /// It was stored, or refused for good: forget it.
+    Forget(MessageId),
+    /// The inbox does not list a conversation that just came alive: fetch it
+    /// again.
+    RefreshInbox,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Chat {
+    me: UserSummary,
+    pub inbox: InboxList,
+    /// The open conversation's people.
+    pub open: Option<Conversation>,
+    /// The open conversation's messages.
+    pub timeline: Option<Timeline>,
+    pub outbox: Outbox,
+    pub connection: Connection,
+    /// The newest message each conversation was marked read up to on this
+    /// connection, so a read marker is sent once.
+    read_sent: HashMap<ConversationId, MessageId>,
+}
+
+impl Chat {
+    pub fn new(me: UserSummary, inbox: Vec<InboxEntry>) -> Self {
+        Self {
+            me,
+            inbox: InboxList::new(inbox),
+            open: None,
+            timeline: None,
+            outbox: Outbox::default(),
+            connection: Connection::Connecting,
+            read_sent: HashMap::new(),
+        }
+    }
+
+    pub fn me(&self) -> &UserSummary {
+        &self.me
+    }
+
+    pub fn my_id(&self) -> UserId {
+        self.me.user_id
+    }
+
+    pub fn open_id(&self) -> Option<ConversationId> {
+        self.open.as_ref().map(|c| c.conversation_id)
+    }
+
+    /// A display name for a participant of the open conversation.
+    pub fn name_of(&self, user: UserId) -> &str {
+        self.open
+            .as_ref()
+            .and_then(|c| c.participants.iter().find(|p| p.user_id == user))
+            .map_or("someone", |p| p.username.as_str())
+    }
+
+    fn connected(&self) -> bool {
+        self.connection == Connection::Connected
+    }
+
+    /// Shows `conversation` with its newest page, plus my messages to it
+    /// that are still on their way, and marks it read (opening it is seeing
+    /// it; the server renders it so too).
+    pub fn open_conversation(
+        &mut self,
+        conversation: Conversation,
+        page: HistoryPage,
+    ) -> Vec<Effect> {
+        let id = conversation.conversation_id;
+        let mut timeline = Timeline::from_page(page);
+        for pending in self.outbox.in_conversation(id) {
+            timeline.push_pending(pending.clone());
+        }
+        self.open = Some(conversation);
+        self.timeline = Some(timeline);
+        let mut effects = Vec::new();
+        self.mark_open_read(&mut effects);
+        effects
+    }
+
+    /// Leaves `conversation` if it is the one open.
+    pub fn close_conversation(&mut self, conversation: ConversationId) {
+        if self.open_id() == Some(conversation) {
+            self.open = None;
+            self.timeline = None;
+        }
+    }
+
+    /// I write a message: shown at once as pending, kept until acknowledged,
+    /// sent now if connected (else when the connection is back).
+    pub fn write(
+        &mut self,
+        conversation: ConversationId,
+        content: Content,
+        message_id: MessageId,
+        now_ms: i64,
+    ) -> Vec<Effect> {
+        let message = MessagePayload {
+            conversation_id: conversation,
+            sender_id: self.my_id(),
+            message_id,
+            content,
+            timestamp: now_ms,
+        };
+        let mut effects = vec![Effect::Keep(message.clone())];
+        self.outbox.push(message.clone(), now_ms);
+        if let Some(t) = &mut self.timeline {
+            t.push_pending(message.clone());
+        }
+        let (me, open) = (self.my_id(), self.open_id());
+        self.inbox.record(&message, me, open);
+        self.send_due(now_ms, &mut effects);
+        effects
+    }
+
+    /// I try a failed message again: same id, so it cannot double.
+    pub fn retry(&mut self, id: &MessageId, now_ms: i64) -> Vec<Effect> {
+        let Some(message) = self.timeline.as_mut().and_then(|t| t.retry(id)).cloned() else {
+            return Vec::new();
+        };
+        let Some(conversation) = self.open_id() else {
+            return Vec::new();
+        };
+        let message = MessagePayload {
+            conversation_id: conversation,
+            sender_id: message.sender_id,
+            message_id: message.message_id,
+            content: message.content,
+            timestamp: message.timestamp,
+        };
+        let mut effects = vec![Effect::Keep(message.clone())];
+        self.outbox.push(message, now_ms);
+        self.send_due(now_ms, &mut effects);
+        effects
+    }
+
+    /// Messages an earlier page (of this tab or another) wrote and the
+    /// server never acknowledged: back in the outbox, due when connected.
+    pub fn restore(&mut self, pending: Vec<MessagePayload>, now_ms: i64) {
+        let me = self.my_id();
+        for message in pending.into_iter().filter(|m| m.sender_id == me) {
+            if let Some(t) = &mut self.timeline {
+                t.push_pending(message.clone());
+            }
+            self.outbox.push(message, now_ms);
+        }
+    }
+
+    /// The connection is up: everything in the outbox goes again (its
+    /// answers may have been lost with the old connection), and read
+    /// markers are said again.
+    pub fn on_connected(&mut self, now_ms: i64, visible: bool) -> Vec<Effect> {
+        self.connection = Connection::Connected;
+        self.read_sent.clear();
+        self.outbox.reconnected(now_ms);
+        let mut effects = Vec::new();
+        self.send_due(now_ms, &mut effects);
+        if visible {
+            self.mark_open_read(&mut effects);
+        }
+        effects
+    }
+
+    /// The connection is down (or not there yet).
+    pub fn on_disconnected(&mut self, state: Connection) {
+        self.connection = state;
+    }
+
+    /// Time passed: whatever in the outbox fell due goes.
+    pub fn tick(&mut self, now_ms: i64) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        self.send_due(now_ms, &mut effects);
+        effects
+    }
+
+    /// When [`Self::tick`] next has something to do.
+    pub fn next_due_ms(&self) -> Option<i64> {
+        self.outbox.next_due_ms()
+    }
+
+    fn send_due(&mut self, now_ms: i64, effects: &mut Vec<Effect>) {
+        if !self.connected() {
+            return;
+        }
+        effects.extend(
+            self.outbox
+                .take_due(now_ms, usize::MAX)
+                .into_iter()
+                .map(|m| Effect::Send(ClientEvent::Send(m))),
+        );
+    }
+
+    /// The page is seen (opened, shown again): the open conversation's
+    /// badge clears and the server (so my other tabs) hears how far I read.
+    pub fn seen(&mut self) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        self.mark_open_read(&mut effects);
+        effects
+    }
+
+    fn mark_open_read(&mut self, effects: &mut Vec<Effect>) {
+        let Some(conversation) = self.open_id() else {
+            return;
+        };
+        self.inbox.mark_read(conversation);
+        let Some(newest) = self
+            .timeline
+            .as_ref()
+            .and_then(|t| t.newest_stored())
+            .map(|m| m.message_id.clone())
+        else {
+            return;
+        };
+        if !self.connected() || self.read_sent.get(&conversation) == Some(&newest) {
+            return;
+        }
+        self.read_sent.insert(conversation, newest.clone());
+        effects.push(Effect::Send(ClientEvent::Read(ReadPayload {
+            conversation_id: conversation,
+            message_id: newest,
+        })));
+    }
+
+    /// A frame from the server. `random` is uniform in [0, 1) (the jitter of
+    /// a retry).
+    pub fn apply(
+        &mut self,
+        event: ServerEvent,
+        visible: bool,
+        now_ms: i64,
+        random: f64,
+    ) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let (me, open) = (self.my_id(), self.open_id());
+        match event {
+            ServerEvent::Receive(message) => {
+                let here = open == Some(message.conversation_id);
+                if here && let Some(t) = &mut self.timeline {
+                    t.receive(message.clone());
+                }
+                if message.sender_id == me && self.outbox.remove(&message.message_id).is_some() {
+                    // Stored (sent from another tab, or resent from a
+                    // shared outbox there): nothing left to send from here.
+                    effects.push(Effect::Forget(message.message_id.clone()));
+                }
+                if !self.inbox.record(&message, me, open) {
+                    effects.push(Effect::RefreshInbox);
+                }
+                if here && visible {
+                    self.mark_open_read(&mut effects);
+                }
+            }
+            ServerEvent::Ack(ack) => {
+                if self.outbox.remove(&ack.message_id).is_some() {
+                    effects.push(Effect::Forget(ack.message_id.clone()));
+                }
+                if let Some(t) = &mut self.timeline {
+                    t.ack(&ack.message_id, ack.timestamp);
+                }
+            }
+            ServerEvent::Read(read) => {
+                self.inbox.mark_read(read.conversation_id);
+            }
+            ServerEvent::Error(error) => self.refused(error, now_ms, random, &mut effects),
+        }
+        effects
+    }
+
+    fn refused(&mut self, error: ApiError, now_ms: i64, random: f64, effects: &mut Vec<Effect>) {
+        let Some(id) = error.message_id else {
+            return;
+        };
+        // A passing condition: the message stays, and goes again on its own
+        // schedule.
+        let transient = matches!(error.code, ErrorCode::Unavailable | ErrorCode::RateLimited);
+        if transient {
+            self.outbox.refused_for_now(&id, now_ms, random);
+        } else if self.outbox.remove(&id).is_some() {
+            effects.push(Effect::Forget(id.clone()));
+        }
+        if let Some(t) = &mut self.timeline {
+            t.fail(&id, error.message, transient);
+        }
+    }
+
+    /// An older page of the open conversation (scrolling up).
+    pub fn older_page(&mut self, page: HistoryPage) {
+        if let Some(t) = &mut self.timeline {
+            t.prepend_older(page);
+        }
+    }
+
+    /// Fresh data after a reconnect: the inbox, and the open conversation's
+    /// newest page merged into what is shown.
+    pub fn caught_up(
+        &mut self,
+        inbox: Option<Vec<InboxEntry>>,
+        page: Option<HistoryPage>,
+    ) -> Vec<Effect> {
+        if let Some(entries) = inbox {
+            let mut inbox = InboxList::new(entries);
+            if let Some(open) = self.open_id() {
+                inbox.mark_read(open);
+            }
+            self.inbox = inbox;
+        }
+        if let Some(page) = page
+            && let Some(t) = &mut self.timeline
+        {
+            t.catch_up(page);
+        }
+        let mut effects = Vec::new();
+        self.mark_open_read(&mut effects);
+        effects
+    }
+}
+
+#[cfg(test)]
+#[path = "chat_tests.rs"]
+mod tests;

@@ -1,0 +1,189 @@
+//! Every messaging action, once: the signed-in user and an already
+//! validated command in, one result out. The WebSocket handler and the
+//! server functions behind the pages only translate to and from these
+//! (and the REST routes will, for any action they take on), so a case gets
+//! the same answer in the same words whichever way it came.
+//!
+//! A send is answered in two steps: refusals that need no database work
+//! (not the sender, rate limited, not a member) come back at once; an
+//! accepted message is queued for the group-commit writer, which answers
+//! its [`ReplyTo`] after the commit (an ack with the stored timestamp, or
+//! the reason it was refused). A WebSocket reader therefore never waits for
+//! a commit (its client may pipeline), and a form post waits for exactly
+//! its own ([`ChatCore::send_and_wait`]).
+
+use super::ChatCore;
+use super::committer::{PendingSend, ReplyTo};
+use super::hub::{ConnectionId, Frame};
+use super::members::Members;
+use crate::protocol::{
+    ApiError, ConversationId, ErrorCode, MessageId, MessagePayload, ReadPayload, ServerEvent,
+    clamp_timestamp,
+};
+use crate::server::auth::CurrentUser;
+use crate::server::clock::now_ms;
+use crate::server::db::messages::{self, NewMessage, ReadMark};
+
+/// The answers, one wording per case.
+pub mod refusal {
+    use crate::protocol::{ApiError, ErrorCode};
+
+    pub fn not_the_sender() -> ApiError {
+        ApiError::forbidden("sender_id is not the signed-in user")
+    }
+
+    pub fn not_a_member() -> ApiError {
+        ApiError::forbidden("you are not a participant of this conversation")
+    }
+
+    pub fn no_conversation() -> ApiError {
+        ApiError::not_found("no such conversation")
+    }
+
+    pub fn no_such_message() -> ApiError {
+        ApiError::not_found("no such message in this conversation")
+    }
+
+    pub fn too_many_messages() -> ApiError {
+        ApiError::new(
+            ErrorCode::RateLimited,
+            "too many messages; slow down and send this one again",
+        )
+    }
+
+    pub fn database_unavailable() -> ApiError {
+        ApiError::new(
+            ErrorCode::Unavailable,
+            "the database is unavailable right now; nothing was stored, retry",
+        )
+    }
+
+    pub fn shutting_down() -> ApiError {
+        ApiError::new(
+            ErrorCode::Unavailable,
+            "the server is shutting down; nothing was stored, retry",
+        )
+    }
+
+    pub fn id_taken() -> ApiError {
+        ApiError::new(
+            ErrorCode::Conflict,
+            "this message_id is already used by a different message; use a new id for new content",
+        )
+    }
+}
+
+impl ChatCore {
+    /// The conversation's members, when `me` is one of them.
+    async fn membership(
+        &self,
+        me: &CurrentUser,
+        conversation: ConversationId,
+    ) -> Result<Members, ApiError> {
+        match self.members.get(&self.db, conversation).await {
+            Ok(Some(members)) if members.contains(me.id) => Ok(members),
+            Ok(Some(_)) => Err(refusal::not_a_member()),
+            Ok(None) => Err(refusal::no_conversation()),
+            Err(e) => {
+                tracing::warn!(error = %e, "membership lookup failed");
+                Err(refusal::database_unavailable())
+            }
+        }
+    }
+
+    /// Sends `message` as `me`: refused at once, or queued for the writer,
+    /// which answers `reply` after the commit. The timestamp is kept as
+    /// sent unless it is more than 60 s ahead of the server's clock.
+    pub async fn send(
+        &self,
+        me: &CurrentUser,
+        message: MessagePayload,
+        reply: ReplyTo,
+    ) -> Result<(), ApiError> {
+        let id = Some(message.message_id.clone());
+        if message.sender_id != me.id {
+            return Err(refusal::not_the_sender().about(id));
+        }
+        if !self.may_send(me.id) {
+            return Err(refusal::too_many_messages().about(id));
+        }
+        let members = self
+            .membership(me, message.conversation_id)
+            .await
+            .map_err(|e| e.about(id.clone()))?;
+        let pending = PendingSend {
+            message: NewMessage {
+                conversation_id: message.conversation_id,
+                timestamp: clamp_timestamp(message.timestamp, now_ms()),
+                message_id: message.message_id,
+                sender_id: message.sender_id,
+                content: message.content,
+            },
+            members,
+            reply,
+        };
+        self.committer
+            .submit(pending)
+            .await
+            .map_err(|_| refusal::shutting_down().about(id))
+    }
+
+    /// Sends and waits for the commit (a form post): the stored timestamp,
+    /// or why it was refused.
+    pub async fn send_and_wait(
+        &self,
+        me: &CurrentUser,
+        message: MessagePayload,
+    ) -> Result<i64, ApiError> {
+        let id = Some(message.message_id.clone());
+        let (reply, outcome) = tokio::sync::oneshot::channel();
+        self.send(me, message, ReplyTo::Waiter(reply)).await?;
+        outcome
+            .await
+            .unwrap_or_else(|_| Err(refusal::shutting_down().about(id)))
+    }
+
+    /// Marks everything up to `read.message_id` as read for `me` (a marker
+    /// never moves back). When it moved, `me`'s other connections are told
+    /// (all but `from`, the one that said so).
+    pub async fn mark_read(
+        &self,
+        me: &CurrentUser,
+        read: ReadPayload,
+        from: Option<ConnectionId>,
+    ) -> Result<ReadMark, ApiError> {
+        let id = Some(read.message_id.clone());
+        self.membership(me, read.conversation_id)
+            .await
+            .map_err(|e| e.about(id.clone()))?;
+        let mark = messages::mark_read(&self.db, read.conversation_id, me.id, &read.message_id)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "read marker failed");
+                ApiError::new(
+                    ErrorCode::Unavailable,
+                    "the database is unavailable right now; retry",
+                )
+                .about(id.clone())
+            })?;
+        match mark {
+            ReadMark::Moved => {
+                let frame = Frame::from(ServerEvent::Read(read).to_json());
+                self.hub.deliver(&[me.id], from, &frame);
+                Ok(mark)
+            }
+            ReadMark::Unchanged => Ok(mark),
+            ReadMark::UnknownMessage => Err(refusal::no_such_message().about(id)),
+        }
+    }
+}
+
+/// The id a form or a client made for a message, checked.
+pub fn message_id(text: &str) -> Result<MessageId, ApiError> {
+    MessageId::parse(text).ok_or_else(|| {
+        ApiError::invalid(
+            "message_id",
+            "message_id must be 1 to 64 characters of [A-Za-z0-9_-]",
+        )
+    })
+}

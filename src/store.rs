@@ -1,0 +1,220 @@
+//! The chat as the components see it: the plain-data model
+//! ([`crate::model::chat::Chat`]) in a signal, and the effects of each change
+//! carried out through a [`Transport`] the page provides in the browser (the
+//! WebSocket, the outbox's storage). Made from the server's data on both
+//! sides, so the hydrated page matches the server-rendered one; components
+//! read it and call its methods, and never see the transport.
+
+use crate::model::chat::{Chat, Connection, Effect};
+use crate::protocol::{
+    Content, Conversation, ConversationId, HistoryPage, InboxEntry, MessageId, MessagePayload,
+    ServerEvent, UserSummary,
+};
+use leptos::prelude::*;
+use std::sync::Arc;
+
+/// What the page does for the chat in the browser: the I/O the model asks
+/// for. (On the server there is none: nothing is sent while rendering.)
+pub trait Transport {
+    /// A frame for the server on the live connection.
+    fn send(&self, frame: String);
+    /// Keeps an unacknowledged message where a reload finds it.
+    fn keep(&self, message: &MessagePayload);
+    /// Forgets a kept message (stored, or refused for good).
+    fn forget(&self, id: &MessageId);
+    /// Fetches the inbox again and hands it to [`ChatStore::caught_up`].
+    fn refresh_inbox(&self);
+    /// The browser's clock (milliseconds since the epoch).
+    fn now_ms(&self) -> i64;
+    /// Uniform in [0, 1): the jitter of retries.
+    fn random(&self) -> f64;
+    /// True while the page is shown (not a background tab).
+    fn visible(&self) -> bool;
+}
+
+#[derive(Clone, Copy)]
+pub struct ChatStore {
+    chat: RwSignal<Chat>,
+    /// False on the server and until hydration has finished: anything that
+    /// depends on the browser (its clock's time zone, the connection state)
+    /// renders the server's way until then, so hydration matches.
+    pub hydrated: RwSignal<bool>,
+    /// "Now" for rendering relative days: the server's clock until
+    /// hydration, then the browser's.
+    pub now_ms: RwSignal<i64>,
+    transport: StoredValue<Option<Arc<dyn Transport + Send + Sync>>>,
+}
+
+impl ChatStore {
+    pub fn new(me: UserSummary, inbox: Vec<InboxEntry>, now_ms: i64) -> Self {
+        Self {
+            chat: RwSignal::new(Chat::new(me, inbox)),
+            hydrated: RwSignal::new(false),
+            now_ms: RwSignal::new(now_ms),
+            transport: StoredValue::new(None),
+        }
+    }
+
+    /// Reads the chat (tracked: the reader runs again when it changes).
+    pub fn with<T>(&self, f: impl FnOnce(&Chat) -> T) -> T {
+        self.chat.with(f)
+    }
+
+    pub fn with_untracked<T>(&self, f: impl FnOnce(&Chat) -> T) -> T {
+        self.chat.with_untracked(f)
+    }
+
+    pub fn me(&self) -> UserSummary {
+        self.chat.with_untracked(|c| c.me().clone())
+    }
+
+    pub fn open_id(&self) -> Option<ConversationId> {
+        self.chat.with_untracked(Chat::open_id)
+    }
+
+    pub fn connection(&self) -> Connection {
+        self.chat.with(|c| c.connection)
+    }
+
+    /// The page's transport: from now on effects are carried out.
+    pub fn attach(&self, transport: Arc<dyn Transport + Send + Sync>) {
+        self.transport.set_value(Some(transport));
+    }
+
+    /// Changes the chat and carries out what the change asks for.
+    fn change(&self, f: impl FnOnce(&mut Chat, &Env<'_>) -> Vec<Effect>) {
+        let transport = self.transport.get_value();
+        let env = match &transport {
+            Some(t) => Env::Browser(t.as_ref()),
+            None => Env::Server(self.now_ms.get_untracked()),
+        };
+        let mut effects = Vec::new();
+        self.chat.update(|chat| effects = f(chat, &env));
+        let Some(transport) = transport else { return };
+        for effect in effects {
+            match effect {
+                Effect::Send(event) => {
+                    if let Ok(frame) = serde_json::to_string(&event) {
+                        transport.send(frame);
+                    }
+                }
+                Effect::Keep(message) => transport.keep(&message),
+                Effect::Forget(id) => transport.forget(&id),
+                Effect::RefreshInbox => transport.refresh_inbox(),
+            }
+        }
+    }
+
+    pub fn open_conversation(&self, conversation: Conversation, page: HistoryPage) {
+        self.change(|chat, _| chat.open_conversation(conversation, page));
+    }
+
+    pub fn close_conversation(&self, conversation: ConversationId) {
+        self.change(|chat, _| {
+            chat.close_conversation(conversation);
+            Vec::new()
+        });
+    }
+
+    /// I write a message in `conversation`.
+    pub fn write(&self, conversation: ConversationId, content: Content) {
+        self.change(|chat, clock| {
+            chat.write(conversation, content, MessageId::new_v7(), clock.now_ms())
+        });
+    }
+
+    pub fn retry(&self, id: &MessageId) {
+        self.change(|chat, clock| chat.retry(id, clock.now_ms()));
+    }
+
+    pub fn restore(&self, pending: Vec<MessagePayload>) {
+        self.change(|chat, clock| {
+            chat.restore(pending, clock.now_ms());
+            Vec::new()
+        });
+    }
+
+    pub fn connected(&self) {
+        self.change(|chat, clock| chat.on_connected(clock.now_ms(), clock.visible()));
+    }
+
+    pub fn disconnected(&self, state: Connection) {
+        self.change(|chat, _| {
+            chat.on_disconnected(state);
+            Vec::new()
+        });
+    }
+
+    /// Sends what fell due; changes nothing (so re-renders nothing) while
+    /// nothing did.
+    pub fn tick(&self) {
+        let now = self
+            .transport
+            .with_value(|t| t.as_ref().map(|t| t.now_ms()));
+        let due = self.chat.with_untracked(Chat::next_due_ms);
+        if let (Some(now), Some(due)) = (now, due)
+            && due <= now
+        {
+            self.change(|chat, _| chat.tick(now));
+        }
+    }
+
+    pub fn older_page(&self, page: HistoryPage) {
+        self.change(|chat, _| {
+            chat.older_page(page);
+            Vec::new()
+        });
+    }
+
+    /// The page was shown again.
+    pub fn seen(&self) {
+        self.change(|chat, clock| {
+            if clock.visible() {
+                chat.seen()
+            } else {
+                Vec::new()
+            }
+        });
+    }
+
+    pub fn apply(&self, event: ServerEvent) {
+        self.change(|chat, clock| {
+            chat.apply(event, clock.visible(), clock.now_ms(), clock.random())
+        });
+    }
+
+    pub fn caught_up(&self, inbox: Option<Vec<InboxEntry>>, page: Option<HistoryPage>) {
+        self.change(|chat, _| chat.caught_up(inbox, page));
+    }
+}
+
+/// Time, chance and visibility, as the model needs them: the browser's, or
+/// while rendering on the server (and before the page attaches its
+/// transport) the server's "now", no chance, and a page that counts as seen.
+enum Env<'a> {
+    Browser(&'a (dyn Transport + Send + Sync)),
+    Server(i64),
+}
+
+impl Env<'_> {
+    fn now_ms(&self) -> i64 {
+        match self {
+            Self::Browser(t) => t.now_ms(),
+            Self::Server(now) => *now,
+        }
+    }
+
+    fn random(&self) -> f64 {
+        match self {
+            Self::Browser(t) => t.random(),
+            Self::Server(_) => 0.5,
+        }
+    }
+
+    fn visible(&self) -> bool {
+        match self {
+            Self::Browser(t) => t.visible(),
+            Self::Server(_) => true,
+        }
+    }
+}
