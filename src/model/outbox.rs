@@ -150,6 +150,21 @@ impl Outbox {
         self.entries.iter().filter(|e| e.due_ms.is_none()).count()
     }
 
+    /// Whether this message was sent and is waiting for its answer.
+    pub fn is_in_flight(&self, id: &MessageId) -> bool {
+        self.entries
+            .iter()
+            .any(|e| &e.message.message_id == id && e.due_ms.is_none())
+    }
+
+    /// The messages sent and not answered yet.
+    pub fn unanswered(&self) -> impl Iterator<Item = &MessageId> {
+        self.entries
+            .iter()
+            .filter(|e| e.due_ms.is_none())
+            .map(|e| &e.message.message_id)
+    }
+
     /// How many times this message went out since its schedule last started
     /// over.
     pub fn sends(&self, id: &MessageId) -> Option<u32> {

@@ -468,7 +468,11 @@ async fn the_form_and_the_websocket_refuse_a_send_alike() {
     let dave = chat.server.user("dave").await;
     let theirs = chat.server.conversation(&carol, &[&dave]).await;
     let cases = [
-        ("not a participant", theirs.to_string(), "let me in".to_owned()),
+        (
+            "not a participant",
+            theirs.to_string(),
+            "let me in".to_owned(),
+        ),
         (
             "4,001 characters",
             chat.conversation.to_string(),

@@ -1,9 +1,11 @@
 //! Clients that keep sending while the server is killed, restarted, loses its
-//! database or shuts down, and behave as the web client does: each message
-//! gets its `message_id` once, a message counts as sent only when
-//! `message.ack` names it, and every message not acknowledged yet is sent
-//! again with the same id after each reconnect (and a little while after an
-//! `unavailable` error) until it is.
+//! database or shuts down, and behave as the web client does, with the web
+//! client's own outbox (`natter::model::outbox`): each message gets its
+//! `message_id` once, a message counts as sent only when `message.ack` names
+//! it, every message not acknowledged yet is sent again with the same id
+//! after each reconnect, and one refused as `unavailable` goes again on its
+//! own backoff schedule. So the faults these survive are the faults the
+//! browser survives.
 //!
 //! A [`Chatter`] records everything a person would notice (what was
 //! acknowledged, refused, pushed to them, how each connection ended), live,
@@ -11,16 +13,16 @@
 
 use super::{TestUser, ws_request};
 use futures::{SinkExt, StreamExt};
-use serde_json::{Value, json};
-use std::collections::{HashMap, HashSet, VecDeque};
+use natter::model::outbox::Outbox;
+use natter::protocol::{ClientEvent, Content, ConversationId, MessageId, MessagePayload, UserId};
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
-/// How long a refused message waits before it is sent again.
-const RETRY_AFTER: Duration = Duration::from_millis(200);
 /// How often a chatter looks at its controls while nothing arrives.
 const TICK: Duration = Duration::from_millis(25);
 
@@ -210,19 +212,19 @@ pub async fn wait_until(what: &str, limit: Duration, mut condition: impl FnMut()
     }
 }
 
-struct Outgoing {
-    made: Made,
-    /// The frame, built once: a resend is byte for byte the same.
-    frame: String,
-    sends: usize,
-    /// When it went out on the current connection, if it did.
-    in_flight: Option<Instant>,
-    /// Not before this (after an `unavailable`).
-    due: Instant,
-}
-
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The outbox's clock: milliseconds since the chatter started.
+fn ms_since(start: Instant) -> i64 {
+    i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Jitter for the outbox's retries: uniform enough in [0, 1).
+fn random() -> f64 {
+    // A UUIDv7 ends in random bits.
+    f64::from(uuid::Uuid::now_v7().as_u128() as u16) / 65_536.0
+}
 
 async fn run(
     user: TestUser,
@@ -231,7 +233,11 @@ async fn run(
     control: Control,
     record: Arc<Mutex<Record>>,
 ) {
-    let mut outbox: VecDeque<Outgoing> = VecDeque::new();
+    let start = Instant::now();
+    let mut outbox = Outbox::default();
+    // Every send of each message, across connections, and when its last
+    // send went out.
+    let mut sends: HashMap<MessageId, (usize, Instant)> = HashMap::new();
     let mut made = 0usize;
     loop {
         if outbox.is_empty() && control.stop.load(Ordering::SeqCst) {
@@ -242,59 +248,39 @@ async fn run(
         if let Err(e) = ws.send(Message::Ping(b"ready?".to_vec().into())).await {
             panic!("{}: a new socket broke at once: {e}", user.username);
         }
-        for out in outbox.iter_mut() {
-            out.in_flight = None;
-            out.due = Instant::now();
-        }
+        outbox.reconnected(ms_since(start));
         let (code, error) = loop {
-            // Resends first, in the order the messages were made; then new
-            // ones while there is room.
-            let now = Instant::now();
-            let mut room =
-                window.saturating_sub(outbox.iter().filter(|o| o.in_flight.is_some()).count());
-            let mut broken = None;
-            for out in outbox.iter_mut() {
-                if room == 0 {
-                    break;
-                }
-                if out.in_flight.is_none() && out.due <= now {
-                    if out.sends > 0 {
-                        record.lock().unwrap().resent += 1;
-                    }
-                    if let Err(e) = ws.send(Message::Text(out.frame.clone().into())).await {
-                        broken = Some(format!("resend: {e}"));
-                        break;
-                    }
-                    out.sends += 1;
-                    out.in_flight = Some(Instant::now());
-                    room -= 1;
-                }
-            }
-            if let Some(e) = broken {
-                break (None, Some(e));
-            }
+            // New messages while the window has room; then whatever is due
+            // (resends first: they are older), up to the window.
             while control.producing.load(Ordering::SeqCst) && outbox.len() < window {
                 let conversation = conversations[made % conversations.len()].clone();
-                let m = Made {
-                    id: super::message_id(),
-                    content: format!("{} #{made}", user.username),
-                    conversation,
+                let message = MessagePayload {
+                    conversation_id: ConversationId::parse(&conversation).unwrap(),
+                    sender_id: UserId::parse(&user.id.to_string()).unwrap(),
+                    message_id: MessageId::parse(&super::message_id()).unwrap(),
+                    content: Content::parse(&format!("{} #{made}", user.username)).unwrap(),
+                    timestamp: super::now_ms(),
                 };
                 made += 1;
-                let frame = json!({"event": "message.send", "payload": {
-                    "conversation_id": m.conversation, "sender_id": user.id,
-                    "message_id": m.id, "content": m.content, "timestamp": super::now_ms()}})
-                .to_string();
-                record.lock().unwrap().made.push(m.clone());
-                let sent = ws.send(Message::Text(frame.clone().into())).await;
-                outbox.push_back(Outgoing {
-                    made: m,
-                    frame,
-                    sends: 1,
-                    in_flight: Some(Instant::now()),
-                    due: Instant::now(),
+                record.lock().unwrap().made.push(Made {
+                    id: message.message_id.to_string(),
+                    conversation,
+                    content: message.content.to_string(),
                 });
-                if let Err(e) = sent {
+                outbox.push(message, ms_since(start));
+            }
+            let room = window.saturating_sub(outbox.in_flight());
+            let mut broken = None;
+            for message in outbox.take_due(ms_since(start), room) {
+                let sent = sends
+                    .entry(message.message_id.clone())
+                    .or_insert((0, Instant::now()));
+                if sent.0 > 0 {
+                    record.lock().unwrap().resent += 1;
+                }
+                *sent = (sent.0 + 1, Instant::now());
+                let frame = serde_json::to_string(&ClientEvent::Send(message)).unwrap();
+                if let Err(e) = ws.send(Message::Text(frame.into())).await {
                     broken = Some(format!("send: {e}"));
                     break;
                 }
@@ -306,12 +292,14 @@ async fn run(
                 let _ = ws.close(None).await;
                 return;
             }
-            let next_due = outbox
-                .iter()
-                .filter(|o| o.in_flight.is_none())
-                .map(|o| o.due)
-                .min();
-            let wake = next_due.map_or(now + TICK, |due| due.min(now + TICK));
+            let now = Instant::now();
+            let wake = match outbox.next_due_ms() {
+                Some(due) => {
+                    let wait = u64::try_from(due - ms_since(start)).unwrap_or(0);
+                    (now + Duration::from_millis(wait)).min(now + TICK)
+                }
+                None => now + TICK,
+            };
             let message = match tokio::time::timeout_at(wake, ws.next()).await {
                 Err(_) => continue,
                 Ok(None) => break (None, Some("end of stream".to_owned())),
@@ -330,20 +318,25 @@ async fn run(
             };
             let frame: Value = serde_json::from_str(&text).expect("the server sends JSON");
             let payload = &frame["payload"];
-            let id = payload["message_id"]
+            let id_text = payload["message_id"]
                 .as_str()
                 .unwrap_or_default()
                 .to_owned();
+            let id = MessageId::parse(&id_text);
+            let waited = id
+                .as_ref()
+                .and_then(|id| sends.get(id))
+                .map_or(Duration::ZERO, |(_, at)| at.elapsed());
             match frame["event"].as_str() {
                 Some("message.ack") => {
-                    let at = outbox
-                        .iter()
-                        .position(|o| o.made.id == id && o.in_flight.is_some())
-                        .unwrap_or_else(|| panic!("an ack for nothing in flight: {frame}"));
-                    let out = outbox.remove(at).expect("position is in range");
+                    let id = id.expect("an ack names its message");
+                    assert!(
+                        outbox.is_in_flight(&id),
+                        "an ack for nothing in flight: {frame}"
+                    );
+                    outbox.remove(&id);
                     let mut r = record.lock().unwrap();
-                    r.acked.insert(id, out.sends);
-                    let waited = out.in_flight.map_or(Duration::ZERO, |t| t.elapsed());
+                    r.acked.insert(id_text, sends[&id].0);
                     r.slowest_answer = r.slowest_answer.max(waited);
                 }
                 Some("error") => {
@@ -353,31 +346,26 @@ async fn run(
                         "{}: the only refusal a healthy send may get: {frame}",
                         user.username
                     );
-                    let out = outbox
-                        .iter_mut()
-                        .find(|o| o.made.id == id && o.in_flight.is_some())
-                        .unwrap_or_else(|| panic!("an error for nothing in flight: {frame}"));
-                    let waited = out.in_flight.map_or(Duration::ZERO, |t| t.elapsed());
-                    out.in_flight = None;
-                    out.due = Instant::now() + RETRY_AFTER;
+                    let id = id.expect("a refused send names its message");
+                    assert!(
+                        outbox.is_in_flight(&id),
+                        "an error for nothing in flight: {frame}"
+                    );
+                    outbox.refused_for_now(&id, ms_since(start), random());
                     let mut r = record.lock().unwrap();
-                    r.refused.push((id, code));
+                    r.refused.push((id_text, code));
                     r.slowest_answer = r.slowest_answer.max(waited);
                 }
                 Some("message.receive") => {
                     let content = payload["content"].as_str().unwrap_or_default().to_owned();
                     let mut r = record.lock().unwrap();
                     let connection = r.connections;
-                    r.received.push((id, content, connection));
+                    r.received.push((id_text, content, connection));
                 }
                 _ => {}
             }
         };
-        let unanswered = outbox
-            .iter()
-            .filter(|o| o.in_flight.is_some())
-            .map(|o| o.made.id.clone())
-            .collect();
+        let unanswered = outbox.unanswered().map(ToString::to_string).collect();
         record.lock().unwrap().endings.push(Ending {
             code,
             unanswered,
