@@ -5,11 +5,13 @@ use crate::pages::{
     RegisterRoute,
 };
 use leptos::prelude::*;
-use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
+use leptos_meta::{Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{Lazy, SsrMode, path};
 
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+#[cfg(feature = "ssr")]
+pub(crate) fn shell(options: LeptosOptions) -> impl IntoView {
+    use leptos_meta::{HashedStylesheet, MetaTags};
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -34,7 +36,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// (`SsrMode::Async`): the HTML holds the inbox and the history, redirects
 /// and 404s get their real status, and the page works without JavaScript.
 #[component]
-pub fn App() -> impl IntoView {
+pub(crate) fn App() -> impl IntoView {
     provide_meta_context();
     view! {
         <Title formatter=|text: String| if text.is_empty() { "natter".to_owned() } else { format!("{text} · natter") }/>

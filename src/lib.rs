@@ -9,19 +9,19 @@
 
 #![recursion_limit = "256"]
 
-pub mod api;
-pub mod app;
-pub mod components;
+pub(crate) mod api;
+pub(crate) mod app;
+pub(crate) mod components;
 pub mod model;
-pub mod pages;
+pub(crate) mod pages;
 pub mod protocol;
-pub mod store;
+pub(crate) mod store;
 
 #[cfg(feature = "ssr")]
 pub mod server;
 
 #[cfg(feature = "hydrate")]
-pub mod client;
+pub(crate) mod client;
 
 /// The browser's entry point: hydrate the server-rendered page. Routes load
 /// their part of the bundle (`#[lazy_route]`) before they hydrate, so

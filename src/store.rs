@@ -5,6 +5,11 @@
 //! sides, so the hydrated page matches the server-rendered one; components
 //! read it and call its methods, and never see the transport.
 
+// The browser drives most of this; the server's build uses only what
+// rendering needs, so dead code here is the browser build's to find
+// (`cargo clippy --features hydrate`, in CI).
+#![cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+
 use crate::model::chat::{Chat, Connection, Effect};
 use crate::protocol::{
     Content, Conversation, ConversationId, HistoryPage, InboxEntry, MessageId, MessagePayload,
@@ -15,7 +20,7 @@ use std::sync::Arc;
 
 /// What the page does for the chat in the browser: the I/O the model asks
 /// for. (On the server there is none: nothing is sent while rendering.)
-pub trait Transport {
+pub(crate) trait Transport {
     /// A frame for the server on the live connection.
     fn send(&self, frame: String);
     /// Keeps an unacknowledged message where a reload finds it.
@@ -33,20 +38,20 @@ pub trait Transport {
 }
 
 #[derive(Clone, Copy)]
-pub struct ChatStore {
+pub(crate) struct ChatStore {
     chat: RwSignal<Chat>,
     /// False on the server and until hydration has finished: anything that
     /// depends on the browser (its clock's time zone, the connection state)
     /// renders the server's way until then, so hydration matches.
-    pub hydrated: RwSignal<bool>,
+    pub(crate) hydrated: RwSignal<bool>,
     /// "Now" for rendering relative days: the server's clock until
     /// hydration, then the browser's.
-    pub now_ms: RwSignal<i64>,
+    pub(crate) now_ms: RwSignal<i64>,
     transport: StoredValue<Option<Arc<dyn Transport + Send + Sync>>>,
 }
 
 impl ChatStore {
-    pub fn new(me: UserSummary, inbox: Vec<InboxEntry>, now_ms: i64) -> Self {
+    pub(crate) fn new(me: UserSummary, inbox: Vec<InboxEntry>, now_ms: i64) -> Self {
         Self {
             chat: RwSignal::new(Chat::new(me, inbox)),
             hydrated: RwSignal::new(false),
@@ -56,28 +61,24 @@ impl ChatStore {
     }
 
     /// Reads the chat (tracked: the reader runs again when it changes).
-    pub fn with<T>(&self, f: impl FnOnce(&Chat) -> T) -> T {
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&Chat) -> T) -> T {
         self.chat.with(f)
     }
 
-    pub fn with_untracked<T>(&self, f: impl FnOnce(&Chat) -> T) -> T {
+    pub(crate) fn with_untracked<T>(&self, f: impl FnOnce(&Chat) -> T) -> T {
         self.chat.with_untracked(f)
     }
 
-    pub fn me(&self) -> UserSummary {
+    pub(crate) fn me(&self) -> UserSummary {
         self.chat.with_untracked(|c| c.me().clone())
     }
 
-    pub fn open_id(&self) -> Option<ConversationId> {
-        self.chat.with_untracked(Chat::open_id)
-    }
-
-    pub fn connection(&self) -> Connection {
+    pub(crate) fn connection(&self) -> Connection {
         self.chat.with(|c| c.connection)
     }
 
     /// The page's transport: from now on effects are carried out.
-    pub fn attach(&self, transport: Arc<dyn Transport + Send + Sync>) {
+    pub(crate) fn attach(&self, transport: Arc<dyn Transport + Send + Sync>) {
         self.transport.set_value(Some(transport));
     }
 
@@ -105,11 +106,11 @@ impl ChatStore {
         }
     }
 
-    pub fn open_conversation(&self, conversation: Conversation, page: HistoryPage) {
+    pub(crate) fn open_conversation(&self, conversation: Conversation, page: HistoryPage) {
         self.change(|chat, _| chat.open_conversation(conversation, page));
     }
 
-    pub fn close_conversation(&self, conversation: ConversationId) {
+    pub(crate) fn close_conversation(&self, conversation: ConversationId) {
         self.change(|chat, _| {
             chat.close_conversation(conversation);
             Vec::new()
@@ -117,28 +118,28 @@ impl ChatStore {
     }
 
     /// I write a message in `conversation`.
-    pub fn write(&self, conversation: ConversationId, content: Content) {
+    pub(crate) fn write(&self, conversation: ConversationId, content: Content) {
         self.change(|chat, clock| {
             chat.write(conversation, content, MessageId::new_v7(), clock.now_ms())
         });
     }
 
-    pub fn retry(&self, id: &MessageId) {
+    pub(crate) fn retry(&self, id: &MessageId) {
         self.change(|chat, clock| chat.retry(id, clock.now_ms()));
     }
 
-    pub fn restore(&self, pending: Vec<MessagePayload>) {
+    pub(crate) fn restore(&self, pending: Vec<MessagePayload>) {
         self.change(|chat, clock| {
             chat.restore(pending, clock.now_ms());
             Vec::new()
         });
     }
 
-    pub fn connected(&self) {
+    pub(crate) fn connected(&self) {
         self.change(|chat, clock| chat.on_connected(clock.now_ms(), clock.visible()));
     }
 
-    pub fn disconnected(&self, state: Connection) {
+    pub(crate) fn disconnected(&self, state: Connection) {
         self.change(|chat, _| {
             chat.on_disconnected(state);
             Vec::new()
@@ -147,7 +148,7 @@ impl ChatStore {
 
     /// Sends what fell due; changes nothing (so re-renders nothing) while
     /// nothing did.
-    pub fn tick(&self) {
+    pub(crate) fn tick(&self) {
         let now = self
             .transport
             .with_value(|t| t.as_ref().map(|t| t.now_ms()));
@@ -159,7 +160,7 @@ impl ChatStore {
         }
     }
 
-    pub fn older_page(&self, page: HistoryPage) {
+    pub(crate) fn older_page(&self, page: HistoryPage) {
         self.change(|chat, _| {
             chat.older_page(page);
             Vec::new()
@@ -167,7 +168,7 @@ impl ChatStore {
     }
 
     /// The page was shown again.
-    pub fn seen(&self) {
+    pub(crate) fn seen(&self) {
         self.change(|chat, clock| {
             if clock.visible() {
                 chat.seen()
@@ -177,13 +178,13 @@ impl ChatStore {
         });
     }
 
-    pub fn apply(&self, event: ServerEvent) {
+    pub(crate) fn apply(&self, event: ServerEvent) {
         self.change(|chat, clock| {
             chat.apply(event, clock.visible(), clock.now_ms(), clock.random())
         });
     }
 
-    pub fn caught_up(&self, inbox: Option<Vec<InboxEntry>>, page: Option<HistoryPage>) {
+    pub(crate) fn caught_up(&self, inbox: Option<Vec<InboxEntry>>, page: Option<HistoryPage>) {
         self.change(|chat, _| chat.caught_up(inbox, page));
     }
 }

@@ -7,7 +7,7 @@ use leptos::server;
 
 /// The signed-in user, or `None` for a visitor.
 #[server(endpoint = "session")]
-pub async fn current_user() -> Result<Option<UserSummary>, ApiError> {
+pub(crate) async fn current_user() -> Result<Option<UserSummary>, ApiError> {
     use crate::server::auth;
     let (state, headers) = super::context::request()?;
     let user = auth::current_user(&state, &headers)
@@ -33,7 +33,7 @@ fn start_session(
 
 /// Signs in and goes to the inbox. Works as a plain form post too.
 #[server(endpoint = "login")]
-pub async fn login(username: String, password: String) -> Result<(), ApiError> {
+pub(crate) async fn login(username: String, password: String) -> Result<(), ApiError> {
     use crate::server::accounts;
     let (state, headers) = super::context::request()?;
     let session = accounts::login(&state, username.trim(), &password)
@@ -45,7 +45,7 @@ pub async fn login(username: String, password: String) -> Result<(), ApiError> {
 
 /// Creates the account, signs in and goes to the inbox.
 #[server(endpoint = "register")]
-pub async fn register(username: String, password: String) -> Result<(), ApiError> {
+pub(crate) async fn register(username: String, password: String) -> Result<(), ApiError> {
     use crate::server::accounts;
     let (state, headers) = super::context::request()?;
     let username = Username::parse_typed(&username)?;
@@ -59,7 +59,7 @@ pub async fn register(username: String, password: String) -> Result<(), ApiError
 
 /// Ends the session everywhere and goes to the login page.
 #[server(endpoint = "logout")]
-pub async fn logout() -> Result<(), ApiError> {
+pub(crate) async fn logout() -> Result<(), ApiError> {
     use crate::server::{accounts, auth};
     let (state, headers) = super::context::request()?;
     if let Some(user) = auth::current_user(&state, &headers)
@@ -77,7 +77,7 @@ pub async fn logout() -> Result<(), ApiError> {
 
 /// People whose name starts with `q`.
 #[server(endpoint = "people")]
-pub async fn search_people(q: String) -> Result<Vec<UserSummary>, ApiError> {
+pub(crate) async fn search_people(q: String) -> Result<Vec<UserSummary>, ApiError> {
     use crate::server::accounts;
     let (state, _, me) = super::context::signed_in().await?;
     let mut people = accounts::search(&state, &q).await.map_err(|e| e.to_api())?;

@@ -8,14 +8,14 @@ use axum::http::request::Parts;
 use leptos::prelude::use_context;
 
 /// The app state and the request's headers.
-pub fn request() -> Result<(AppState, HeaderMap), ApiError> {
+pub(crate) fn request() -> Result<(AppState, HeaderMap), ApiError> {
     let state = use_context::<AppState>().ok_or_else(ApiError::internal)?;
     let parts = use_context::<Parts>().ok_or_else(ApiError::internal)?;
     Ok((state, parts.headers))
 }
 
 /// The signed-in user, or `unauthorized`.
-pub async fn signed_in() -> Result<(AppState, HeaderMap, CurrentUser), ApiError> {
+pub(crate) async fn signed_in() -> Result<(AppState, HeaderMap, CurrentUser), ApiError> {
     let (state, headers) = request()?;
     let user = auth::current_user(&state, &headers)
         .await
@@ -25,7 +25,7 @@ pub async fn signed_in() -> Result<(AppState, HeaderMap, CurrentUser), ApiError>
 }
 
 /// Adds a header to the server function's (or page's) response.
-pub fn set_header(name: axum::http::HeaderName, value: axum::http::HeaderValue) {
+pub(crate) fn set_header(name: axum::http::HeaderName, value: axum::http::HeaderValue) {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.append_header(name, value);
     }

@@ -10,19 +10,19 @@ use serde::{Deserialize, Serialize};
 
 /// What the signed-in pages start from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Home {
-    pub me: UserSummary,
-    pub inbox: Vec<InboxEntry>,
+pub(crate) struct Home {
+    pub(crate) me: UserSummary,
+    pub(crate) inbox: Vec<InboxEntry>,
     /// The server's clock when this was read: "today" for the first render,
     /// so the hydrated page matches the server's HTML.
-    pub now_ms: i64,
+    pub(crate) now_ms: i64,
 }
 
 /// An open conversation: who is in it and its newest page of history.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ConversationView {
-    pub conversation: Conversation,
-    pub page: HistoryPage,
+pub(crate) struct ConversationView {
+    pub(crate) conversation: Conversation,
+    pub(crate) page: HistoryPage,
 }
 
 #[cfg(feature = "ssr")]
@@ -32,7 +32,7 @@ fn parse_conversation(id: &str) -> Result<ConversationId, ApiError> {
 
 /// The signed-in user and their inbox; `None` for a visitor.
 #[server(endpoint = "home")]
-pub async fn load_home() -> Result<Option<Home>, ApiError> {
+pub(crate) async fn load_home() -> Result<Option<Home>, ApiError> {
     use crate::server::{auth, conversations};
     let (state, headers) = super::context::request()?;
     let Some(me) = auth::current_user(&state, &headers)
@@ -57,7 +57,7 @@ pub async fn load_home() -> Result<Option<Home>, ApiError> {
 /// The conversation and its newest messages; `not_found` unless the user is
 /// in it.
 #[server(endpoint = "conversation")]
-pub async fn open_conversation(id: String) -> Result<ConversationView, ApiError> {
+pub(crate) async fn open_conversation(id: String) -> Result<ConversationView, ApiError> {
     use crate::server::conversations;
     let (state, _, me) = super::context::signed_in().await?;
     let id = parse_conversation(&id)?;
@@ -72,7 +72,10 @@ pub async fn open_conversation(id: String) -> Result<ConversationView, ApiError>
 
 /// A page of history: older than `cursor`, or the newest without one.
 #[server(endpoint = "history")]
-pub async fn load_history(id: String, cursor: Option<String>) -> Result<HistoryPage, ApiError> {
+pub(crate) async fn load_history(
+    id: String,
+    cursor: Option<String>,
+) -> Result<HistoryPage, ApiError> {
     use crate::server::conversations;
     let (state, _, me) = super::context::signed_in().await?;
     let id = parse_conversation(&id)?;
@@ -100,7 +103,7 @@ pub async fn load_history(id: String, cursor: Option<String>) -> Result<HistoryP
 /// `message_id`, so posting it twice stores it once; a form has no clock
 /// worth keeping, so the message gets the server's time.
 #[server(endpoint = "send")]
-pub async fn send_message(
+pub(crate) async fn send_message(
     conversation_id: ConversationId,
     message_id: MessageId,
     content: Content,
@@ -123,7 +126,7 @@ pub async fn send_message(
 /// Opens the direct chat with one person (made on first use) or a new group
 /// with several, then goes there.
 #[server(endpoint = "start")]
-pub async fn start_conversation(
+pub(crate) async fn start_conversation(
     #[server(default)] participants: Vec<String>,
     #[server(default)] title: Title,
 ) -> Result<ConversationId, ApiError> {

@@ -3,8 +3,8 @@
 //! (`server::accounts`, `server::conversations`), so there is one copy of
 //! each rule and each query.
 
-pub mod accounts;
-pub mod conversations;
+pub(crate) mod accounts;
+pub(crate) mod conversations;
 
 #[cfg(feature = "ssr")]
 mod context;

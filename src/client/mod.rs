@@ -1,18 +1,18 @@
 //! Browser-only code (the `hydrate` feature): the WebSocket connection that
 //! keeps the chat state live, and the outbox's storage.
 
-pub mod socket;
-pub mod storage;
+pub(crate) mod socket;
+pub(crate) mod storage;
 
 use leptos::prelude::*;
 
 /// Milliseconds since the epoch by the browser's clock.
-pub fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     js_sys::Date::now() as i64
 }
 
 /// Resolves after `ms` milliseconds.
-pub async fn sleep(ms: u32) {
+pub(crate) async fn sleep(ms: u32) {
     let (done, wait) = futures::channel::oneshot::channel::<()>();
     set_timeout(
         move || {
@@ -24,6 +24,6 @@ pub async fn sleep(ms: u32) {
 }
 
 /// True while the page is shown (not a background tab).
-pub fn page_visible() -> bool {
+pub(crate) fn page_visible() -> bool {
     !document().hidden()
 }

@@ -18,7 +18,7 @@ use leptos::task::spawn_local;
 use std::task::Poll;
 
 /// What the socket reports to the page.
-pub trait Events: 'static {
+pub(crate) trait Events: 'static {
     /// A connection is open (the first, or a new one after a drop).
     fn connected(&self);
     /// The connection dropped: `offline` when the browser says there is no
@@ -35,7 +35,7 @@ pub trait Events: 'static {
 }
 
 /// How often [`Events::tick`] runs.
-pub const TICK_MS: u32 = 250;
+pub(crate) const TICK_MS: u32 = 250;
 
 /// The server closed the socket because this session ended.
 const SIGNED_OUT: u16 = 4001;
@@ -48,7 +48,7 @@ enum Control {
 /// Starts the connection for this page; frames sent into the returned
 /// channel go out on the live connection (those sent while it is down are
 /// dropped: the page sends again what matters when it reconnects).
-pub fn start(events: impl Events) -> mpsc::UnboundedSender<String> {
+pub(crate) fn start(events: impl Events) -> mpsc::UnboundedSender<String> {
     let (outgoing, queue) = mpsc::unbounded::<String>();
     let (control, controls) = mpsc::unbounded::<Control>();
     let online = control.clone();

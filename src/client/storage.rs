@@ -12,13 +12,13 @@ fn prefix(user: UserId) -> String {
     format!("natter.outbox.{user}.")
 }
 
-pub fn save(user: UserId, message: &MessagePayload) {
+pub(crate) fn save(user: UserId, message: &MessagePayload) {
     if let (Some(storage), Ok(json)) = (storage(), serde_json::to_string(message)) {
         let _ = storage.set_item(&format!("{}{}", prefix(user), message.message_id), &json);
     }
 }
 
-pub fn remove(user: UserId, id: &MessageId) {
+pub(crate) fn remove(user: UserId, id: &MessageId) {
     if let Some(storage) = storage() {
         let _ = storage.remove_item(&format!("{}{id}", prefix(user)));
     }
@@ -26,7 +26,7 @@ pub fn remove(user: UserId, id: &MessageId) {
 
 /// Everything `user` left unsent, oldest first (message ids are UUIDv7, so
 /// they sort by creation time).
-pub fn load(user: UserId) -> Vec<MessagePayload> {
+pub(crate) fn load(user: UserId) -> Vec<MessagePayload> {
     let Some(storage) = storage() else {
         return Vec::new();
     };

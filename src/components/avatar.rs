@@ -4,14 +4,14 @@ use leptos::prelude::*;
 
 /// One of twelve hues, derived from `name` (a class rather than an inline
 /// style, so the Content-Security-Policy needs no 'unsafe-inline').
-pub fn hue(name: &str) -> u32 {
+pub(crate) fn hue(name: &str) -> u32 {
     name.bytes().fold(2166136261u32, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(16777619)
     }) % 12
 }
 
 #[component]
-pub fn Avatar(#[prop(into)] name: String, #[prop(optional)] group: bool) -> impl IntoView {
+pub(crate) fn Avatar(#[prop(into)] name: String, #[prop(optional)] group: bool) -> impl IntoView {
     let initial = name
         .chars()
         .find(|c| c.is_alphanumeric())

@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
 #[component]
-pub fn Composer(conversation: ConversationId) -> impl IntoView {
+pub(crate) fn Composer(conversation: ConversationId) -> impl IntoView {
     let store = expect_context::<ChatStore>();
     // For the no-JavaScript form: a fresh id per page, so posting the same
     // form twice stores one message.

@@ -6,7 +6,7 @@ use crate::store::ChatStore;
 use leptos::prelude::*;
 
 #[component]
-pub fn ConnectionBadge() -> impl IntoView {
+pub(crate) fn ConnectionBadge() -> impl IntoView {
     let store = expect_context::<ChatStore>();
     let connection = Memo::new(move |_| store.connection());
     let label = move || connection.get().label();

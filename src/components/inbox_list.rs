@@ -9,7 +9,7 @@ use leptos::prelude::*;
 
 /// How a conversation is named: the other person, the group's title, or its
 /// members' names.
-pub fn display_name(entry: &InboxEntry, me: UserId) -> String {
+pub(crate) fn display_name(entry: &InboxEntry, me: UserId) -> String {
     match entry.kind {
         ConversationKind::Direct => entry
             .participant_name
@@ -47,7 +47,7 @@ fn preview(entry: &InboxEntry, me: UserId) -> String {
 }
 
 #[component]
-pub fn InboxList() -> impl IntoView {
+pub(crate) fn InboxList() -> impl IntoView {
     let store = expect_context::<ChatStore>();
     let me = store.me().user_id;
     // The list is rebuilt whole when it changes: only when the inbox or the

@@ -140,7 +140,7 @@ fn render(row: Row, store: ChatStore) -> AnyView {
 }
 
 #[component]
-pub fn MessageList(#[prop(into)] group: bool) -> impl IntoView {
+pub(crate) fn MessageList(#[prop(into)] group: bool) -> impl IntoView {
     let store = expect_context::<ChatStore>();
     let me = store.me().user_id;
     let scroller = NodeRef::<leptos::html::Div>::new();
@@ -247,7 +247,7 @@ mod scroll {
         el.scroll_height() - el.client_height() - from_bottom(el)
     }
 
-    pub fn on_scroll(
+    pub(crate) fn on_scroll(
         scroller: NodeRef<Div>,
         at_bottom: RwSignal<bool>,
         unseen: RwSignal<bool>,
@@ -266,7 +266,7 @@ mod scroll {
         }
     }
 
-    pub fn load_older(store: ChatStore, loading: RwSignal<bool>, scroller: NodeRef<Div>) {
+    pub(crate) fn load_older(store: ChatStore, loading: RwSignal<bool>, scroller: NodeRef<Div>) {
         if loading.get_untracked() {
             return;
         }
@@ -298,7 +298,7 @@ mod scroll {
     /// After each change of the newest message: my own message brings the
     /// view down to it; someone else's, while I am scrolled up, shows the
     /// "new messages" pill instead of moving what I am reading.
-    pub fn watch(
+    pub(crate) fn watch(
         store: ChatStore,
         me: UserId,
         scroller: NodeRef<Div>,

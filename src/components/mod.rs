@@ -1,8 +1,8 @@
 //! Pieces of the chat pages.
 
-pub mod avatar;
-pub mod composer;
-pub mod connection_badge;
-pub mod inbox_list;
-pub mod message_list;
-pub mod new_chat;
+pub(crate) mod avatar;
+pub(crate) mod composer;
+pub(crate) mod connection_badge;
+pub(crate) mod inbox_list;
+pub(crate) mod message_list;
+pub(crate) mod new_chat;

@@ -13,7 +13,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 #[component]
-pub fn NewChat() -> impl IntoView {
+pub(crate) fn NewChat() -> impl IntoView {
     let query = use_query_map();
     let initial = query.with_untracked(|q| q.get("q").unwrap_or_default());
     let search = RwSignal::new(initial.clone());

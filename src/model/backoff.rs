@@ -5,7 +5,7 @@
 /// The `attempt`-th wait (from 0): `base_ms` doubled each time up to
 /// `cap_ms`, half of it fixed and half random ("equal jitter"); `random` is
 /// uniform in [0, 1).
-pub fn delay_ms(attempt: u32, base_ms: u32, cap_ms: u32, random: f64) -> u32 {
+pub(crate) fn delay_ms(attempt: u32, base_ms: u32, cap_ms: u32, random: f64) -> u32 {
     let exp = 1u64 << attempt.min(20);
     let ceiling = (u64::from(base_ms) * exp).min(u64::from(cap_ms)) as f64;
     let random = random.clamp(0.0, 1.0);
@@ -13,7 +13,7 @@ pub fn delay_ms(attempt: u32, base_ms: u32, cap_ms: u32, random: f64) -> u32 {
 }
 
 #[derive(Clone, Debug)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     attempt: u32,
     base_ms: u32,
     cap_ms: u32,
@@ -26,7 +26,7 @@ impl Default for Backoff {
 }
 
 impl Backoff {
-    pub fn new(base_ms: u32, cap_ms: u32) -> Self {
+    pub(crate) fn new(base_ms: u32, cap_ms: u32) -> Self {
         Self {
             attempt: 0,
             base_ms,
@@ -35,19 +35,15 @@ impl Backoff {
     }
 
     /// The delay before the next attempt; `random` is uniform in [0, 1).
-    pub fn next_delay_ms(&mut self, random: f64) -> u32 {
+    pub(crate) fn next_delay_ms(&mut self, random: f64) -> u32 {
         let delay = delay_ms(self.attempt, self.base_ms, self.cap_ms, random);
         self.attempt = self.attempt.saturating_add(1);
         delay
     }
 
     /// A connection worked: start again from the shortest delay.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.attempt = 0;
-    }
-
-    pub fn attempts(&self) -> u32 {
-        self.attempt
     }
 }
 

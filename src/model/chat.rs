@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 /// The live connection as the person sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Connection {
+pub(crate) enum Connection {
     /// Before the first connection (and on the server).
     Connecting,
     Connected,
@@ -28,7 +28,7 @@ pub enum Connection {
 }
 
 impl Connection {
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Self::Connecting => "Connecting…",
             Self::Connected => "Connected",
@@ -40,7 +40,7 @@ impl Connection {
 
 /// What the page must do after a change.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Effect {
+pub(crate) enum Effect {
     /// A frame for the server, on the live connection.
     Send(ClientEvent),
     /// Keep this unacknowledged message where a reload finds it.
@@ -53,22 +53,22 @@ pub enum Effect {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct Chat {
+pub(crate) struct Chat {
     me: UserSummary,
-    pub inbox: InboxList,
+    pub(crate) inbox: InboxList,
     /// The open conversation's people.
-    pub open: Option<Conversation>,
+    pub(crate) open: Option<Conversation>,
     /// The open conversation's messages.
-    pub timeline: Option<Timeline>,
-    pub outbox: Outbox,
-    pub connection: Connection,
+    pub(crate) timeline: Option<Timeline>,
+    pub(crate) outbox: Outbox,
+    pub(crate) connection: Connection,
     /// The newest message each conversation was marked read up to on this
     /// connection, so a read marker is sent once.
     read_sent: HashMap<ConversationId, MessageId>,
 }
 
 impl Chat {
-    pub fn new(me: UserSummary, inbox: Vec<InboxEntry>) -> Self {
+    pub(crate) fn new(me: UserSummary, inbox: Vec<InboxEntry>) -> Self {
         Self {
             me,
             inbox: InboxList::new(inbox),
@@ -80,20 +80,20 @@ impl Chat {
         }
     }
 
-    pub fn me(&self) -> &UserSummary {
+    pub(crate) fn me(&self) -> &UserSummary {
         &self.me
     }
 
-    pub fn my_id(&self) -> UserId {
+    pub(crate) fn my_id(&self) -> UserId {
         self.me.user_id
     }
 
-    pub fn open_id(&self) -> Option<ConversationId> {
+    pub(crate) fn open_id(&self) -> Option<ConversationId> {
         self.open.as_ref().map(|c| c.conversation_id)
     }
 
     /// A display name for a participant of the open conversation.
-    pub fn name_of(&self, user: UserId) -> &str {
+    pub(crate) fn name_of(&self, user: UserId) -> &str {
         self.open
             .as_ref()
             .and_then(|c| c.participants.iter().find(|p| p.user_id == user))
@@ -107,7 +107,7 @@ impl Chat {
     /// Shows `conversation` with its newest page, plus my messages to it
     /// that are still on their way, and marks it read (opening it is seeing
     /// it; the server renders it so too).
-    pub fn open_conversation(
+    pub(crate) fn open_conversation(
         &mut self,
         conversation: Conversation,
         page: HistoryPage,
@@ -125,7 +125,7 @@ impl Chat {
     }
 
     /// Leaves `conversation` if it is the one open.
-    pub fn close_conversation(&mut self, conversation: ConversationId) {
+    pub(crate) fn close_conversation(&mut self, conversation: ConversationId) {
         if self.open_id() == Some(conversation) {
             self.open = None;
             self.timeline = None;
@@ -134,7 +134,7 @@ impl Chat {
 
     /// I write a message: shown at once as pending, kept until acknowledged,
     /// sent now if connected (else when the connection is back).
-    pub fn write(
+    pub(crate) fn write(
         &mut self,
         conversation: ConversationId,
         content: Content,
@@ -160,7 +160,7 @@ impl Chat {
     }
 
     /// I try a failed message again: same id, so it cannot double.
-    pub fn retry(&mut self, id: &MessageId, now_ms: i64) -> Vec<Effect> {
+    pub(crate) fn retry(&mut self, id: &MessageId, now_ms: i64) -> Vec<Effect> {
         let Some(message) = self.timeline.as_mut().and_then(|t| t.retry(id)).cloned() else {
             return Vec::new();
         };
@@ -182,7 +182,7 @@ impl Chat {
 
     /// Messages an earlier page (of this tab or another) wrote and the
     /// server never acknowledged: back in the outbox, due when connected.
-    pub fn restore(&mut self, pending: Vec<MessagePayload>, now_ms: i64) {
+    pub(crate) fn restore(&mut self, pending: Vec<MessagePayload>, now_ms: i64) {
         let me = self.my_id();
         for message in pending.into_iter().filter(|m| m.sender_id == me) {
             if let Some(t) = &mut self.timeline {
@@ -195,7 +195,7 @@ impl Chat {
     /// The connection is up: everything in the outbox goes again (its
     /// answers may have been lost with the old connection), and read
     /// markers are said again.
-    pub fn on_connected(&mut self, now_ms: i64, visible: bool) -> Vec<Effect> {
+    pub(crate) fn on_connected(&mut self, now_ms: i64, visible: bool) -> Vec<Effect> {
         self.connection = Connection::Connected;
         self.read_sent.clear();
         self.outbox.reconnected(now_ms);
@@ -208,19 +208,19 @@ impl Chat {
     }
 
     /// The connection is down (or not there yet).
-    pub fn on_disconnected(&mut self, state: Connection) {
+    pub(crate) fn on_disconnected(&mut self, state: Connection) {
         self.connection = state;
     }
 
     /// Time passed: whatever in the outbox fell due goes.
-    pub fn tick(&mut self, now_ms: i64) -> Vec<Effect> {
+    pub(crate) fn tick(&mut self, now_ms: i64) -> Vec<Effect> {
         let mut effects = Vec::new();
         self.send_due(now_ms, &mut effects);
         effects
     }
 
     /// When [`Self::tick`] next has something to do.
-    pub fn next_due_ms(&self) -> Option<i64> {
+    pub(crate) fn next_due_ms(&self) -> Option<i64> {
         self.outbox.next_due_ms()
     }
 
@@ -238,7 +238,7 @@ impl Chat {
 
     /// The page is seen (opened, shown again): the open conversation's
     /// badge clears and the server (so my other tabs) hears how far I read.
-    pub fn seen(&mut self) -> Vec<Effect> {
+    pub(crate) fn seen(&mut self) -> Vec<Effect> {
         let mut effects = Vec::new();
         self.mark_open_read(&mut effects);
         effects
@@ -269,7 +269,7 @@ impl Chat {
 
     /// A frame from the server. `random` is uniform in [0, 1) (the jitter of
     /// a retry).
-    pub fn apply(
+    pub(crate) fn apply(
         &mut self,
         event: ServerEvent,
         visible: bool,
@@ -330,7 +330,7 @@ impl Chat {
     }
 
     /// An older page of the open conversation (scrolling up).
-    pub fn older_page(&mut self, page: HistoryPage) {
+    pub(crate) fn older_page(&mut self, page: HistoryPage) {
         if let Some(t) = &mut self.timeline {
             t.prepend_older(page);
         }
@@ -338,7 +338,7 @@ impl Chat {
 
     /// Fresh data after a reconnect: the inbox, and the open conversation's
     /// newest page merged into what is shown.
-    pub fn caught_up(
+    pub(crate) fn caught_up(
         &mut self,
         inbox: Option<Vec<InboxEntry>>,
         page: Option<HistoryPage>,

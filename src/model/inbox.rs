@@ -4,20 +4,20 @@
 use crate::protocol::{ConversationId, InboxEntry, MessagePayload, UserId};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct InboxList {
+pub(crate) struct InboxList {
     entries: Vec<InboxEntry>,
 }
 
 impl InboxList {
-    pub fn new(entries: Vec<InboxEntry>) -> Self {
+    pub(crate) fn new(entries: Vec<InboxEntry>) -> Self {
         Self { entries }
     }
 
-    pub fn entries(&self) -> &[InboxEntry] {
+    pub(crate) fn entries(&self) -> &[InboxEntry] {
         &self.entries
     }
 
-    pub fn get(&self, conversation: ConversationId) -> Option<&InboxEntry> {
+    pub(crate) fn get(&self, conversation: ConversationId) -> Option<&InboxEntry> {
         self.entries
             .iter()
             .find(|e| e.conversation_id == conversation)
@@ -27,7 +27,7 @@ impl InboxList {
     /// preview and the row moves to the top. It counts as unread when someone
     /// else wrote it and the conversation is not the one open. False when the
     /// conversation is not listed (someone started it with me: refetch).
-    pub fn record(
+    pub(crate) fn record(
         &mut self,
         message: &MessagePayload,
         me: UserId,
@@ -59,7 +59,7 @@ impl InboxList {
     }
 
     /// The badge clears (the conversation was opened or read elsewhere).
-    pub fn mark_read(&mut self, conversation: ConversationId) -> bool {
+    pub(crate) fn mark_read(&mut self, conversation: ConversationId) -> bool {
         match self
             .entries
             .iter_mut()
@@ -71,10 +71,6 @@ impl InboxList {
             }
             _ => false,
         }
-    }
-
-    pub fn total_unread(&self) -> i64 {
-        self.entries.iter().map(|e| e.unread_count).sum()
     }
 }
 
@@ -133,9 +129,8 @@ mod tests {
             0,
             "the open one stays read"
         );
-        assert_eq!(inbox.total_unread(), 1);
         assert!(inbox.mark_read(c));
-        assert_eq!(inbox.total_unread(), 0);
+        assert!(inbox.entries().iter().all(|e| e.unread_count == 0));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! page first matches the server's HTML exactly.
 
 /// Minutes to add to UTC to get the reader's local time at `ts_ms`.
-pub fn offset_minutes(ts_ms: i64, hydrated: bool) -> i64 {
+pub(crate) fn offset_minutes(ts_ms: i64, hydrated: bool) -> i64 {
     #[cfg(feature = "hydrate")]
     if hydrated {
         let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ts_ms as f64));
@@ -17,13 +17,13 @@ pub fn offset_minutes(ts_ms: i64, hydrated: bool) -> i64 {
 }
 
 /// Days since the epoch in local time.
-pub fn day_number(ts_ms: i64, offset_min: i64) -> i64 {
+pub(crate) fn day_number(ts_ms: i64, offset_min: i64) -> i64 {
     (ts_ms + offset_min * 60_000).div_euclid(86_400_000)
 }
 
 /// (year, month 1–12, day 1–31) of a day number (Howard Hinnant's
 /// civil_from_days).
-pub fn civil(day: i64) -> (i64, u32, u32) {
+pub(crate) fn civil(day: i64) -> (i64, u32, u32) {
     let z = day + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -42,7 +42,7 @@ const MONTHS: [&str; 12] = [
 const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
 
 /// "14:05" (24-hour, unambiguous everywhere).
-pub fn clock(ts_ms: i64, offset_min: i64) -> String {
+pub(crate) fn clock(ts_ms: i64, offset_min: i64) -> String {
     let minutes = (ts_ms + offset_min * 60_000)
         .div_euclid(60_000)
         .rem_euclid(24 * 60);
@@ -51,7 +51,7 @@ pub fn clock(ts_ms: i64, offset_min: i64) -> String {
 
 /// A day heading relative to `today` (a day number): "Today", "Yesterday",
 /// "Mon 14 Apr" this year, "14 Apr 2023" before.
-pub fn day_label(day: i64, today: i64) -> String {
+pub(crate) fn day_label(day: i64, today: i64) -> String {
     if day == today {
         return "Today".into();
     }
@@ -70,7 +70,7 @@ pub fn day_label(day: i64, today: i64) -> String {
 }
 
 /// The inbox's short time: the clock today, the day otherwise.
-pub fn short_when(ts_ms: i64, now_ms: i64, offset_min: i64) -> String {
+pub(crate) fn short_when(ts_ms: i64, now_ms: i64, offset_min: i64) -> String {
     let day = day_number(ts_ms, offset_min);
     let today = day_number(now_ms, offset_min);
     if day == today {
@@ -81,7 +81,7 @@ pub fn short_when(ts_ms: i64, now_ms: i64, offset_min: i64) -> String {
 }
 
 /// ISO 8601 in UTC, for `<time datetime>`.
-pub fn iso(ts_ms: i64) -> String {
+pub(crate) fn iso(ts_ms: i64) -> String {
     let (y, m, d) = civil(ts_ms.div_euclid(86_400_000));
     format!("{y:04}-{m:02}-{d:02}T{}Z", clock(ts_ms, 0))
 }

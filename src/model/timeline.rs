@@ -12,7 +12,7 @@ use std::collections::HashSet;
 
 /// Where one of my messages is on its way to the others.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Status {
+pub(crate) enum Status {
     /// Stored by the server (acknowledged, or loaded from history).
     Sent,
     /// Shown at once; not acknowledged yet (kept in the outbox).
@@ -22,16 +22,16 @@ pub enum Status {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ChatMessage {
-    pub message_id: MessageId,
-    pub sender_id: UserId,
-    pub content: Content,
-    pub timestamp: i64,
-    pub status: Status,
+pub(crate) struct ChatMessage {
+    pub(crate) message_id: MessageId,
+    pub(crate) sender_id: UserId,
+    pub(crate) content: Content,
+    pub(crate) timestamp: i64,
+    pub(crate) status: Status,
 }
 
 impl ChatMessage {
-    pub fn from_history(m: HistoryMessage) -> Self {
+    pub(crate) fn from_history(m: HistoryMessage) -> Self {
         Self {
             message_id: m.message_id,
             sender_id: m.sender_id,
@@ -41,7 +41,7 @@ impl ChatMessage {
         }
     }
 
-    pub fn from_payload(m: MessagePayload, status: Status) -> Self {
+    pub(crate) fn from_payload(m: MessagePayload, status: Status) -> Self {
         Self {
             message_id: m.message_id,
             sender_id: m.sender_id,
@@ -57,8 +57,8 @@ impl ChatMessage {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Timeline {
-    pub conversation_id: ConversationId,
+pub(crate) struct Timeline {
+    pub(crate) conversation_id: ConversationId,
     /// Oldest first. Stored messages come first, in the server's order;
     /// pending and failed ones of mine follow.
     messages: Vec<ChatMessage>,
@@ -69,7 +69,7 @@ pub struct Timeline {
 
 impl Timeline {
     /// From the newest history page (newest first, as the API answers).
-    pub fn from_page(page: HistoryPage) -> Self {
+    pub(crate) fn from_page(page: HistoryPage) -> Self {
         let mut timeline = Self {
             conversation_id: page.conversation_id,
             messages: Vec::with_capacity(page.messages.len()),
@@ -84,20 +84,16 @@ impl Timeline {
         timeline
     }
 
-    pub fn messages(&self) -> &[ChatMessage] {
+    pub(crate) fn messages(&self) -> &[ChatMessage] {
         &self.messages
     }
 
-    pub fn older_cursor(&self) -> Option<&MessageId> {
+    pub(crate) fn older_cursor(&self) -> Option<&MessageId> {
         self.older.as_ref()
     }
 
-    pub fn contains(&self, id: &MessageId) -> bool {
-        self.ids.contains(id)
-    }
-
     /// The newest stored message (what a read marker points at).
-    pub fn newest_stored(&self) -> Option<&ChatMessage> {
+    pub(crate) fn newest_stored(&self) -> Option<&ChatMessage> {
         self.messages.iter().rev().find(|m| m.is_stored())
     }
 
@@ -112,7 +108,7 @@ impl Timeline {
 
     /// An older page (newest first) loaded by scrolling up: prepended, with
     /// anything already shown skipped. Returns how many were added.
-    pub fn prepend_older(&mut self, page: HistoryPage) -> usize {
+    pub(crate) fn prepend_older(&mut self, page: HistoryPage) -> usize {
         if page.conversation_id != self.conversation_id {
             return 0;
         }
@@ -132,7 +128,7 @@ impl Timeline {
     /// A `message.receive` for this conversation. False if it was already
     /// shown (a duplicate delivery, or my own message from another tab that
     /// this tab also holds).
-    pub fn receive(&mut self, message: MessagePayload) -> bool {
+    pub(crate) fn receive(&mut self, message: MessagePayload) -> bool {
         if message.conversation_id != self.conversation_id {
             return false;
         }
@@ -157,7 +153,7 @@ impl Timeline {
     }
 
     /// Shows my message at once, as pending (no-op if already shown).
-    pub fn push_pending(&mut self, message: MessagePayload) -> bool {
+    pub(crate) fn push_pending(&mut self, message: MessagePayload) -> bool {
         if message.conversation_id != self.conversation_id
             || !self.ids.insert(message.message_id.clone())
         {
@@ -171,7 +167,7 @@ impl Timeline {
     /// `message.ack`: stored. The message joins the stored ones, after those
     /// already there (the server stored it after every message it delivered
     /// to us before this ack).
-    pub fn ack(&mut self, id: &MessageId, timestamp: i64) -> bool {
+    pub(crate) fn ack(&mut self, id: &MessageId, timestamp: i64) -> bool {
         let Some(index) = self.messages.iter().position(|m| &m.message_id == id) else {
             return false;
         };
@@ -186,7 +182,7 @@ impl Timeline {
         true
     }
 
-    pub fn fail(&mut self, id: &MessageId, reason: String, retryable: bool) -> bool {
+    pub(crate) fn fail(&mut self, id: &MessageId, reason: String, retryable: bool) -> bool {
         match self.messages.iter_mut().find(|m| &m.message_id == id) {
             Some(m) if m.status != Status::Sent => {
                 m.status = Status::Failed { reason, retryable };
@@ -197,7 +193,7 @@ impl Timeline {
     }
 
     /// A failed message goes back to pending (the person pressed retry).
-    pub fn retry(&mut self, id: &MessageId) -> Option<&ChatMessage> {
+    pub(crate) fn retry(&mut self, id: &MessageId) -> Option<&ChatMessage> {
         let m = self.messages.iter_mut().find(|m| &m.message_id == id)?;
         if !matches!(m.status, Status::Failed { .. }) {
             return None;
@@ -213,7 +209,7 @@ impl Timeline {
     /// after the page was read stay after it. If the page does not reach
     /// back to anything shown, the hole cannot be bridged: the timeline
     /// restarts from this page and older pages load on scroll as usual.
-    pub fn catch_up(&mut self, page: HistoryPage) {
+    pub(crate) fn catch_up(&mut self, page: HistoryPage) {
         if page.conversation_id != self.conversation_id {
             return;
         }

@@ -10,7 +10,7 @@ use leptos_router::{LazyRoute, lazy_route};
 
 /// `/login`: its code is a part of the WebAssembly bundle of its own,
 /// loaded when the page is.
-pub struct LoginRoute;
+pub(crate) struct LoginRoute;
 
 #[lazy_route]
 impl LazyRoute for LoginRoute {
@@ -24,7 +24,7 @@ impl LazyRoute for LoginRoute {
 }
 
 /// `/register`, likewise.
-pub struct RegisterRoute;
+pub(crate) struct RegisterRoute;
 
 #[lazy_route]
 impl LazyRoute for RegisterRoute {
@@ -129,7 +129,7 @@ fn AuthCard(mode: Mode, children: Children) -> impl IntoView {
 }
 
 #[component]
-pub fn LoginPage() -> impl IntoView {
+pub(crate) fn LoginPage() -> impl IntoView {
     let action = ServerAction::<Login>::new();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     let pending = action.pending().into();
@@ -143,7 +143,7 @@ pub fn LoginPage() -> impl IntoView {
 }
 
 #[component]
-pub fn RegisterPage() -> impl IntoView {
+pub(crate) fn RegisterPage() -> impl IntoView {
     let action = ServerAction::<Register>::new();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     let pending = action.pending().into();

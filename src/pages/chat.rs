@@ -23,7 +23,7 @@ use leptos_router::{LazyRoute, lazy_route};
 /// The signed-in app around every conversation (inbox, new chat, the
 /// connection): a part of the bundle of its own, which the log-in page never
 /// loads.
-pub struct ChatRoute;
+pub(crate) struct ChatRoute;
 
 #[lazy_route]
 impl LazyRoute for ChatRoute {
@@ -37,7 +37,7 @@ impl LazyRoute for ChatRoute {
 }
 
 /// Starting a conversation (`/new`): a part of its own too.
-pub struct NewChatRoute;
+pub(crate) struct NewChatRoute;
 
 #[lazy_route]
 impl LazyRoute for NewChatRoute {
@@ -52,7 +52,7 @@ impl LazyRoute for NewChatRoute {
 }
 
 /// An open conversation: another part, loaded only with `/c/:id`.
-pub struct ConversationRoute;
+pub(crate) struct ConversationRoute;
 
 #[lazy_route]
 impl LazyRoute for ConversationRoute {
@@ -66,7 +66,7 @@ impl LazyRoute for ConversationRoute {
 }
 
 #[component]
-pub fn ChatLayout() -> impl IntoView {
+pub(crate) fn ChatLayout() -> impl IntoView {
     let home = Resource::new(|| (), |_| load_home());
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -128,7 +128,7 @@ fn SignedIn(home: Home) -> impl IntoView {
 }
 
 #[component]
-pub fn NoConversation() -> impl IntoView {
+pub(crate) fn NoConversation() -> impl IntoView {
     view! {
         <Title text="Chats"/>
         <section class="empty-pane">
@@ -140,7 +140,7 @@ pub fn NoConversation() -> impl IntoView {
 }
 
 #[component]
-pub fn ConversationPane() -> impl IntoView {
+pub(crate) fn ConversationPane() -> impl IntoView {
     let params = use_params_map();
     let view = Resource::new(
         move || params.with(|p| p.get("id").unwrap_or_default()),
@@ -333,7 +333,7 @@ mod browser {
     /// Starts the browser's side: the clock and time zone take over from
     /// the server's, messages left by an earlier page are back in the
     /// outbox, and the socket connects.
-    pub fn attach(store: ChatStore) {
+    pub(crate) fn attach(store: ChatStore) {
         store.hydrated.set(true);
         store.now_ms.set(client::now_ms());
         let user = store.me().user_id;

@@ -4,6 +4,6 @@ mod auth;
 mod chat;
 mod not_found;
 
-pub use auth::{LoginRoute, RegisterRoute};
-pub use chat::{ChatRoute, ConversationRoute, NewChatRoute, NoConversation};
-pub use not_found::{NotFound, NotFoundPage};
+pub(crate) use auth::{LoginRoute, RegisterRoute};
+pub(crate) use chat::{ChatRoute, ConversationRoute, NewChatRoute, NoConversation};
+pub(crate) use not_found::{NotFound, NotFoundPage};

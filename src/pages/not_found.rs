@@ -4,7 +4,7 @@ use leptos_meta::Title;
 /// A proper 404 inside the app (a conversation that is not yours, or gone):
 /// the status on the server, a way back for the person.
 #[component]
-pub fn NotFound() -> impl IntoView {
+pub(crate) fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(axum::http::StatusCode::NOT_FOUND);
@@ -23,7 +23,7 @@ pub fn NotFound() -> impl IntoView {
 
 /// A path no route knows: the same 404, as a whole page.
 #[component]
-pub fn NotFoundPage() -> impl IntoView {
+pub(crate) fn NotFoundPage() -> impl IntoView {
     view! {
         <main class="page">
             <NotFound/>

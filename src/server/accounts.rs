@@ -8,12 +8,12 @@ use super::state::AppState;
 use crate::protocol::{ApiError, AuthResponse, ErrorCode, Password, UserId, UserSummary, Username};
 
 /// The most users one search returns.
-pub const SEARCH_LIMIT: i64 = 20;
+pub(crate) const SEARCH_LIMIT: i64 = 20;
 
 /// Creates the account and its first session (the types have held the
 /// input to its rules); a taken name is a 409 from the unique constraint (so
 /// two racing sign-ups cannot both win).
-pub async fn register(
+pub(crate) async fn register(
     state: &AppState,
     username: &Username,
     password: &Password,
@@ -26,7 +26,11 @@ pub async fn register(
 
 /// One message for a wrong name and a wrong password, and the same work for
 /// both, so neither the answer nor its timing tells which names exist.
-pub async fn login(state: &AppState, username: &str, password: &str) -> AppResult<AuthResponse> {
+pub(crate) async fn login(
+    state: &AppState,
+    username: &str,
+    password: &str,
+) -> AppResult<AuthResponse> {
     let found = db::users::credentials(&state.db, username).await?;
     let hash = found.as_ref().map(|c| c.password_hash.clone());
     let ok = auth::verify_password(password.to_owned(), hash).await?;
@@ -49,7 +53,7 @@ async fn open_session(state: &AppState, id: UserId, username: &str) -> AppResult
 
 /// Ends the session for the cookie and the bearer token alike, and closes
 /// the WebSockets opened with it.
-pub async fn logout(state: &AppState, user: &CurrentUser) -> AppResult<()> {
+pub(crate) async fn logout(state: &AppState, user: &CurrentUser) -> AppResult<()> {
     db::sessions::delete(&state.db, &user.token_hash).await?;
     state
         .chat
@@ -60,7 +64,7 @@ pub async fn logout(state: &AppState, user: &CurrentUser) -> AppResult<()> {
 
 /// Users whose name starts with `prefix` (case-insensitive: names are
 /// lowercase).
-pub async fn search(state: &AppState, prefix: &str) -> AppResult<Vec<UserSummary>> {
+pub(crate) async fn search(state: &AppState, prefix: &str) -> AppResult<Vec<UserSummary>> {
     let prefix = prefix.trim().to_lowercase();
     // No name holds anything but a-z, 0-9 and _ (nor could PostgreSQL
     // compare a NUL): such a prefix matches nobody.

@@ -22,7 +22,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use std::sync::LazyLock;
 
-pub const COOKIE_NAME: &str = "natter_session";
+pub(crate) const COOKIE_NAME: &str = "natter_session";
 
 /// Hashes run at most one per core at a time: each takes 19 MiB and tens of
 /// milliseconds by design, so a burst of sign-ups or log-ins queues here
@@ -40,7 +40,7 @@ async fn hashing<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) ->
     Ok(tokio::task::spawn_blocking(job).await?)
 }
 
-pub async fn hash_password(password: String) -> AppResult<String> {
+pub(crate) async fn hash_password(password: String) -> AppResult<String> {
     hashing(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
@@ -62,7 +62,7 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// Checks `password` against `hash` (or the dummy hash when `None`).
-pub async fn verify_password(password: String, hash: Option<String>) -> AppResult<bool> {
+pub(crate) async fn verify_password(password: String, hash: Option<String>) -> AppResult<bool> {
     hashing(move || {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| DUMMY_HASH.clone());
@@ -79,7 +79,7 @@ pub async fn verify_password(password: String, hash: Option<String>) -> AppResul
 }
 
 /// A new session token and the hash the database keeps.
-pub fn new_token() -> (String, [u8; 32]) {
+pub(crate) fn new_token() -> (String, [u8; 32]) {
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
     let token = URL_SAFE_NO_PAD.encode(bytes);
@@ -87,13 +87,13 @@ pub fn new_token() -> (String, [u8; 32]) {
     (token, hash)
 }
 
-pub fn token_hash(token: &str) -> [u8; 32] {
+pub(crate) fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
 /// The session token a request carries: `Authorization: Bearer` first, then
 /// the cookie.
-pub fn request_token(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn request_token(headers: &HeaderMap) -> Option<&str> {
     if let Some(bearer) = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -121,7 +121,7 @@ fn is_https(headers: &HeaderMap) -> bool {
 }
 
 /// `Set-Cookie` for a new session.
-pub fn session_cookie(token: &str, days: u32, request: &HeaderMap) -> HeaderValue {
+pub(crate) fn session_cookie(token: &str, days: u32, request: &HeaderMap) -> HeaderValue {
     let secure = if is_https(request) { "; Secure" } else { "" };
     let max_age = u64::from(days) * 86_400;
     HeaderValue::from_str(&format!(
@@ -131,7 +131,7 @@ pub fn session_cookie(token: &str, days: u32, request: &HeaderMap) -> HeaderValu
 }
 
 /// `Set-Cookie` that removes the session cookie.
-pub fn clear_cookie(request: &HeaderMap) -> HeaderValue {
+pub(crate) fn clear_cookie(request: &HeaderMap) -> HeaderValue {
     let secure = if is_https(request) { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
         "{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
@@ -141,15 +141,18 @@ pub fn clear_cookie(request: &HeaderMap) -> HeaderValue {
 
 /// The signed-in user of a request; extracting it answers 401 otherwise.
 #[derive(Clone, Debug)]
-pub struct CurrentUser {
-    pub id: UserId,
-    pub username: String,
+pub(crate) struct CurrentUser {
+    pub(crate) id: UserId,
+    pub(crate) username: String,
     /// The session's hash, to end it (logout) or to find its connections.
-    pub token_hash: [u8; 32],
+    pub(crate) token_hash: [u8; 32],
 }
 
 /// Looks the request's session up.
-pub async fn current_user(state: &AppState, headers: &HeaderMap) -> AppResult<Option<CurrentUser>> {
+pub(crate) async fn current_user(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> AppResult<Option<CurrentUser>> {
     let Some(token) = request_token(headers) else {
         return Ok(None);
     };

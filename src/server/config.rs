@@ -19,45 +19,45 @@ pub struct Settings {
     /// An external PostgreSQL; empty means natter's private cluster under
     /// `data-dir`.
     #[serde(default)]
-    pub database_url: String,
+    pub(crate) database_url: String,
     /// Where the private cluster lives (relative to the working directory).
-    pub data_dir: PathBuf,
+    pub(crate) data_dir: PathBuf,
     /// Connections in the pool that serves reads and account operations.
     pub db_pool_size: u32,
     /// How long a session lasts without being used.
-    pub session_days: u32,
+    pub(crate) session_days: u32,
     /// Messages written per transaction at most by the group-commit writer.
-    pub send_batch_max: usize,
+    pub(crate) send_batch_max: usize,
     /// Frames queued for one connection before it counts as too slow and is
     /// disconnected (it catches up from history when it reconnects).
-    pub outbound_queue: usize,
+    pub(crate) outbound_queue: usize,
     /// Seconds between pings to an idle WebSocket; a connection silent for
     /// three intervals is dropped.
-    pub ping_interval_secs: u64,
+    pub(crate) ping_interval_secs: u64,
     /// Origins besides the server's own that may open a WebSocket or post a
     /// cookie-authenticated form (e.g. `https://chat.example.com`).
     #[serde(default)]
-    pub allowed_origins: Vec<String>,
+    pub(crate) allowed_origins: Vec<String>,
     /// Sign-up and log-in attempts one address may make per minute.
-    pub auth_attempts_per_minute: u32,
+    pub(crate) auth_attempts_per_minute: u32,
     /// Take the client's address from `X-Forwarded-For` (only behind a proxy
     /// that sets it).
     #[serde(default)]
-    pub trust_proxy_headers: bool,
+    pub(crate) trust_proxy_headers: bool,
     /// The largest request body accepted, in bytes.
-    pub max_body_bytes: usize,
+    pub(crate) max_body_bytes: usize,
     /// Messages one user may send per second, sustained…
-    pub sends_per_second: u32,
+    pub(crate) sends_per_second: u32,
     /// …and in a burst.
-    pub send_burst: u32,
+    pub(crate) send_burst: u32,
     /// Tell other natter nodes on the same database about new messages
     /// (PostgreSQL NOTIFY wake-ups), and listen for theirs.
-    pub peer_fanout: bool,
+    pub(crate) peer_fanout: bool,
 }
 
 impl Settings {
     /// The external database, if one is configured.
-    pub fn external_database(&self) -> Option<&str> {
+    pub(crate) fn external_database(&self) -> Option<&str> {
         let url = self.database_url.trim();
         (!url.is_empty()).then_some(url)
     }

@@ -11,11 +11,11 @@ use crate::protocol::{
     MessageId, Title, UserId,
 };
 
-pub const DEFAULT_PAGE: i64 = 20;
-pub const MAX_PAGE: i64 = 100;
+pub(crate) const DEFAULT_PAGE: i64 = 20;
+pub(crate) const MAX_PAGE: i64 = 100;
 
 /// The conversation and whether this call created it.
-pub async fn create(
+pub(crate) async fn create(
     state: &AppState,
     me: &CurrentUser,
     participants: &[UserId],
@@ -75,7 +75,7 @@ pub async fn create(
 
 /// The conversation, if `me` is in it; 404 otherwise, exactly as for one
 /// that does not exist.
-pub async fn get(
+pub(crate) async fn get(
     state: &AppState,
     me: &CurrentUser,
     id: ConversationId,
@@ -99,7 +99,7 @@ async fn require_member(state: &AppState, me: &CurrentUser, id: ConversationId) 
 
 /// A page of history, newest first: `limit` messages strictly older than
 /// `cursor`. One query (membership comes from the cache).
-pub async fn history(
+pub(crate) async fn history(
     state: &AppState,
     me: &CurrentUser,
     id: ConversationId,
@@ -139,7 +139,11 @@ pub async fn history(
 }
 
 /// `user`'s inbox; only they may read it.
-pub async fn inbox(state: &AppState, me: &CurrentUser, user: UserId) -> AppResult<Vec<InboxEntry>> {
+pub(crate) async fn inbox(
+    state: &AppState,
+    me: &CurrentUser,
+    user: UserId,
+) -> AppResult<Vec<InboxEntry>> {
     if user != me.id {
         return Err(ApiError::forbidden("you can only read your own inbox").into());
     }

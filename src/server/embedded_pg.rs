@@ -60,9 +60,9 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ClusterError {
 /// A running private cluster.
 #[derive(Clone, Debug)]
 pub struct Cluster {
-    pub base: PathBuf,
-    pub pgdata: PathBuf,
-    pub socket_dir: PathBuf,
+    pub(crate) base: PathBuf,
+    pub(crate) pgdata: PathBuf,
+    pub(crate) socket_dir: PathBuf,
     bin: PathBuf,
     as_postgres: bool,
 }
@@ -190,7 +190,7 @@ pub async fn ensure_running(base: &Path) -> Result<Cluster, ClusterError> {
 }
 
 /// The cluster under `base` if one was ever created there (running or not).
-pub fn existing(base: &Path) -> Option<Cluster> {
+pub(crate) fn existing(base: &Path) -> Option<Cluster> {
     let base = fs::canonicalize(base).ok()?;
     base.join("pgdata/PG_VERSION").is_file().then_some(())?;
     Some(cluster_at(base, find_bin_dir()?))

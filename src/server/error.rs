@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 #[derive(Debug, thiserror::Error)]
-pub enum AppError {
+pub(crate) enum AppError {
     /// Something the client can act on, shown as it is.
     #[error(transparent)]
     Api(#[from] ApiError),
@@ -19,7 +19,7 @@ pub enum AppError {
     Join(#[from] tokio::task::JoinError),
 }
 
-pub type AppResult<T> = Result<T, AppError>;
+pub(crate) type AppResult<T> = Result<T, AppError>;
 
 /// What a unique-constraint violation means to the client, by constraint name.
 fn conflict_for(constraint: &str) -> Option<ApiError> {
@@ -38,7 +38,7 @@ fn conflict_for(constraint: &str) -> Option<ApiError> {
 
 /// True when the database could not be reached or is shutting down: the
 /// operation did not happen and may be retried.
-pub fn is_unavailable(error: &sqlx::Error) -> bool {
+pub(crate) fn is_unavailable(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Io(_)
         | sqlx::Error::PoolTimedOut
@@ -55,7 +55,7 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
 
 impl AppError {
     /// The error as the client sees it; causes it must not see are logged.
-    pub fn to_api(&self) -> ApiError {
+    pub(crate) fn to_api(&self) -> ApiError {
         match self {
             Self::Api(api) => api.clone(),
             Self::Db(sqlx::Error::Database(db))

@@ -49,7 +49,7 @@ fn page_nonce(html: &[u8]) -> Option<&str> {
 /// costs no streaming; doing it at the HTTP layer keeps the header and the
 /// page's nonce in step whatever the renderer does with its response
 /// options.
-pub async fn page_security_policy(request: Request, next: Next) -> Response {
+pub(crate) async fn page_security_policy(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let is_html = response
         .headers()
@@ -74,7 +74,7 @@ pub async fn page_security_policy(request: Request, next: Next) -> Response {
 /// Headers every response carries (a page's own Content-Security-Policy,
 /// with its nonce, and a static file's caching rule take precedence over the
 /// defaults here).
-pub fn security_headers() -> [SetResponseHeaderLayer<HeaderValue>; 6] {
+pub(crate) fn security_headers() -> [SetResponseHeaderLayer<HeaderValue>; 6] {
     [
         // Pages and API answers hold one person's messages: no cache, shared
         // or private, may keep them.
@@ -118,7 +118,7 @@ fn carries_session_cookie(request: &Request) -> bool {
 /// cookie off most cross-site posts; this checks what the browser says about
 /// the request's origin as well. Requests authenticated by a bearer token
 /// alone are not forgeable this way and pass.
-pub async fn same_origin_writes(
+pub(crate) async fn same_origin_writes(
     State(state): State<AppState>,
     request: Request,
     next: Next,
@@ -143,13 +143,13 @@ pub async fn same_origin_writes(
 
 /// Per-address limits on attempts to sign up or log in (guessing passwords,
 /// creating accounts in bulk).
-pub struct AuthLimiter {
+pub(crate) struct AuthLimiter {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
     trust_proxy: bool,
 }
 
 impl AuthLimiter {
-    pub fn new(per_minute: u32, trust_proxy: bool) -> Arc<Self> {
+    pub(crate) fn new(per_minute: u32, trust_proxy: bool) -> Arc<Self> {
         let per_minute = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
         let limiter = Arc::new(Self {
             limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
@@ -201,7 +201,7 @@ fn is_auth_attempt(request: &Request) -> bool {
         )
 }
 
-pub async fn limit_auth_attempts(
+pub(crate) async fn limit_auth_attempts(
     State(limiter): State<Arc<AuthLimiter>>,
     request: Request,
     next: Next,

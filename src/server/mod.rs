@@ -1,19 +1,19 @@
 //! Everything that runs only on the server (the `ssr` feature).
 
-pub mod accounts;
-pub mod auth;
+pub(crate) mod accounts;
+pub(crate) mod auth;
 pub mod chat;
 pub mod cli;
-pub mod clock;
+pub(crate) mod clock;
 pub mod config;
-pub mod conversations;
-pub mod db;
+pub(crate) mod conversations;
+pub(crate) mod db;
 pub mod embedded_pg;
-pub mod error;
-pub mod guard;
-pub mod rest;
-pub mod router;
-pub mod site;
+pub(crate) mod error;
+pub(crate) mod guard;
+pub(crate) mod rest;
+pub(crate) mod router;
+pub(crate) mod site;
 pub mod startup;
 pub mod state;
-pub mod ws;
+pub(crate) mod ws;

@@ -43,7 +43,7 @@ fn hash_file(options: &LeptosOptions) -> Option<PathBuf> {
 /// - a bundle built without `--split` still imports its lazy parts from a
 ///   placeholder module and cannot start in a browser: said loudly, since
 ///   the pages themselves would only show it in the browser's console.
-pub fn check_bundle(options: &mut LeptosOptions) {
+pub(crate) fn check_bundle(options: &mut LeptosOptions) {
     let mut js_name = format!("{}.js", options.output_name);
     if options.hash_files {
         match hash_file(options).map(|path| (std::fs::read_to_string(&path), path)) {
@@ -80,7 +80,7 @@ const UNSPLIT_MARK: &str = "__wasm_split_placeholder__";
 
 /// The site root as a service: its files with their caching rules, and
 /// `not_found` for any other path.
-pub fn files<S>(options: &LeptosOptions, not_found: S) -> Router
+pub(crate) fn files<S>(options: &LeptosOptions, not_found: S) -> Router
 where
     S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
     S::Future: Send + 'static,

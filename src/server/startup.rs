@@ -61,10 +61,10 @@ pub async fn connect(options: PgConnectOptions, size: u32) -> Result<PgPool, Sta
 
 /// A server ready to accept connections.
 pub struct Server {
-    pub listener: tokio::net::TcpListener,
-    pub router: axum::Router,
+    pub(crate) listener: tokio::net::TcpListener,
+    pub(crate) router: axum::Router,
     pub state: AppState,
-    pub committer: tokio::task::JoinHandle<()>,
+    pub(crate) committer: tokio::task::JoinHandle<()>,
 }
 
 impl Server {

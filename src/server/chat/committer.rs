@@ -34,15 +34,15 @@ use std::sync::Arc;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 /// A validated, authorised message waiting to be stored.
-pub struct PendingSend {
-    pub message: NewMessage,
-    pub members: Members,
+pub(crate) struct PendingSend {
+    pub(crate) message: NewMessage,
+    pub(crate) members: Members,
     /// Who hears how it went.
-    pub reply: ReplyTo,
+    pub(crate) reply: ReplyTo,
 }
 
 /// Who is waiting for a message's outcome.
-pub enum ReplyTo {
+pub(crate) enum ReplyTo {
     /// A WebSocket connection: it gets `message.ack` or `error`, and no
     /// `message.receive` of its own message.
     Connection(ConnectionHandle),
@@ -62,21 +62,21 @@ impl ReplyTo {
 }
 
 /// The stored timestamp, or why the message was refused.
-pub type SendOutcome = Result<i64, ApiError>;
+pub(crate) type SendOutcome = Result<i64, ApiError>;
 
 /// The handle readers submit to.
 #[derive(Clone)]
-pub struct Committer {
+pub(crate) struct Committer {
     queue: mpsc::Sender<PendingSend>,
     stop: Arc<Notify>,
 }
 
 /// The committer has stopped (shutdown); nothing was stored.
 #[derive(Debug)]
-pub struct CommitterClosed;
+pub(crate) struct CommitterClosed;
 
 impl Committer {
-    pub fn spawn(
+    pub(crate) fn spawn(
         db: PgPool,
         fanout: Arc<dyn Fanout>,
         batch_max: usize,
@@ -89,12 +89,12 @@ impl Committer {
 
     /// Shutdown: stop taking messages (a later `submit` fails), store and
     /// answer everything already queued, then end the task.
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         self.stop.notify_one();
     }
 
     /// Queues a message, waiting while the queue is full.
-    pub async fn submit(&self, send: PendingSend) -> Result<(), CommitterClosed> {
+    pub(crate) async fn submit(&self, send: PendingSend) -> Result<(), CommitterClosed> {
         self.queue.send(send).await.map_err(|_| CommitterClosed)
     }
 }

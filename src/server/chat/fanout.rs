@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 /// The `message.receive` frame of a stored message, serialised once for
 /// every recipient (whichever node stored it).
-pub fn receive_frame(message: &NewMessage) -> Frame {
+pub(crate) fn receive_frame(message: &NewMessage) -> Frame {
     Frame::from(
         ServerEvent::Receive(MessagePayload {
             conversation_id: message.conversation_id,
@@ -26,19 +26,19 @@ pub fn receive_frame(message: &NewMessage) -> Frame {
 }
 
 /// One committed message on its way to its recipients.
-pub struct Delivery {
-    pub conversation: ConversationId,
+pub(crate) struct Delivery {
+    pub(crate) conversation: ConversationId,
     /// Its place in the conversation.
-    pub seq: i64,
+    pub(crate) seq: i64,
     /// Everyone in the conversation; each of their connections gets `frame`.
-    pub members: Members,
+    pub(crate) members: Members,
     /// The `message.receive` frame, serialised once for all recipients.
-    pub frame: Frame,
+    pub(crate) frame: Frame,
     /// The connection that sent it, which gets the ack instead.
-    pub origin: Option<ConnectionId>,
+    pub(crate) origin: Option<ConnectionId>,
 }
 
-pub trait Fanout: Send + Sync + 'static {
+pub(crate) trait Fanout: Send + Sync + 'static {
     /// Hands a batch of committed messages, in commit order, to every
     /// recipient. Never fails the batch for one bad recipient.
     fn publish(&self, deliveries: &[Delivery]);
@@ -54,8 +54,8 @@ pub trait Fanout: Send + Sync + 'static {
 }
 
 /// Delivery to the connections of this process.
-pub struct LocalFanout {
-    pub hub: Arc<Hub>,
+pub(crate) struct LocalFanout {
+    pub(crate) hub: Arc<Hub>,
 }
 
 impl Fanout for LocalFanout {

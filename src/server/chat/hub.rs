@@ -16,15 +16,15 @@ use tokio::sync::{Notify, mpsc};
 
 /// One serialised frame, shared by every recipient (cloning is a reference
 /// count, not a copy).
-pub type Frame = Utf8Bytes;
+pub(crate) type Frame = Utf8Bytes;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ConnectionId(u64);
+pub(crate) struct ConnectionId(u64);
 
 /// Why the server closes a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
-pub enum Kick {
+pub(crate) enum Kick {
     None = 0,
     /// Its queue overflowed: it reads slower than messages arrive.
     TooSlow = 1,
@@ -51,7 +51,7 @@ impl Kick {
     }
 
     /// The WebSocket close code and reason sent to the client.
-    pub fn close_code(self) -> (u16, &'static str) {
+    pub(crate) fn close_code(self) -> (u16, &'static str) {
         match self {
             Self::TooSlow => (1013, "too slow: reconnect and catch up"),
             Self::SignedOut => (4001, "signed out"),
@@ -74,10 +74,10 @@ struct Shared {
 /// A live connection as the rest of the server sees it: where its frames go
 /// and how to close it.
 #[derive(Clone)]
-pub struct ConnectionHandle(Arc<Shared>);
+pub(crate) struct ConnectionHandle(Arc<Shared>);
 
 impl ConnectionHandle {
-    pub fn new(user: UserId, session: [u8; 32], outbound: mpsc::Sender<Frame>) -> Self {
+    pub(crate) fn new(user: UserId, session: [u8; 32], outbound: mpsc::Sender<Frame>) -> Self {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         Self(Arc::new(Shared {
             id: ConnectionId(NEXT.fetch_add(1, Ordering::Relaxed)),
@@ -89,17 +89,17 @@ impl ConnectionHandle {
         }))
     }
 
-    pub fn id(&self) -> ConnectionId {
+    pub(crate) fn id(&self) -> ConnectionId {
         self.0.id
     }
 
-    pub fn user(&self) -> UserId {
+    pub(crate) fn user(&self) -> UserId {
         self.0.user
     }
 
     /// Queues a frame without waiting. A full queue kicks the connection;
     /// `false` means the frame will not be delivered.
-    pub fn send(&self, frame: Frame) -> bool {
+    pub(crate) fn send(&self, frame: Frame) -> bool {
         match self.0.outbound.try_send(frame) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
@@ -111,7 +111,7 @@ impl ConnectionHandle {
     }
 
     /// Asks the connection's writer to close it (the first reason wins).
-    pub fn kick(&self, reason: Kick) {
+    pub(crate) fn kick(&self, reason: Kick) {
         if self
             .0
             .kick
@@ -128,7 +128,7 @@ impl ConnectionHandle {
     }
 
     /// Resolves once the connection has been kicked, with the reason.
-    pub async fn kicked(&self) -> Kick {
+    pub(crate) async fn kicked(&self) -> Kick {
         loop {
             // Register interest before looking, so a kick between the look
             // and the wait is not missed (the reader and the writer both
@@ -167,7 +167,7 @@ impl Hub {
 
     /// Adds a connection. If the user then has more than `max_per_user`,
     /// their oldest connection is kicked.
-    pub fn register(&self, handle: ConnectionHandle, max_per_user: usize) {
+    pub(crate) fn register(&self, handle: ConnectionHandle, max_per_user: usize) {
         let mut registry = self.lock();
         let user = handle.user();
         let id = handle.id();
@@ -183,7 +183,7 @@ impl Hub {
         }
     }
 
-    pub fn unregister(&self, id: ConnectionId) {
+    pub(crate) fn unregister(&self, id: ConnectionId) {
         let mut registry = self.lock();
         let Some(handle) = registry.by_connection.remove(&id) else {
             return;
@@ -199,7 +199,12 @@ impl Hub {
 
     /// Queues `frame` on every connection of every user in `users` except
     /// `except`. Returns how many connections got it.
-    pub fn deliver(&self, users: &[UserId], except: Option<ConnectionId>, frame: &Frame) -> usize {
+    pub(crate) fn deliver(
+        &self,
+        users: &[UserId],
+        except: Option<ConnectionId>,
+        frame: &Frame,
+    ) -> usize {
         let registry = self.lock();
         let mut delivered = 0;
         for user in users {
@@ -221,7 +226,7 @@ impl Hub {
     }
 
     /// Kicks every connection opened with this session (logout).
-    pub fn kick_session(&self, user: UserId, session: &[u8; 32], reason: Kick) {
+    pub(crate) fn kick_session(&self, user: UserId, session: &[u8; 32], reason: Kick) {
         let registry = self.lock();
         for id in registry.by_user.get(&user).into_iter().flatten() {
             if let Some(handle) = registry.by_connection.get(id)
@@ -233,7 +238,7 @@ impl Hub {
     }
 
     /// Kicks every connection (shutdown).
-    pub fn kick_all(&self, reason: Kick) {
+    pub(crate) fn kick_all(&self, reason: Kick) {
         for handle in self.lock().by_connection.values() {
             handle.kick(reason);
         }
@@ -249,7 +254,7 @@ impl Hub {
     }
 
     /// Every user with a live connection here.
-    pub fn online_users(&self) -> Vec<UserId> {
+    pub(crate) fn online_users(&self) -> Vec<UserId> {
         self.lock().by_user.keys().copied().collect()
     }
 

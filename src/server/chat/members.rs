@@ -3,8 +3,7 @@
 //! Every send and every history request checks membership, and every send
 //! needs the member list for fan-out; the cache answers both without a query.
 //! Membership is only ever set when a conversation is created (there is no
-//! join or leave operation yet), so an entry never goes stale; `invalidate`
-//! is the hook for the day membership changes. The map is bounded: past
+//! join or leave operation yet), so an entry never goes stale. The map is bounded: past
 //! `capacity` entries it is cleared and refills from the database on demand.
 
 use crate::protocol::{ConversationId, UserId};
@@ -15,31 +14,31 @@ use std::sync::{Arc, RwLock};
 
 /// A conversation's members, sorted (membership is a binary search).
 #[derive(Clone, Debug)]
-pub struct Members(Arc<[UserId]>);
+pub(crate) struct Members(Arc<[UserId]>);
 
 impl Members {
-    pub fn new(mut ids: Vec<UserId>) -> Self {
+    pub(crate) fn new(mut ids: Vec<UserId>) -> Self {
         ids.sort_unstable();
         ids.dedup();
         Self(ids.into())
     }
 
-    pub fn contains(&self, user: UserId) -> bool {
+    pub(crate) fn contains(&self, user: UserId) -> bool {
         self.0.binary_search(&user).is_ok()
     }
 
-    pub fn ids(&self) -> &[UserId] {
+    pub(crate) fn ids(&self) -> &[UserId] {
         &self.0
     }
 }
 
-pub struct MemberCache {
+pub(crate) struct MemberCache {
     map: RwLock<HashMap<ConversationId, Members>>,
     capacity: usize,
 }
 
 impl MemberCache {
-    pub fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         Self {
             map: RwLock::new(HashMap::new()),
             capacity,
@@ -47,7 +46,7 @@ impl MemberCache {
     }
 
     /// The members, or `None` when the conversation does not exist.
-    pub async fn get(
+    pub(crate) async fn get(
         &self,
         db: &PgPool,
         conversation: ConversationId,
@@ -64,19 +63,12 @@ impl MemberCache {
         Ok(Some(members))
     }
 
-    pub fn insert(&self, conversation: ConversationId, members: Members) {
+    pub(crate) fn insert(&self, conversation: ConversationId, members: Members) {
         let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
         if map.len() >= self.capacity {
             map.clear();
         }
         map.insert(conversation, members);
-    }
-
-    pub fn invalidate(&self, conversation: ConversationId) {
-        self.map
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&conversation);
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<ConversationId, Members>> {

@@ -1,12 +1,12 @@
 //! The chat core: live connections, membership, the group-commit writer and
 //! the fan-out seam between them.
 
-pub mod committer;
-pub mod fanout;
+pub(crate) mod committer;
+pub(crate) mod fanout;
 pub mod hub;
-pub mod members;
-pub mod peers;
-pub mod service;
+pub(crate) mod members;
+pub(crate) mod peers;
+pub(crate) mod service;
 
 use super::config::Settings;
 use crate::protocol::UserId;
@@ -24,11 +24,10 @@ use std::sync::Arc;
 const MEMBER_CACHE_CAPACITY: usize = 100_000;
 
 pub struct ChatCore {
-    pub db: PgPool,
+    pub(crate) db: PgPool,
     pub hub: Arc<Hub>,
-    pub members: Arc<MemberCache>,
-    pub committer: Committer,
-    pub fanout: Arc<dyn Fanout>,
+    pub(crate) members: Arc<MemberCache>,
+    pub(crate) committer: Committer,
     /// Messages each user may send: a steady rate with a burst allowance.
     sends: DefaultKeyedRateLimiter<UserId>,
 }
@@ -37,7 +36,10 @@ impl ChatCore {
     /// Starts the committer (and, with `peer-fanout`, the tasks that talk to
     /// the other nodes); the returned task is the committer's, which ends
     /// after [`Committer::close`] once everything queued is answered.
-    pub fn start(db: PgPool, settings: &Settings) -> (Arc<Self>, tokio::task::JoinHandle<()>) {
+    pub(crate) fn start(
+        db: PgPool,
+        settings: &Settings,
+    ) -> (Arc<Self>, tokio::task::JoinHandle<()>) {
         let hub = Arc::new(Hub::default());
         let members = Arc::new(MemberCache::new(MEMBER_CACHE_CAPACITY));
         let fanout: Arc<dyn Fanout> = if settings.peer_fanout {
@@ -66,14 +68,13 @@ impl ChatCore {
             hub,
             members,
             committer,
-            fanout,
             sends: RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
         });
         (core, task)
     }
 
     /// Whether `user` may send one more message now.
-    pub fn may_send(&self, user: UserId) -> bool {
+    pub(crate) fn may_send(&self, user: UserId) -> bool {
         self.sends.check_key(&user).is_ok()
     }
 }

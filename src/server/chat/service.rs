@@ -17,55 +17,54 @@ use super::committer::{PendingSend, ReplyTo};
 use super::hub::{ConnectionId, Frame};
 use super::members::Members;
 use crate::protocol::{
-    ApiError, ConversationId, ErrorCode, MessageId, MessagePayload, ReadPayload, ServerEvent,
-    clamp_timestamp,
+    ApiError, ConversationId, ErrorCode, MessagePayload, ReadPayload, ServerEvent, clamp_timestamp,
 };
 use crate::server::auth::CurrentUser;
 use crate::server::clock::now_ms;
 use crate::server::db::messages::{self, NewMessage, ReadMark};
 
 /// The answers, one wording per case.
-pub mod refusal {
+pub(crate) mod refusal {
     use crate::protocol::{ApiError, ErrorCode};
 
-    pub fn not_the_sender() -> ApiError {
+    pub(crate) fn not_the_sender() -> ApiError {
         ApiError::forbidden("sender_id is not the signed-in user")
     }
 
-    pub fn not_a_member() -> ApiError {
+    pub(crate) fn not_a_member() -> ApiError {
         ApiError::forbidden("you are not a participant of this conversation")
     }
 
-    pub fn no_conversation() -> ApiError {
+    pub(crate) fn no_conversation() -> ApiError {
         ApiError::not_found("no such conversation")
     }
 
-    pub fn no_such_message() -> ApiError {
+    pub(crate) fn no_such_message() -> ApiError {
         ApiError::not_found("no such message in this conversation")
     }
 
-    pub fn too_many_messages() -> ApiError {
+    pub(crate) fn too_many_messages() -> ApiError {
         ApiError::new(
             ErrorCode::RateLimited,
             "too many messages; slow down and send this one again",
         )
     }
 
-    pub fn database_unavailable() -> ApiError {
+    pub(crate) fn database_unavailable() -> ApiError {
         ApiError::new(
             ErrorCode::Unavailable,
             "the database is unavailable right now; nothing was stored, retry",
         )
     }
 
-    pub fn shutting_down() -> ApiError {
+    pub(crate) fn shutting_down() -> ApiError {
         ApiError::new(
             ErrorCode::Unavailable,
             "the server is shutting down; nothing was stored, retry",
         )
     }
 
-    pub fn id_taken() -> ApiError {
+    pub(crate) fn id_taken() -> ApiError {
         ApiError::new(
             ErrorCode::Conflict,
             "this message_id is already used by a different message; use a new id for new content",
@@ -94,7 +93,7 @@ impl ChatCore {
     /// Sends `message` as `me`: refused at once, or queued for the writer,
     /// which answers `reply` after the commit. The timestamp is kept as
     /// sent unless it is more than 60 s ahead of the server's clock.
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         me: &CurrentUser,
         message: MessagePayload,
@@ -130,7 +129,7 @@ impl ChatCore {
 
     /// Sends and waits for the commit (a form post): the stored timestamp,
     /// or why it was refused.
-    pub async fn send_and_wait(
+    pub(crate) async fn send_and_wait(
         &self,
         me: &CurrentUser,
         message: MessagePayload,
@@ -146,7 +145,7 @@ impl ChatCore {
     /// Marks everything up to `read.message_id` as read for `me` (a marker
     /// never moves back). When it moved, `me`'s other connections are told
     /// (all but `from`, the one that said so).
-    pub async fn mark_read(
+    pub(crate) async fn mark_read(
         &self,
         me: &CurrentUser,
         read: ReadPayload,
@@ -176,14 +175,4 @@ impl ChatCore {
             ReadMark::UnknownMessage => Err(refusal::no_such_message().about(id)),
         }
     }
-}
-
-/// The id a form or a client made for a message, checked.
-pub fn message_id(text: &str) -> Result<MessageId, ApiError> {
-    MessageId::parse(text).ok_or_else(|| {
-        ApiError::invalid(
-            "message_id",
-            "message_id must be 1 to 64 characters of [A-Za-z0-9_-]",
-        )
-    })
 }

@@ -7,7 +7,7 @@ use sqlx::{PgExecutor, PgPool};
 /// `bool` is true when this call created it. Two concurrent calls for the
 /// same pair agree on one conversation: the pair's unique constraint makes
 /// the loser's insert a no-op, and it then reads the winner's row.
-pub async fn get_or_create_direct(
+pub(crate) async fn get_or_create_direct(
     db: &PgPool,
     a: UserId,
     b: UserId,
@@ -45,7 +45,7 @@ pub async fn get_or_create_direct(
 }
 
 /// A new group of `members` (the creator included).
-pub async fn create_group(
+pub(crate) async fn create_group(
     db: &PgPool,
     members: &[UserId],
     title: Option<&str>,
@@ -86,7 +86,7 @@ struct ConversationRow {
     member_names: Vec<String>,
 }
 
-pub fn parse_kind(kind: &str) -> ConversationKind {
+pub(crate) fn parse_kind(kind: &str) -> ConversationKind {
     if kind == "direct" {
         ConversationKind::Direct
     } else {
@@ -96,7 +96,7 @@ pub fn parse_kind(kind: &str) -> ConversationKind {
 
 /// The conversation with its participants (by username), or `None` if it
 /// does not exist.
-pub async fn get(
+pub(crate) async fn get(
     db: impl PgExecutor<'_>,
     id: ConversationId,
 ) -> sqlx::Result<Option<Conversation>> {
@@ -121,7 +121,7 @@ pub async fn get(
     }))
 }
 
-pub fn zip_members(ids: Vec<UserId>, names: Vec<String>) -> Vec<UserSummary> {
+pub(crate) fn zip_members(ids: Vec<UserId>, names: Vec<String>) -> Vec<UserSummary> {
     ids.into_iter()
         .zip(names)
         .map(|(user_id, username)| UserSummary { user_id, username })
@@ -130,7 +130,10 @@ pub fn zip_members(ids: Vec<UserId>, names: Vec<String>) -> Vec<UserSummary> {
 
 /// The participants' ids; empty when the conversation does not exist (every
 /// conversation has members).
-pub async fn member_ids(db: impl PgExecutor<'_>, id: ConversationId) -> sqlx::Result<Vec<UserId>> {
+pub(crate) async fn member_ids(
+    db: impl PgExecutor<'_>,
+    id: ConversationId,
+) -> sqlx::Result<Vec<UserId>> {
     sqlx::query_scalar("SELECT user_id FROM participants WHERE conversation_id = $1")
         .bind(id)
         .fetch_all(db)

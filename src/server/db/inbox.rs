@@ -32,7 +32,10 @@ struct InboxRow {
 /// conversations only; keeping an index on (user, last activity) instead
 /// would cost one index update per member on every message, which a
 /// 200-member group would feel on each send.
-pub async fn for_user(db: impl PgExecutor<'_>, user: UserId) -> sqlx::Result<Vec<InboxEntry>> {
+pub(crate) async fn for_user(
+    db: impl PgExecutor<'_>,
+    user: UserId,
+) -> sqlx::Result<Vec<InboxEntry>> {
     let rows: Vec<InboxRow> = sqlx::query_as(concat!(
         "WITH mine AS ( \
              SELECT c.id, c.kind, c.title, c.last_activity, c.created_at, \

@@ -6,17 +6,17 @@ use std::collections::HashMap;
 
 /// One message of a batch, validated and authorised by the caller.
 #[derive(Clone, Debug)]
-pub struct NewMessage {
-    pub conversation_id: ConversationId,
-    pub message_id: MessageId,
-    pub sender_id: UserId,
-    pub content: Content,
-    pub timestamp: i64,
+pub(crate) struct NewMessage {
+    pub(crate) conversation_id: ConversationId,
+    pub(crate) message_id: MessageId,
+    pub(crate) sender_id: UserId,
+    pub(crate) content: Content,
+    pub(crate) timestamp: i64,
 }
 
 /// What the database holds for one message of a batch after the insert.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Stored {
+pub(crate) enum Stored {
     /// Stored by this batch at this place in its conversation.
     Inserted { seq: i64 },
     /// The id was already stored (a retry, or a clash); this is what is
@@ -57,7 +57,7 @@ struct BatchRow {
 /// The answer is in `batch` order. A concurrent insert of the same id from
 /// another node makes the statement fail with a unique violation (nothing is
 /// stored); the caller retries and then sees the row as `Existing`.
-pub async fn insert_batch(
+pub(crate) async fn insert_batch(
     db: impl PgExecutor<'_>,
     batch: &[NewMessage],
 ) -> sqlx::Result<Vec<Stored>> {
@@ -152,21 +152,20 @@ FROM inserted
 UNION ALL
 SELECT message_id, seq, false, conversation_id, sender_id, content, client_ts FROM existing";
 
-/// One message of a history page, with its place in the conversation.
+/// One message of a history page.
 #[derive(Clone, Debug, sqlx::FromRow)]
-pub struct HistoryRow {
-    pub message_id: MessageId,
-    pub sender_id: UserId,
-    pub content: Content,
-    pub client_ts: i64,
-    pub seq: i64,
+pub(crate) struct HistoryRow {
+    pub(crate) message_id: MessageId,
+    pub(crate) sender_id: UserId,
+    pub(crate) content: Content,
+    pub(crate) client_ts: i64,
 }
 
 /// Up to `limit` messages strictly older than `before` (the newest when
 /// `None`), newest first: a backwards range scan of the primary key. `None`
 /// when `before` is not a message of this conversation. The cursor is the
 /// message's place (`seq`), so messages arriving meanwhile never shift a page.
-pub async fn page(
+pub(crate) async fn page(
     db: impl PgExecutor<'_>,
     conversation: ConversationId,
     before: Option<&MessageId>,
@@ -174,7 +173,7 @@ pub async fn page(
 ) -> sqlx::Result<Option<Vec<HistoryRow>>> {
     match before {
         None => sqlx::query_as(
-            "SELECT message_id, sender_id, content, client_ts, seq FROM messages \
+            "SELECT message_id, sender_id, content, client_ts FROM messages \
              WHERE conversation_id = $1 ORDER BY seq DESC LIMIT $2",
         )
         .bind(conversation)
@@ -191,7 +190,7 @@ pub async fn page(
             let rows: Vec<CursorRow> = sqlx::query_as(
                 "WITH c AS MATERIALIZED ( \
                      SELECT conversation_id, seq FROM messages WHERE message_id = $2) \
-                 SELECT m.message_id, m.sender_id, m.content, m.client_ts, m.seq \
+                 SELECT m.message_id, m.sender_id, m.content, m.client_ts \
                  FROM c LEFT JOIN LATERAL ( \
                      SELECT message_id, sender_id, content, client_ts, seq FROM messages \
                      WHERE conversation_id = $1 AND seq < c.seq ORDER BY seq DESC LIMIT $3) m \
@@ -219,7 +218,6 @@ struct CursorRow {
     sender_id: Option<UserId>,
     content: Option<Content>,
     client_ts: Option<i64>,
-    seq: Option<i64>,
 }
 
 impl CursorRow {
@@ -229,14 +227,13 @@ impl CursorRow {
             sender_id: self.sender_id?,
             content: self.content?,
             client_ts: self.client_ts?,
-            seq: self.seq?,
         })
     }
 }
 
 /// The outcome of a read marker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReadMark {
+pub(crate) enum ReadMark {
     /// The marker moved forward to this message.
     Moved,
     /// It was already at or past it (a marker never moves backwards).
@@ -246,7 +243,7 @@ pub enum ReadMark {
 }
 
 /// Marks everything up to `message` as read for `user`.
-pub async fn mark_read(
+pub(crate) async fn mark_read(
     db: impl PgExecutor<'_>,
     conversation: ConversationId,
     user: UserId,

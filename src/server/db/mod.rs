@@ -4,11 +4,11 @@
 //! handlers and the server functions behind the pages both call these, so
 //! there is one copy of each query.
 
-pub mod conversations;
-pub mod inbox;
-pub mod messages;
-pub mod sessions;
-pub mod users;
+pub(crate) mod conversations;
+pub(crate) mod inbox;
+pub(crate) mod messages;
+pub(crate) mod sessions;
+pub(crate) mod users;
 
 use sqlx::{PgConnection, PgPool};
 
@@ -25,7 +25,7 @@ use sqlx::{PgConnection, PgPool};
 /// seconds behind at 2,000 messages/s). Without sequential scans every
 /// lookup is an index's, always. Planning afresh each time instead would
 /// cost 0.25 ms a statement, most of a quiet server's work per message.
-pub async fn planned_connection(db: &PgPool) -> sqlx::Result<PgConnection> {
+pub(crate) async fn planned_connection(db: &PgPool) -> sqlx::Result<PgConnection> {
     let mut conn = db.acquire().await?.detach();
     sqlx::query(
         "SELECT set_config('enable_seqscan', 'off', false), \

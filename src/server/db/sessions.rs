@@ -5,12 +5,12 @@ use sqlx::PgExecutor;
 
 /// The signed-in user behind a session.
 #[derive(Clone, Debug, sqlx::FromRow)]
-pub struct SessionUser {
-    pub id: UserId,
-    pub username: String,
+pub(crate) struct SessionUser {
+    pub(crate) id: UserId,
+    pub(crate) username: String,
 }
 
-pub async fn insert(
+pub(crate) async fn insert(
     db: impl PgExecutor<'_>,
     token_hash: &[u8],
     user: UserId,
@@ -30,7 +30,7 @@ pub async fn insert(
 
 /// The session's user if it is live. A session in use is extended to `days`
 /// from now, at most once a day (so reads stay reads almost always).
-pub async fn user(
+pub(crate) async fn user(
     db: impl PgExecutor<'_>,
     token_hash: &[u8],
     days: i32,
@@ -52,7 +52,7 @@ pub async fn user(
 }
 
 /// Ends the session for every client that holds it.
-pub async fn delete(db: impl PgExecutor<'_>, token_hash: &[u8]) -> sqlx::Result<()> {
+pub(crate) async fn delete(db: impl PgExecutor<'_>, token_hash: &[u8]) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
         .bind(token_hash)
         .execute(db)

@@ -5,10 +5,10 @@ use sqlx::PgExecutor;
 
 /// What login needs: the stored hash, never sent anywhere.
 #[derive(sqlx::FromRow)]
-pub struct UserCredentials {
-    pub id: UserId,
-    pub username: String,
-    pub password_hash: String,
+pub(crate) struct UserCredentials {
+    pub(crate) id: UserId,
+    pub(crate) username: String,
+    pub(crate) password_hash: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -28,7 +28,7 @@ impl From<SummaryRow> for UserSummary {
 
 /// Inserts a new account; a taken name fails with the
 /// `users_username_key` unique violation (409 upstream).
-pub async fn insert(
+pub(crate) async fn insert(
     db: impl PgExecutor<'_>,
     id: UserId,
     username: &str,
@@ -43,7 +43,7 @@ pub async fn insert(
         .map(drop)
 }
 
-pub async fn credentials(
+pub(crate) async fn credentials(
     db: impl PgExecutor<'_>,
     username: &str,
 ) -> sqlx::Result<Option<UserCredentials>> {
@@ -55,7 +55,7 @@ pub async fn credentials(
 
 /// Up to `limit` users whose name starts with `prefix`, in name order: a
 /// range scan of the unique index (the column is in "C" collation).
-pub async fn search_prefix(
+pub(crate) async fn search_prefix(
     db: impl PgExecutor<'_>,
     prefix: &str,
     limit: i64,
@@ -73,7 +73,10 @@ pub async fn search_prefix(
 }
 
 /// The users with these ids that exist, in no particular order.
-pub async fn summaries(db: impl PgExecutor<'_>, ids: &[UserId]) -> sqlx::Result<Vec<UserSummary>> {
+pub(crate) async fn summaries(
+    db: impl PgExecutor<'_>,
+    ids: &[UserId],
+) -> sqlx::Result<Vec<UserSummary>> {
     let rows: Vec<SummaryRow> = sqlx::query_as("SELECT id, username FROM users WHERE id = ANY($1)")
         .bind(ids)
         .fetch_all(db)

@@ -22,7 +22,7 @@ fn with_session(
     (status, [(SET_COOKIE, cookie)], Json(body)).into_response()
 }
 
-pub async fn register(
+pub(crate) async fn register(
     State(state): State<AppState>,
     headers: HeaderMap,
     Body(account): Body<NewAccount>,
@@ -31,7 +31,7 @@ pub async fn register(
     Ok(with_session(&state, StatusCode::CREATED, &headers, body))
 }
 
-pub async fn login(
+pub(crate) async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
     Body(credentials): Body<Credentials>,
@@ -40,7 +40,10 @@ pub async fn login(
     Ok(with_session(&state, StatusCode::OK, &headers, body))
 }
 
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
     if let Some(user) = auth::current_user(&state, &headers).await? {
         accounts::logout(&state, &user).await?;
     }
@@ -51,7 +54,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> AppRes
         .into_response())
 }
 
-pub async fn me(user: CurrentUser) -> Json<UserSummary> {
+pub(crate) async fn me(user: CurrentUser) -> Json<UserSummary> {
     Json(UserSummary {
         user_id: user.id,
         username: user.username,
@@ -59,12 +62,12 @@ pub async fn me(user: CurrentUser) -> Json<UserSummary> {
 }
 
 #[derive(Deserialize)]
-pub struct Search {
+pub(crate) struct Search {
     #[serde(default)]
     q: String,
 }
 
-pub async fn users(
+pub(crate) async fn users(
     State(state): State<AppState>,
     _user: CurrentUser,
     Query(search): Query<Search>,

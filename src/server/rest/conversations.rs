@@ -14,7 +14,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-pub async fn create(
+pub(crate) async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
     Body(request): Body<CreateConversation>,
@@ -30,12 +30,12 @@ pub async fn create(
 }
 
 #[derive(Deserialize)]
-pub struct PageQuery {
+pub(crate) struct PageQuery {
     cursor: Option<String>,
     limit: Option<String>,
 }
 
-pub async fn history(
+pub(crate) async fn history(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(conversation_id): Path<String>,
@@ -65,7 +65,7 @@ pub async fn history(
     ))
 }
 
-pub async fn inbox(
+pub(crate) async fn inbox(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(user_id): Path<String>,

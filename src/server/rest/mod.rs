@@ -11,7 +11,7 @@ use super::ws;
 use axum::Router;
 use axum::routing::{get, post};
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/auth/register", post(accounts::register))
         .route("/api/v1/auth/login", post(accounts::login))

@@ -33,7 +33,7 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Connections one user may hold open at once (tabs, devices); past it the
 /// oldest is closed.
-pub const MAX_CONNECTIONS_PER_USER: usize = 32;
+pub(crate) const MAX_CONNECTIONS_PER_USER: usize = 32;
 
 /// How long a closing connection's writer may take to flush its last frames
 /// and the close frame before the socket is dropped without them.
@@ -46,7 +46,7 @@ const DRAIN_PING: &[u8] = b"natter:restart";
 /// not answer pings is closed without it).
 const DRAIN_GRACE: Duration = Duration::from_secs(1);
 
-pub async fn serve(socket: WebSocket, user: CurrentUser, state: AppState) {
+pub(crate) async fn serve(socket: WebSocket, user: CurrentUser, state: AppState) {
     let (sink, stream) = socket.split();
     let (outbound, queue) = mpsc::channel(state.settings.outbound_queue.max(1));
     let handle = ConnectionHandle::new(user.id, user.token_hash, outbound);

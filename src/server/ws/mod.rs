@@ -3,7 +3,7 @@
 //! [`connection`].
 
 mod connection;
-pub mod origin;
+pub(crate) mod origin;
 
 use super::auth::CurrentUser;
 use super::error::AppResult;
@@ -21,7 +21,7 @@ const HARD_FRAME_LIMIT: usize = 1024 * 1024;
 /// kept small; it grows for a large frame and shrinks back.
 const READ_BUFFER: usize = 4 * 1024;
 
-pub async fn upgrade(
+pub(crate) async fn upgrade(
     State(state): State<AppState>,
     headers: HeaderMap,
     user: CurrentUser,

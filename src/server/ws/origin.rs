@@ -7,7 +7,7 @@ use axum::http::HeaderMap;
 use axum::http::header::{HOST, ORIGIN};
 
 /// True when the request's `Origin` is one of `allowed`.
-pub fn is_listed(headers: &HeaderMap, allowed: &[String]) -> bool {
+pub(crate) fn is_listed(headers: &HeaderMap, allowed: &[String]) -> bool {
     headers
         .get(ORIGIN)
         .and_then(|v| v.to_str().ok())
@@ -16,7 +16,7 @@ pub fn is_listed(headers: &HeaderMap, allowed: &[String]) -> bool {
 
 /// True when the request has no `Origin` (not a browser, or a same-origin
 /// navigation), or its `Origin` is this server's own or one of `allowed`.
-pub fn is_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+pub(crate) fn is_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     let Some(origin) = headers.get(ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };

@@ -27,7 +27,12 @@ struct Row {
 
 /// Listens for other nodes' wake-ups and delivers what they committed to
 /// this node's connections.
-pub async fn listener(peers: Arc<Peers>, db: PgPool, hub: Arc<Hub>, members: Arc<MemberCache>) {
+pub(crate) async fn listener(
+    peers: Arc<Peers>,
+    db: PgPool,
+    hub: Arc<Hub>,
+    members: Arc<MemberCache>,
+) {
     // The last moment this node is known to have been listening: a
     // catch-up reads from a little before it (a connection that dies
     // quietly is noticed late, so not from when the drop was noticed).

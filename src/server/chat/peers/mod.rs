@@ -27,10 +27,10 @@
 //! scale-down stops waking nobody.
 
 mod listen;
-pub mod seen;
-pub mod wake;
+pub(crate) mod seen;
+pub(crate) mod wake;
 
-pub use listen::listener;
+pub(crate) use listen::listener;
 
 use super::fanout::{Delivery, Fanout};
 use super::hub::Hub;
@@ -46,19 +46,19 @@ use uuid::Uuid;
 use wake::Wake;
 
 /// The channel every node listens on.
-pub const CHANNEL: &str = "natter_messages";
+pub(crate) const CHANNEL: &str = "natter_messages";
 /// At most one wake-up per node this often.
-pub const NOTIFY_EVERY: Duration = Duration::from_millis(2);
+pub(crate) const NOTIFY_EVERY: Duration = Duration::from_millis(2);
 /// Each node says `here` this often...
-pub const PRESENCE_EVERY: Duration = Duration::from_secs(10);
+pub(crate) const PRESENCE_EVERY: Duration = Duration::from_secs(10);
 /// ...and counts as gone when not heard from for this long (several missed
 /// announcements: a busy database delays a NOTIFY, it does not lose one).
-pub const PRESENCE_TTL: Duration = Duration::from_secs(45);
+pub(crate) const PRESENCE_TTL: Duration = Duration::from_secs(45);
 /// Conversations whose delivered places are remembered.
 const SEEN_CAPACITY: usize = 100_000;
 
 /// This node's side of the bus.
-pub struct Peers {
+pub(crate) struct Peers {
     node: Uuid,
     /// Places committed here since the last wake-up: conversation → (first, last).
     pending: Mutex<HashMap<ConversationId, (i64, i64)>>,
@@ -93,7 +93,7 @@ impl Default for Peers {
 impl Peers {
     /// True if this node has not delivered `seq` of `conversation` yet (and
     /// now counts it as delivered).
-    pub fn first_delivery(&self, conversation: ConversationId, seq: i64) -> bool {
+    pub(crate) fn first_delivery(&self, conversation: ConversationId, seq: i64) -> bool {
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         if seen.len() >= SEEN_CAPACITY && !seen.contains_key(&conversation) {
             seen.clear();
@@ -102,7 +102,7 @@ impl Peers {
     }
 
     /// A message committed here: the others will be told.
-    pub fn committed(&self, conversation: ConversationId, seq: i64) {
+    pub(crate) fn committed(&self, conversation: ConversationId, seq: i64) {
         self.merge_pending([(conversation, (seq, seq))]);
         self.wake.notify_one();
     }
@@ -123,7 +123,7 @@ impl Peers {
     }
 
     /// True once another node is known to share the database.
-    pub fn others_present(&self) -> bool {
+    pub(crate) fn others_present(&self) -> bool {
         self.present_at(self.born.elapsed())
     }
 
@@ -144,9 +144,9 @@ impl Peers {
 }
 
 /// Delivery to this node's connections, and a wake-up for the others.
-pub struct PeerFanout {
-    pub hub: Arc<Hub>,
-    pub peers: Arc<Peers>,
+pub(crate) struct PeerFanout {
+    pub(crate) hub: Arc<Hub>,
+    pub(crate) peers: Arc<Peers>,
 }
 
 impl Fanout for PeerFanout {
@@ -176,7 +176,7 @@ impl Fanout for PeerFanout {
 /// connection (the database ended the session, or restarted) is replaced at
 /// once; when a new one fails too, the database is down and the wake-up
 /// waits [`RETRY_EVERY`].
-pub async fn notifier(peers: Arc<Peers>, db: PgPool) {
+pub(crate) async fn notifier(peers: Arc<Peers>, db: PgPool) {
     let mut conn: Option<PgConnection> = None;
     loop {
         peers.wake.notified().await;
@@ -240,7 +240,7 @@ async fn wake_others(
 
 /// Says `here` every [`PRESENCE_EVERY`], so that the other nodes know this
 /// one is still there (and stop waking it once it is gone).
-pub async fn presence(peers: Arc<Peers>, db: PgPool) {
+pub(crate) async fn presence(peers: Arc<Peers>, db: PgPool) {
     loop {
         tokio::time::sleep(PRESENCE_EVERY).await;
         if let Err(e) = announce(&db, &Wake::Here(peers.node)).await {

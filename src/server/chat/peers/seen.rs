@@ -18,7 +18,7 @@ const MAX_HOLES: usize = 1024;
 /// What this node has pushed of one conversation: every place up to `high`
 /// except the `holes`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Seen {
+pub(crate) struct Seen {
     high: i64,
     /// Inclusive ranges of places below `high` not pushed yet: sorted,
     /// disjoint, and empty in the usual case of places arriving in order.
@@ -27,7 +27,7 @@ pub struct Seen {
 
 impl Seen {
     /// Records `seq` (places count from 1); false if it was pushed before.
-    pub fn first_time(&mut self, seq: i64) -> bool {
+    pub(crate) fn first_time(&mut self, seq: i64) -> bool {
         if seq > self.high {
             if seq > self.high + 1 {
                 if self.holes.len() == MAX_HOLES {

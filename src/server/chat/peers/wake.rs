@@ -11,15 +11,15 @@ const PAYLOAD_MAX: usize = 7900;
 
 /// One entry of a wake-up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Range {
-    pub conversation: ConversationId,
-    pub first: i64,
-    pub last: i64,
+pub(crate) struct Range {
+    pub(crate) conversation: ConversationId,
+    pub(crate) first: i64,
+    pub(crate) last: i64,
 }
 
 /// What one node tells the others.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Wake {
+pub(crate) enum Wake {
     /// A node started listening.
     Hello(Uuid),
     /// A node answering a `Hello`: it is there too.
@@ -29,13 +29,13 @@ pub enum Wake {
 }
 
 impl Wake {
-    pub fn node(&self) -> Uuid {
+    pub(crate) fn node(&self) -> Uuid {
         match self {
             Self::Hello(node) | Self::Here(node) | Self::Messages(node, _) => *node,
         }
     }
 
-    pub fn encode_presence(&self) -> Option<String> {
+    pub(crate) fn encode_presence(&self) -> Option<String> {
         match self {
             Self::Hello(node) => Some(format!("hello;{}", node.simple())),
             Self::Here(node) => Some(format!("here;{}", node.simple())),
@@ -45,7 +45,7 @@ impl Wake {
 }
 
 /// Reads a wake-up (malformed range entries are skipped).
-pub fn parse_payload(payload: &str) -> Option<Wake> {
+pub(crate) fn parse_payload(payload: &str) -> Option<Wake> {
     let (kind, rest) = payload.split_once(';')?;
     match kind {
         "hello" => return Some(Wake::Hello(Uuid::try_parse(rest).ok()?)),
@@ -74,7 +74,10 @@ pub fn parse_payload(payload: &str) -> Option<Wake> {
 
 /// The wake-up payloads for `pending`: `m;node;conv:first:last,...`,
 /// split so that each fits in a NOTIFY.
-pub fn encode_messages(node: Uuid, pending: &HashMap<ConversationId, (i64, i64)>) -> Vec<String> {
+pub(crate) fn encode_messages(
+    node: Uuid,
+    pending: &HashMap<ConversationId, (i64, i64)>,
+) -> Vec<String> {
     let head = format!("m;{};", node.simple());
     let mut out = Vec::new();
     let mut current = head.clone();
