@@ -18,7 +18,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The superuser and database natter creates in its cluster.
+/// The superuser and database natter creates in its cluster (the name is
+/// also written out in `ensure_database`'s CREATE DATABASE).
 const DB_USER: &str = "natter";
 pub const DB_NAME: &str = "natter";
 /// A unix socket path must fit in `sun_path` (108 bytes with the NUL).
@@ -325,13 +326,15 @@ fn chown_to_postgres(path: &Path) -> Result<(), ClusterError> {
 async fn ensure_database(cluster: &Cluster) -> Result<(), sqlx::Error> {
     use sqlx::Connection;
     let mut conn = sqlx::PgConnection::connect_with(&cluster.connect_options("postgres")).await?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(DB_NAME)
-            .fetch_one(&mut conn)
-            .await?;
+    let exists = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS "exists!""#,
+        DB_NAME,
+    )
+    .fetch_one(&mut conn)
+    .await?;
     if !exists {
-        let created = sqlx::query(&format!("CREATE DATABASE {DB_NAME}"))
+        // `DB_NAME`, which a statement cannot take as a parameter.
+        let created = sqlx::query!("CREATE DATABASE natter")
             .execute(&mut conn)
             .await;
         match created {

@@ -14,14 +14,14 @@ pub(crate) async fn get_or_create_direct(
 ) -> sqlx::Result<(ConversationId, bool)> {
     let (low, high) = if a < b { (a, b) } else { (b, a) };
     let mut tx = db.begin().await?;
-    let created: Option<ConversationId> = sqlx::query_scalar(
-        "INSERT INTO conversations (id, kind, direct_low, direct_high) \
-         VALUES ($1, 'direct', $2, $3) \
-         ON CONFLICT (direct_low, direct_high) DO NOTHING RETURNING id",
+    let created = sqlx::query_scalar!(
+        r#"INSERT INTO conversations (id, kind, direct_low, direct_high)
+           VALUES ($1, 'direct', $2, $3)
+           ON CONFLICT (direct_low, direct_high) DO NOTHING RETURNING id AS "id: ConversationId""#,
+        ConversationId::new_v7() as ConversationId,
+        low as UserId,
+        high as UserId,
     )
-    .bind(ConversationId::new_v7())
-    .bind(low)
-    .bind(high)
     .fetch_optional(&mut *tx)
     .await?;
     let result = match created {
@@ -30,11 +30,12 @@ pub(crate) async fn get_or_create_direct(
             (id, true)
         }
         None => {
-            let id = sqlx::query_scalar(
-                "SELECT id FROM conversations WHERE direct_low = $1 AND direct_high = $2",
+            let id = sqlx::query_scalar!(
+                r#"SELECT id AS "id: ConversationId" FROM conversations
+                   WHERE direct_low = $1 AND direct_high = $2"#,
+                low as UserId,
+                high as UserId,
             )
-            .bind(low)
-            .bind(high)
             .fetch_one(&mut *tx)
             .await?;
             (id, false)
@@ -52,11 +53,13 @@ pub(crate) async fn create_group(
 ) -> sqlx::Result<ConversationId> {
     let id = ConversationId::new_v7();
     let mut tx = db.begin().await?;
-    sqlx::query("INSERT INTO conversations (id, kind, title) VALUES ($1, 'group', $2)")
-        .bind(id)
-        .bind(title)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO conversations (id, kind, title) VALUES ($1, 'group', $2)",
+        id as ConversationId,
+        title,
+    )
+    .execute(&mut *tx)
+    .await?;
     add_participants(&mut *tx, id, members).await?;
     tx.commit().await?;
     Ok(id)
@@ -67,18 +70,17 @@ async fn add_participants(
     conversation: ConversationId,
     members: &[UserId],
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO participants (conversation_id, user_id) \
          SELECT $1, unnest($2::uuid[])",
+        conversation as ConversationId,
+        members as &[UserId],
     )
-    .bind(conversation)
-    .bind(members)
     .execute(db)
     .await
     .map(drop)
 }
 
-#[derive(sqlx::FromRow)]
 struct ConversationRow {
     kind: String,
     title: Option<String>,
@@ -100,17 +102,18 @@ pub(crate) async fn get(
     db: impl PgExecutor<'_>,
     id: ConversationId,
 ) -> sqlx::Result<Option<Conversation>> {
-    let row: Option<ConversationRow> = sqlx::query_as(
-        "SELECT c.kind, c.title, \
-                array_agg(u.id ORDER BY u.username) AS member_ids, \
-                array_agg(u.username ORDER BY u.username) AS member_names \
-         FROM conversations c \
-         JOIN participants p ON p.conversation_id = c.id \
-         JOIN users u ON u.id = p.user_id \
-         WHERE c.id = $1 \
-         GROUP BY c.id",
+    let row = sqlx::query_as!(
+        ConversationRow,
+        r#"SELECT c.kind, c.title,
+                  array_agg(u.id ORDER BY u.username) AS "member_ids!: Vec<UserId>",
+                  array_agg(u.username ORDER BY u.username) AS "member_names!"
+           FROM conversations c
+           JOIN participants p ON p.conversation_id = c.id
+           JOIN users u ON u.id = p.user_id
+           WHERE c.id = $1
+           GROUP BY c.id"#,
+        id as ConversationId,
     )
-    .bind(id)
     .fetch_optional(db)
     .await?;
     Ok(row.map(|row| Conversation {
@@ -134,8 +137,10 @@ pub(crate) async fn member_ids(
     db: impl PgExecutor<'_>,
     id: ConversationId,
 ) -> sqlx::Result<Vec<UserId>> {
-    sqlx::query_scalar("SELECT user_id FROM participants WHERE conversation_id = $1")
-        .bind(id)
-        .fetch_all(db)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT user_id AS "user_id: UserId" FROM participants WHERE conversation_id = $1"#,
+        id as ConversationId,
+    )
+    .fetch_all(db)
+    .await
 }

@@ -1,11 +1,9 @@
 //! The inbox: every conversation of one user, most recent activity first.
 
 use super::conversations::{parse_kind, zip_members};
-use super::epoch_ms;
 use crate::protocol::{Content, ConversationId, InboxEntry, MessageId, UserId};
 use sqlx::PgExecutor;
 
-#[derive(sqlx::FromRow)]
 struct InboxRow {
     id: ConversationId,
     kind: String,
@@ -36,28 +34,32 @@ pub(crate) async fn for_user(
     db: impl PgExecutor<'_>,
     user: UserId,
 ) -> sqlx::Result<Vec<InboxEntry>> {
-    let rows: Vec<InboxRow> = sqlx::query_as(concat!(
-        "WITH mine AS ( \
-             SELECT c.id, c.kind, c.title, c.last_activity, c.created_at, \
-                    c.last_seq - p.read_seq AS unread, c.last_seq, \
-                    array_agg(u.id ORDER BY u.username) AS member_ids, \
-                    array_agg(u.username ORDER BY u.username) AS member_names \
-             FROM participants p JOIN conversations c ON c.id = p.conversation_id \
-             JOIN participants pm ON pm.conversation_id = c.id \
-             JOIN users u ON u.id = pm.user_id \
-             WHERE p.user_id = $1 \
-             GROUP BY c.id, p.read_seq) \
-         SELECT mine.id, mine.kind, mine.title, ",
-        epoch_ms!("mine.created_at"),
-        " AS created_ms, mine.unread, \
-                m.message_id AS last_message_id, m.sender_id AS last_sender_id, \
-                m.content AS last_content, m.client_ts AS last_ts, \
-                mine.member_ids, mine.member_names \
-         FROM mine \
-         LEFT JOIN messages m ON m.conversation_id = mine.id AND m.seq = mine.last_seq \
-         ORDER BY mine.last_activity DESC, mine.id DESC"
-    ))
-    .bind(user)
+    let rows = sqlx::query_as!(
+        InboxRow,
+        r#"WITH mine AS (
+             SELECT c.id, c.kind, c.title, c.last_activity, c.created_at,
+                    c.last_seq - p.read_seq AS unread, c.last_seq,
+                    array_agg(u.id ORDER BY u.username) AS member_ids,
+                    array_agg(u.username ORDER BY u.username) AS member_names
+             FROM participants p JOIN conversations c ON c.id = p.conversation_id
+             JOIN participants pm ON pm.conversation_id = c.id
+             JOIN users u ON u.id = pm.user_id
+             WHERE p.user_id = $1
+             GROUP BY c.id, p.read_seq)
+         SELECT mine.id AS "id!: ConversationId", mine.kind AS "kind!", mine.title,
+                (extract(epoch FROM mine.created_at) * 1000)::int8 AS "created_ms!",
+                mine.unread AS "unread!",
+                m.message_id AS "last_message_id?: MessageId",
+                m.sender_id AS "last_sender_id?: UserId",
+                m.content AS "last_content?: Content",
+                m.client_ts AS "last_ts?",
+                mine.member_ids AS "member_ids!: Vec<UserId>",
+                mine.member_names AS "member_names!"
+         FROM mine
+         LEFT JOIN messages m ON m.conversation_id = mine.id AND m.seq = mine.last_seq
+         ORDER BY mine.last_activity DESC, mine.id DESC"#,
+        user as UserId,
+    )
     .fetch_all(db)
     .await?;
     Ok(rows.into_iter().map(|row| entry(row, user)).collect())

@@ -31,7 +31,6 @@ pub(crate) enum Stored {
     NoConversation,
 }
 
-#[derive(sqlx::FromRow)]
 struct BatchRow {
     message_id: String,
     seq: i64,
@@ -73,14 +72,51 @@ pub(crate) async fn insert_batch(
         contents.push(m.content.as_str());
         timestamps.push(m.timestamp);
     }
-    let rows: Vec<BatchRow> = sqlx::query_as(INSERT_BATCH)
-        .bind(&conversations)
-        .bind(&ids)
-        .bind(&senders)
-        .bind(&contents)
-        .bind(&timestamps)
-        .fetch_all(db)
-        .await?;
+    let rows = sqlx::query_as!(
+        BatchRow,
+        r#"WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::int8[])
+        WITH ORDINALITY AS t(conversation_id, message_id, sender_id, content, client_ts, ord)
+), existing AS (
+    SELECT m.message_id, m.seq, m.conversation_id, m.sender_id, m.content, m.client_ts
+    FROM messages m WHERE m.message_id = ANY($2::text[])
+), fresh AS (
+    SELECT i.* FROM input i
+    WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.message_id = i.message_id)
+), bumped AS (
+    UPDATE conversations c
+    SET last_seq = c.last_seq + n.count,
+        last_activity = now() + (n.last_ord - 1) * interval '1 microsecond'
+    FROM (SELECT conversation_id, count(*) AS count, max(ord) AS last_ord
+          FROM fresh GROUP BY conversation_id) n
+    WHERE c.id = n.conversation_id
+    RETURNING c.id, c.last_seq - n.count AS base_seq
+), inserted AS (
+    INSERT INTO messages (conversation_id, seq, message_id, sender_id, content, client_ts)
+    SELECT f.conversation_id,
+           b.base_seq + row_number() OVER (PARTITION BY f.conversation_id ORDER BY f.ord),
+           f.message_id, f.sender_id, f.content, f.client_ts
+    FROM fresh f JOIN bumped b ON b.id = f.conversation_id
+    RETURNING message_id, seq, conversation_id, sender_id
+), marked AS (
+    UPDATE participants p SET read_seq = GREATEST(p.read_seq, r.seq)
+    FROM (SELECT conversation_id, sender_id, max(seq) AS seq FROM inserted GROUP BY 1, 2) r
+    WHERE p.conversation_id = r.conversation_id AND p.user_id = r.sender_id
+)
+SELECT message_id AS "message_id!", seq AS "seq!", true AS "inserted!",
+       NULL::uuid AS "conversation_id?: ConversationId", NULL::uuid AS "sender_id?: UserId",
+       NULL::text AS "content?: Content", NULL::int8 AS "client_ts?"
+FROM inserted
+UNION ALL
+SELECT message_id, seq, false, conversation_id, sender_id, content, client_ts FROM existing"#,
+        &conversations as &[ConversationId],
+        &ids as &[&str],
+        &senders as &[UserId],
+        &contents as &[&str],
+        &timestamps,
+    )
+    .fetch_all(db)
+    .await?;
 
     let mut by_id: HashMap<String, Stored> = rows
         .into_iter()
@@ -116,44 +152,8 @@ pub(crate) async fn insert_batch(
         .collect())
 }
 
-const INSERT_BATCH: &str = "\
-WITH input AS (
-    SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::int8[])
-        WITH ORDINALITY AS t(conversation_id, message_id, sender_id, content, client_ts, ord)
-), existing AS (
-    SELECT m.message_id, m.seq, m.conversation_id, m.sender_id, m.content, m.client_ts
-    FROM messages m WHERE m.message_id = ANY($2::text[])
-), fresh AS (
-    SELECT i.* FROM input i
-    WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.message_id = i.message_id)
-), bumped AS (
-    UPDATE conversations c
-    SET last_seq = c.last_seq + n.count,
-        last_activity = now() + (n.last_ord - 1) * interval '1 microsecond'
-    FROM (SELECT conversation_id, count(*) AS count, max(ord) AS last_ord
-          FROM fresh GROUP BY conversation_id) n
-    WHERE c.id = n.conversation_id
-    RETURNING c.id, c.last_seq - n.count AS base_seq
-), inserted AS (
-    INSERT INTO messages (conversation_id, seq, message_id, sender_id, content, client_ts)
-    SELECT f.conversation_id,
-           b.base_seq + row_number() OVER (PARTITION BY f.conversation_id ORDER BY f.ord),
-           f.message_id, f.sender_id, f.content, f.client_ts
-    FROM fresh f JOIN bumped b ON b.id = f.conversation_id
-    RETURNING message_id, seq, conversation_id, sender_id
-), marked AS (
-    UPDATE participants p SET read_seq = GREATEST(p.read_seq, r.seq)
-    FROM (SELECT conversation_id, sender_id, max(seq) AS seq FROM inserted GROUP BY 1, 2) r
-    WHERE p.conversation_id = r.conversation_id AND p.user_id = r.sender_id
-)
-SELECT message_id, seq, true AS inserted, NULL::uuid AS conversation_id,
-       NULL::uuid AS sender_id, NULL::text AS content, NULL::int8 AS client_ts
-FROM inserted
-UNION ALL
-SELECT message_id, seq, false, conversation_id, sender_id, content, client_ts FROM existing";
-
 /// One message of a history page.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub(crate) struct HistoryRow {
     pub(crate) message_id: MessageId,
     pub(crate) sender_id: UserId,
@@ -172,12 +172,14 @@ pub(crate) async fn page(
     limit: i64,
 ) -> sqlx::Result<Option<Vec<HistoryRow>>> {
     match before {
-        None => sqlx::query_as(
-            "SELECT message_id, sender_id, content, client_ts FROM messages \
-             WHERE conversation_id = $1 ORDER BY seq DESC LIMIT $2",
+        None => sqlx::query_as!(
+            HistoryRow,
+            r#"SELECT message_id AS "message_id: MessageId", sender_id AS "sender_id: UserId",
+                      content AS "content: Content", client_ts
+               FROM messages WHERE conversation_id = $1 ORDER BY seq DESC LIMIT $2"#,
+            conversation as ConversationId,
+            limit,
         )
-        .bind(conversation)
-        .bind(limit)
         .fetch_all(db)
         .await
         .map(Some),
@@ -187,19 +189,22 @@ pub(crate) async fn page(
             // its id alone (the fence keeps the conversation test out of
             // that scan): given both, a plan made on stale statistics took
             // the primary key and read the whole conversation to find it.
-            let rows: Vec<CursorRow> = sqlx::query_as(
-                "WITH c AS MATERIALIZED ( \
-                     SELECT conversation_id, seq FROM messages WHERE message_id = $2) \
-                 SELECT m.message_id, m.sender_id, m.content, m.client_ts \
-                 FROM c LEFT JOIN LATERAL ( \
-                     SELECT message_id, sender_id, content, client_ts, seq FROM messages \
-                     WHERE conversation_id = $1 AND seq < c.seq ORDER BY seq DESC LIMIT $3) m \
-                 ON true \
-                 WHERE c.conversation_id = $1",
+            let rows = sqlx::query_as!(
+                CursorRow,
+                r#"WITH c AS MATERIALIZED (
+                     SELECT conversation_id, seq FROM messages WHERE message_id = $2)
+                 SELECT m.message_id AS "message_id?: MessageId",
+                        m.sender_id AS "sender_id?: UserId",
+                        m.content AS "content?: Content", m.client_ts AS "client_ts?"
+                 FROM c LEFT JOIN LATERAL (
+                     SELECT message_id, sender_id, content, client_ts, seq FROM messages
+                     WHERE conversation_id = $1 AND seq < c.seq ORDER BY seq DESC LIMIT $3) m
+                 ON true
+                 WHERE c.conversation_id = $1"#,
+                conversation as ConversationId,
+                cursor as &MessageId,
+                limit,
             )
-            .bind(conversation)
-            .bind(cursor)
-            .bind(limit)
             .fetch_all(db)
             .await?;
             if rows.is_empty() {
@@ -212,7 +217,6 @@ pub(crate) async fn page(
     }
 }
 
-#[derive(sqlx::FromRow)]
 struct CursorRow {
     message_id: Option<MessageId>,
     sender_id: Option<UserId>,
@@ -249,22 +253,22 @@ pub(crate) async fn mark_read(
     user: UserId,
     message: &MessageId,
 ) -> sqlx::Result<ReadMark> {
-    let (target, moved): (Option<i64>, bool) = sqlx::query_as(
-        "WITH found AS MATERIALIZED ( \
-             SELECT conversation_id, seq FROM messages WHERE message_id = $2), \
-         target AS (SELECT seq FROM found WHERE conversation_id = $1), \
-         moved AS ( \
-             UPDATE participants p SET read_seq = t.seq FROM target t \
-             WHERE p.conversation_id = $1 AND p.user_id = $3 AND p.read_seq < t.seq \
-             RETURNING 1) \
-         SELECT (SELECT seq FROM target), EXISTS (SELECT 1 FROM moved)",
+    let marked = sqlx::query!(
+        r#"WITH found AS MATERIALIZED (
+             SELECT conversation_id, seq FROM messages WHERE message_id = $2),
+         target AS (SELECT seq FROM found WHERE conversation_id = $1),
+         moved AS (
+             UPDATE participants p SET read_seq = t.seq FROM target t
+             WHERE p.conversation_id = $1 AND p.user_id = $3 AND p.read_seq < t.seq
+             RETURNING 1)
+         SELECT (SELECT seq FROM target) AS "target?", EXISTS (SELECT 1 FROM moved) AS "moved!""#,
+        conversation as ConversationId,
+        message as &MessageId,
+        user as UserId,
     )
-    .bind(conversation)
-    .bind(message)
-    .bind(user)
     .fetch_one(db)
     .await?;
-    Ok(match (target, moved) {
+    Ok(match (marked.target, marked.moved) {
         (None, _) => ReadMark::UnknownMessage,
         (Some(_), true) => ReadMark::Moved,
         (Some(_), false) => ReadMark::Unchanged,

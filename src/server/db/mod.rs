@@ -27,19 +27,11 @@ use sqlx::{PgConnection, PgPool};
 /// cost 0.25 ms a statement, most of a quiet server's work per message.
 pub(crate) async fn planned_connection(db: &PgPool) -> sqlx::Result<PgConnection> {
     let mut conn = db.acquire().await?.detach();
-    sqlx::query(
-        "SELECT set_config('enable_seqscan', 'off', false), \
-                set_config('plan_cache_mode', 'force_generic_plan', false)",
+    sqlx::query!(
+        "SELECT set_config('enable_seqscan', 'off', false) AS seqscan, \
+                set_config('plan_cache_mode', 'force_generic_plan', false) AS plans",
     )
-    .execute(&mut conn)
+    .fetch_one(&mut conn)
     .await?;
     Ok(conn)
 }
-
-/// Milliseconds since the epoch of a `timestamptz` expression, in SQL.
-macro_rules! epoch_ms {
-    ($column:literal) => {
-        concat!("(extract(epoch FROM ", $column, ") * 1000)::int8")
-    };
-}
-pub(crate) use epoch_ms;

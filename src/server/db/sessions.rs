@@ -4,7 +4,7 @@ use crate::protocol::UserId;
 use sqlx::PgExecutor;
 
 /// The signed-in user behind a session.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub(crate) struct SessionUser {
     pub(crate) id: UserId,
     pub(crate) username: String,
@@ -16,13 +16,13 @@ pub(crate) async fn insert(
     user: UserId,
     days: i32,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO sessions (token_hash, user_id, expires_at) \
          VALUES ($1, $2, now() + make_interval(days => $3))",
+        token_hash,
+        user as UserId,
+        days,
     )
-    .bind(token_hash)
-    .bind(user)
-    .bind(days)
     .execute(db)
     .await
     .map(drop)
@@ -35,26 +35,26 @@ pub(crate) async fn user(
     token_hash: &[u8],
     days: i32,
 ) -> sqlx::Result<Option<SessionUser>> {
-    sqlx::query_as(
-        "WITH live AS ( \
-             SELECT user_id, expires_at FROM sessions \
-             WHERE token_hash = $1 AND expires_at > now()), \
-         touched AS ( \
-             UPDATE sessions SET expires_at = now() + make_interval(days => $2) \
-             WHERE token_hash = $1 AND EXISTS (SELECT 1 FROM live \
-                 WHERE live.expires_at < now() + make_interval(days => $2) - interval '1 day')) \
-         SELECT u.id, u.username FROM live JOIN users u ON u.id = live.user_id",
+    sqlx::query_as!(
+        SessionUser,
+        r#"WITH live AS (
+             SELECT user_id, expires_at FROM sessions
+             WHERE token_hash = $1 AND expires_at > now()),
+         touched AS (
+             UPDATE sessions SET expires_at = now() + make_interval(days => $2)
+             WHERE token_hash = $1 AND EXISTS (SELECT 1 FROM live
+                 WHERE live.expires_at < now() + make_interval(days => $2) - interval '1 day'))
+         SELECT u.id AS "id: UserId", u.username FROM live JOIN users u ON u.id = live.user_id"#,
+        token_hash,
+        days,
     )
-    .bind(token_hash)
-    .bind(days)
     .fetch_optional(db)
     .await
 }
 
 /// Ends the session for every client that holds it.
 pub(crate) async fn delete(db: impl PgExecutor<'_>, token_hash: &[u8]) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-        .bind(token_hash)
+    sqlx::query!("DELETE FROM sessions WHERE token_hash = $1", token_hash)
         .execute(db)
         .await
         .map(drop)

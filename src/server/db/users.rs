@@ -4,14 +4,12 @@ use crate::protocol::{UserId, UserSummary};
 use sqlx::PgExecutor;
 
 /// What login needs: the stored hash, never sent anywhere.
-#[derive(sqlx::FromRow)]
 pub(crate) struct UserCredentials {
     pub(crate) id: UserId,
     pub(crate) username: String,
     pub(crate) password_hash: String,
 }
 
-#[derive(sqlx::FromRow)]
 struct SummaryRow {
     id: UserId,
     username: String,
@@ -34,23 +32,28 @@ pub(crate) async fn insert(
     username: &str,
     password_hash: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO users (id, username, password_hash) VALUES ($1, $2, $3)")
-        .bind(id)
-        .bind(username)
-        .bind(password_hash)
-        .execute(db)
-        .await
-        .map(drop)
+    sqlx::query!(
+        "INSERT INTO users (id, username, password_hash) VALUES ($1, $2, $3)",
+        id as UserId,
+        username,
+        password_hash,
+    )
+    .execute(db)
+    .await
+    .map(drop)
 }
 
 pub(crate) async fn credentials(
     db: impl PgExecutor<'_>,
     username: &str,
 ) -> sqlx::Result<Option<UserCredentials>> {
-    sqlx::query_as("SELECT id, username, password_hash FROM users WHERE username = $1")
-        .bind(username)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as!(
+        UserCredentials,
+        r#"SELECT id AS "id: UserId", username, password_hash FROM users WHERE username = $1"#,
+        username,
+    )
+    .fetch_optional(db)
+    .await
 }
 
 /// Up to `limit` users whose name starts with `prefix`, in name order: a
@@ -61,12 +64,13 @@ pub(crate) async fn search_prefix(
     limit: i64,
 ) -> sqlx::Result<Vec<UserSummary>> {
     let pattern = format!("{}%", escape_like(prefix));
-    let rows: Vec<SummaryRow> = sqlx::query_as(
-        "SELECT id, username FROM users WHERE username LIKE $1 ESCAPE '\\' \
-         ORDER BY username LIMIT $2",
+    let rows = sqlx::query_as!(
+        SummaryRow,
+        r#"SELECT id AS "id: UserId", username FROM users WHERE username LIKE $1 ESCAPE '\'
+           ORDER BY username LIMIT $2"#,
+        pattern,
+        limit,
     )
-    .bind(pattern)
-    .bind(limit)
     .fetch_all(db)
     .await?;
     Ok(rows.into_iter().map(Into::into).collect())
@@ -77,10 +81,13 @@ pub(crate) async fn summaries(
     db: impl PgExecutor<'_>,
     ids: &[UserId],
 ) -> sqlx::Result<Vec<UserSummary>> {
-    let rows: Vec<SummaryRow> = sqlx::query_as("SELECT id, username FROM users WHERE id = ANY($1)")
-        .bind(ids)
-        .fetch_all(db)
-        .await?;
+    let rows = sqlx::query_as!(
+        SummaryRow,
+        r#"SELECT id AS "id: UserId", username FROM users WHERE id = ANY($1)"#,
+        ids as &[UserId],
+    )
+    .fetch_all(db)
+    .await?;
     Ok(rows.into_iter().map(Into::into).collect())
 }
 

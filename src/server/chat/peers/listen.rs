@@ -15,7 +15,6 @@ use sqlx::{PgConnection, PgPool};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-#[derive(sqlx::FromRow)]
 struct Row {
     conversation_id: ConversationId,
     seq: i64,
@@ -139,16 +138,19 @@ async fn pull(
     if conversations.is_empty() {
         return Ok(());
     }
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT m.conversation_id, m.seq, m.message_id, m.sender_id, m.content, m.client_ts \
-         FROM unnest($1::uuid[], $2::int8[], $3::int8[]) AS k(conversation_id, low, high) \
-         JOIN messages m ON m.conversation_id = k.conversation_id \
-             AND m.seq > k.low AND m.seq <= k.high \
-         ORDER BY m.conversation_id, m.seq",
+    let rows = sqlx::query_as!(
+        Row,
+        r#"SELECT m.conversation_id AS "conversation_id: ConversationId", m.seq,
+                  m.message_id AS "message_id: MessageId", m.sender_id AS "sender_id: UserId",
+                  m.content AS "content: Content", m.client_ts
+           FROM unnest($1::uuid[], $2::int8[], $3::int8[]) AS k(conversation_id, low, high)
+           JOIN messages m ON m.conversation_id = k.conversation_id
+               AND m.seq > k.low AND m.seq <= k.high
+           ORDER BY m.conversation_id, m.seq"#,
+        &conversations as &[ConversationId],
+        &lows,
+        &highs,
     )
-    .bind(&conversations)
-    .bind(&lows)
-    .bind(&highs)
     .fetch_all(&mut *reader)
     .await?;
     deliver(peers, db, hub, members, rows).await
@@ -169,18 +171,21 @@ async fn catch_up(
     let since_ms = since
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT m.conversation_id, m.seq, m.message_id, m.sender_id, m.content, m.client_ts \
-         FROM conversations c \
-         JOIN messages m ON m.conversation_id = c.id \
-             AND m.created_at > to_timestamp($2::float8 / 1000) \
-         WHERE c.last_activity > to_timestamp($2::float8 / 1000) \
-           AND EXISTS (SELECT 1 FROM participants p \
-                       WHERE p.conversation_id = c.id AND p.user_id = ANY($1)) \
-         ORDER BY m.conversation_id, m.seq",
+    let rows = sqlx::query_as!(
+        Row,
+        r#"SELECT m.conversation_id AS "conversation_id: ConversationId", m.seq,
+                  m.message_id AS "message_id: MessageId", m.sender_id AS "sender_id: UserId",
+                  m.content AS "content: Content", m.client_ts
+           FROM conversations c
+           JOIN messages m ON m.conversation_id = c.id
+               AND m.created_at > to_timestamp($2::float8 / 1000)
+           WHERE c.last_activity > to_timestamp($2::float8 / 1000)
+             AND EXISTS (SELECT 1 FROM participants p
+                         WHERE p.conversation_id = c.id AND p.user_id = ANY($1))
+           ORDER BY m.conversation_id, m.seq"#,
+        &online as &[UserId],
+        since_ms as f64,
     )
-    .bind(&online)
-    .bind(since_ms as f64)
     .fetch_all(&mut *reader)
     .await?;
     deliver(peers, db, hub, members, rows).await

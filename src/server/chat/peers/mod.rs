@@ -219,10 +219,8 @@ async fn wake_others(
     let mut sent = Ok(());
     if let Some(c) = conn.as_mut() {
         for payload in wake::encode_messages(peers.node, pending) {
-            sent = sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(CHANNEL)
-                .bind(&payload)
-                .execute(&mut *c)
+            sent = sqlx::query!("SELECT pg_notify($1, $2)", CHANNEL, payload)
+                .fetch_one(&mut *c)
                 .await
                 .map(drop);
             if sent.is_err() {
@@ -256,10 +254,8 @@ async fn announce(db: &PgPool, wake: &Wake) -> sqlx::Result<()> {
     let Some(payload) = wake.encode_presence() else {
         return Ok(());
     };
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(CHANNEL)
-        .bind(payload)
-        .execute(db)
+    sqlx::query!("SELECT pg_notify($1, $2)", CHANNEL, payload)
+        .fetch_one(db)
         .await
         .map(drop)
 }
