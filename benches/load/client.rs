@@ -2,6 +2,7 @@
 //! inbox over HTTP, and authenticated WebSockets.
 
 use crate::Res;
+use crate::support;
 use futures::stream::SplitSink;
 use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
@@ -29,17 +30,6 @@ pub struct Api {
     /// `host:port`, and the address it resolves to.
     authority: String,
     addr: SocketAddr,
-}
-
-#[derive(Deserialize)]
-struct Registered {
-    user_id: String,
-    token: String,
-}
-
-#[derive(Deserialize)]
-struct Created {
-    conversation_id: String,
 }
 
 #[derive(Deserialize)]
@@ -89,27 +79,11 @@ impl Api {
     }
 
     pub async fn register(&self, username: &str) -> Res<User> {
-        let response = self
-            .http
-            .post(format!("{}/api/v1/auth/register", self.base))
-            .json(&json!({"username": username, "password": "load-test-password"}))
-            .send()
-            .await?;
-        let status = response.status();
-        if status == 429 {
-            return Err(
-                "sign-up refused with 429: the server limits sign-ups per address \
-                        (raise NATTER_AUTH_ATTEMPTS_PER_MINUTE, or let the benchmark start it)"
-                    .into(),
-            );
-        }
-        if status != 201 {
-            return Err(format!("sign-up of {username}: HTTP {status}").into());
-        }
-        let body: Registered = response.json().await?;
+        let account =
+            support::register(&self.http, &self.base, username, "load-test-password").await?;
         Ok(User {
-            id: body.user_id,
-            token: body.token,
+            id: account.user_id,
+            token: account.token,
         })
     }
 
@@ -120,19 +94,8 @@ impl Api {
         others: &[&User],
         title: Option<&str>,
     ) -> Res<String> {
-        let ids: Vec<&str> = others.iter().map(|u| u.id.as_str()).collect();
-        let response = self
-            .http
-            .post(format!("{}/api/v1/conversations", self.base))
-            .bearer_auth(&owner.token)
-            .json(&json!({"participants": ids, "title": title}))
-            .send()
-            .await?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(format!("creating a conversation: HTTP {status}").into());
-        }
-        Ok(response.json::<Created>().await?.conversation_id)
+        let ids: Vec<String> = others.iter().map(|u| u.id.clone()).collect();
+        support::conversation(&self.http, &self.base, &owner.token, &ids, title).await
     }
 
     /// One page of history, newest first.
@@ -287,13 +250,5 @@ pub async fn send(sink: &mut WsSink, message: Message) -> Res<()> {
     Ok(())
 }
 
-/// A fresh client-made message id, as the spec suggests (`msg_` + UUIDv7).
-pub fn message_id() -> String {
-    format!("msg_{}", uuid::Uuid::now_v7().simple())
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+pub use crate::support::message_id;
+use crate::support::now_ms;

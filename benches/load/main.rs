@@ -16,6 +16,8 @@ mod client;
 mod probe;
 mod report;
 mod scenarios;
+#[path = "../../tests/support/mod.rs"]
+mod support;
 mod target;
 
 use report::Outcome;

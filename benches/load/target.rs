@@ -10,13 +10,14 @@
 
 use crate::probe::Probe;
 use crate::report::progress;
+use crate::support;
 use crate::{Options, Res};
 use sqlx::{Connection, PgConnection};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 pub struct Target {
     /// `http://host:port`
@@ -73,8 +74,10 @@ impl Target {
             data_dir.display()
         ));
         let admin_url = cluster_url(root, &data_dir)?;
-        let database = fresh_database(&admin_url).await?;
-        let database_url = url_for(&admin_url, &database);
+        let mut admin = PgConnection::connect(&admin_url).await?;
+        let database = support::fresh_database(&mut admin, "bench").await?;
+        admin.close().await?;
+        let database_url = support::url_for(&admin_url, &database);
         progress(&format!("starting natter on database {database}"));
         let (server, base) = start_server(root, &database_url)?;
         let pid = server.id();
@@ -136,17 +139,7 @@ impl Target {
             return;
         };
         stop(&mut started.server);
-        let dropped = async {
-            let mut conn = PgConnection::connect(&started.admin_url).await?;
-            sqlx::query(&format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                started.database
-            ))
-            .execute(&mut conn)
-            .await?;
-            conn.close().await
-        };
-        if let Err(e) = dropped.await {
+        if let Err(e) = support::drop_database(&started.admin_url, &started.database).await {
             eprintln!("load: could not drop {}: {e}", started.database);
         }
     }
@@ -189,42 +182,6 @@ fn cluster_url(root: &Path, data_dir: &Path) -> Res<String> {
         .find(|l| l.starts_with("postgres"))
         .ok_or("`natter db url` printed no URL")?;
     Ok(url.trim().to_owned())
-}
-
-/// The URL of another database on the same server.
-fn url_for(url: &str, database: &str) -> String {
-    let (base, query) = url.split_once('?').unwrap_or((url, ""));
-    let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
-    if query.is_empty() {
-        format!("{server}/{database}")
-    } else {
-        format!("{server}/{database}?{query}")
-    }
-}
-
-/// A new empty database (natter applies its migrations at start); those of
-/// runs that ended over an hour ago (crashed ones) are dropped on the way.
-async fn fresh_database(admin_url: &str) -> Res<String> {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
-    let name = format!("bench_{now}_{}", std::process::id());
-    let mut conn = PgConnection::connect(admin_url).await?;
-    let stale: Vec<String> = sqlx::query_scalar(
-        "SELECT datname FROM pg_database WHERE datname ~ '^bench_[0-9]+_[0-9]+$' \
-         AND split_part(datname, '_', 2)::int8 < $1",
-    )
-    .bind(now as i64 - 3600)
-    .fetch_all(&mut conn)
-    .await?;
-    for old in stale {
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{old}\" WITH (FORCE)"))
-            .execute(&mut conn)
-            .await;
-    }
-    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-        .execute(&mut conn)
-        .await?;
-    conn.close().await?;
-    Ok(name)
 }
 
 /// Starts natter on `database_url` and waits for the line naming its

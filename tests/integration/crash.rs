@@ -6,8 +6,9 @@
 use crate::common::chatter::{
     Chatter, Control, assert_acked_stored_once, history, stored, wait_ready, wait_until,
 };
+use crate::common::conversation;
 use crate::common::fresh_database_url;
-use crate::common::node::{Node, conversation};
+use crate::common::node::Node;
 use natter::protocol::ConversationId;
 use sqlx::{Connection, PgConnection};
 use std::collections::HashMap;
@@ -62,7 +63,10 @@ async fn kill_9_mid_load_loses_nothing_acknowledged_and_stores_nothing_twice() {
     let mut conversations: Vec<(String, &[usize])> = Vec::new();
     for members in shapes {
         let others: Vec<_> = members[1..].iter().map(|&m| &users[m]).collect();
-        conversations.push((conversation(&users[members[0]], &others).await, members));
+        conversations.push((
+            conversation(&users[members[0]], &others, None).await,
+            members,
+        ));
     }
 
     // Each sends continuously, up to four messages in flight at once.

@@ -8,7 +8,8 @@
 use crate::common::chatter::{
     Chatter, Control, Record, assert_acked_stored_once, repeated, stored, wait_ready, wait_until,
 };
-use crate::common::node::{Node, conversation};
+use crate::common::conversation;
+use crate::common::node::Node;
 use natter::server::embedded_pg::{self, Cluster, DB_NAME};
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -68,7 +69,7 @@ async fn a_database_restart_under_load_refuses_sends_acks_only_what_is_stored_an
     for n in 0..3 {
         let on_a = a.user(&format!("a{n}")).await;
         let on_b = b.user(&format!("b{n}")).await;
-        let chat = conversation(&on_a, &[&on_b]).await;
+        let chat = conversation(&on_a, &[&on_b], None).await;
         pairs.push((on_a, on_b, chat));
     }
     let (control_a, control_b) = (Control::new(&a.base), Control::new(&b.base));
@@ -213,7 +214,7 @@ async fn a_cut_wake_up_connection_loses_no_delivery_to_the_other_node() {
     let (a, b) = tokio::task::block_in_place(|| (Node::start(&env), Node::start(&env)));
     let alice = a.user("alice").await;
     let bob = b.user("bob").await;
-    let chat = conversation(&alice, &[&bob]).await;
+    let chat = conversation(&alice, &[&bob], None).await;
     let mut alice_ws = alice.ws().await;
     let mut bob_ws = bob.ws().await;
     let db = sqlx::PgPool::connect(&db_url).await.unwrap();

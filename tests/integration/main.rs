@@ -7,6 +7,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+#[path = "../support/mod.rs"]
+mod support;
 
 mod accounts;
 mod conversations;

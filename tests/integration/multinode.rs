@@ -3,7 +3,7 @@
 //! catches up. Nothing is lost, nothing arrives twice.
 
 use crate::common::node::Node;
-use crate::common::{TestUser, WsClient, fresh_database_url, message_id, now_ms};
+use crate::common::{TestUser, WsClient, conversation, fresh_database_url, message_id, now_ms};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -22,25 +22,7 @@ async fn two_nodes() -> Cluster {
 }
 
 async fn register(node: &Node, prefix: &str) -> TestUser {
-    let username = format!(
-        "{prefix}_{}",
-        &uuid::Uuid::now_v7().simple().to_string()[20..]
-    );
-    let body: Value = reqwest::Client::new()
-        .post(node.url("/api/v1/auth/register"))
-        .json(&json!({"username": username, "password": "correct horse"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    TestUser {
-        id: body["user_id"].as_str().unwrap().parse().unwrap(),
-        username,
-        token: body["token"].as_str().unwrap().to_owned(),
-        base: node.base.clone(),
-    }
+    node.user(prefix).await
 }
 
 /// The same session, talking to another node.
@@ -49,20 +31,6 @@ fn on(user: &TestUser, node: &Node) -> TestUser {
         base: node.base.clone(),
         ..user.clone()
     }
-}
-
-async fn conversation(owner: &TestUser, others: &[&TestUser], title: Option<&str>) -> String {
-    let ids: Vec<String> = others.iter().map(|u| u.id.to_string()).collect();
-    let body: Value = owner
-        .post(
-            "/api/v1/conversations",
-            &json!({"participants": ids, "title": title}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    body["conversation_id"].as_str().unwrap().to_owned()
 }
 
 fn send_frame(user: &TestUser, conversation: &str, id: &str, content: &str) -> Value {

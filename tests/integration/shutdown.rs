@@ -8,7 +8,8 @@
 use crate::common::chatter::{
     Chatter, Control, assert_acked_stored_once, repeated, wait_ready, wait_until,
 };
-use crate::common::node::{Node, conversation};
+use crate::common::conversation;
+use crate::common::node::Node;
 use crate::common::{fresh_database_url, ws_request};
 use natter::server::startup::SHUTDOWN_BOUND;
 use serde_json::json;
@@ -35,7 +36,7 @@ async fn sigterm_answers_every_send_closes_with_1012_and_exits_in_time() {
         let first = a.user(&format!("s{n}a")).await;
         let second = a.user(&format!("s{n}b")).await;
         let listener = b.user(&format!("r{n}")).await;
-        let chat = conversation(&first, &[&second, &listener]).await;
+        let chat = conversation(&first, &[&second, &listener], None).await;
         groups.push((first, second, listener, chat));
     }
     let senders_control = Control::new(&a.base);

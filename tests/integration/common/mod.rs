@@ -8,6 +8,7 @@
 pub mod chatter;
 pub mod node;
 
+use crate::support;
 use futures::{SinkExt, StreamExt};
 use natter::protocol::{ConversationId, UserId};
 use natter::server::config::Config;
@@ -20,7 +21,7 @@ use sqlx::{Connection, PgPool};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::str::FromStr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -34,17 +35,10 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 async fn server_options() -> (PgConnectOptions, Box<dyn Fn(&str) -> String + Send>) {
     if let Ok(url) = std::env::var("DATABASE_URL") {
         let options = PgConnectOptions::from_str(&url).expect("DATABASE_URL parses");
-        let url_for = move |name: &str| {
-            let (base, query) = url.split_once('?').unwrap_or((&url, ""));
-            let (server, _) = base.rsplit_once('/').unwrap_or((base, ""));
-            let query = if query.is_empty() {
-                String::new()
-            } else {
-                format!("?{query}")
-            };
-            format!("{server}/{name}{query}")
-        };
-        return (options, Box::new(url_for));
+        return (
+            options,
+            Box::new(move |name: &str| support::url_for(&url, name)),
+        );
     }
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pg");
     let cluster = embedded_pg::ensure_running(&dir)
@@ -72,27 +66,7 @@ async fn create_database() -> (PgConnectOptions, Box<dyn Fn(&str) -> String + Se
     let mut conn = sqlx::PgConnection::connect_with(&admin)
         .await
         .expect("connect to the test cluster");
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let name = format!("t_{now}_{}", uuid::Uuid::now_v7().simple());
-    // Databases of test runs that ended over an hour ago.
-    let stale: Vec<String> = sqlx::query_scalar(
-        "SELECT datname FROM pg_database WHERE datname ~ '^t_[0-9]+_' \
-         AND split_part(datname, '_', 2)::int8 < $1",
-    )
-    .bind(now as i64 - 3600)
-    .fetch_all(&mut conn)
-    .await
-    .unwrap_or_default();
-    for old in stale {
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{old}\" WITH (FORCE)"))
-            .execute(&mut conn)
-            .await;
-    }
-    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-        .execute(&mut conn)
+    let name = support::fresh_database(&mut conn, "t")
         .await
         .expect("create the test database");
     (admin, url_for, name)
@@ -171,39 +145,16 @@ impl TestServer {
 
     /// A fresh user with a random name, signed in.
     pub async fn user(&self, prefix: &str) -> TestUser {
-        let username = format!(
-            "{prefix}_{}",
-            &uuid::Uuid::now_v7().simple().to_string()[20..]
-        );
-        self.register(&username, "correct horse").await
+        self.register(&username(prefix), "correct horse").await
     }
 
     pub async fn register(&self, username: &str, password: &str) -> TestUser {
-        let response = reqwest::Client::new()
-            .post(self.url("/api/v1/auth/register"))
-            .json(&json!({"username": username, "password": password}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201, "register {username}");
-        let body: Value = response.json().await.unwrap();
-        TestUser {
-            id: UserId::parse(body["user_id"].as_str().unwrap()).unwrap(),
-            username: username.to_owned(),
-            token: body["token"].as_str().unwrap().to_owned(),
-            base: self.base.clone(),
-        }
+        register_on(&self.base, username, password).await
     }
 
     /// A direct chat (two users) or group (more) made by `owner`.
     pub async fn conversation(&self, owner: &TestUser, others: &[&TestUser]) -> ConversationId {
-        let ids: Vec<String> = others.iter().map(|u| u.id.to_string()).collect();
-        let response = owner
-            .post("/api/v1/conversations", &json!({"participants": ids}))
-            .await;
-        assert!(response.status().is_success(), "create conversation");
-        let body: Value = response.json().await.unwrap();
-        ConversationId::parse(body["conversation_id"].as_str().unwrap()).unwrap()
+        ConversationId::parse(&conversation(owner, others, None).await).unwrap()
     }
 }
 
@@ -342,16 +293,42 @@ impl TestServer {
     }
 }
 
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
+pub use crate::support::{message_id, now_ms};
+
+/// A user signed up on the server (or node) at `base`.
+pub async fn register_on(base: &str, username: &str, password: &str) -> TestUser {
+    let account = support::register(&reqwest::Client::new(), base, username, password)
+        .await
+        .unwrap_or_else(|e| panic!("register {username}: {e}"));
+    TestUser {
+        id: UserId::parse(&account.user_id).unwrap(),
+        username: username.to_owned(),
+        token: account.token,
+        base: base.to_owned(),
+    }
 }
 
-/// A fresh client-style message id.
-pub fn message_id() -> String {
-    format!("msg_{}", uuid::Uuid::now_v7().simple())
+/// A fresh, random name starting with `prefix`.
+pub fn username(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}",
+        &uuid::Uuid::now_v7().simple().to_string()[20..]
+    )
+}
+
+/// A direct chat (one other) or a group (more) made by `owner`, through the
+/// node `owner` talks to; its id.
+pub async fn conversation(owner: &TestUser, others: &[&TestUser], title: Option<&str>) -> String {
+    let ids: Vec<String> = others.iter().map(|u| u.id.to_string()).collect();
+    support::conversation(
+        &reqwest::Client::new(),
+        &owner.base,
+        &owner.token,
+        &ids,
+        title,
+    )
+    .await
+    .expect("create a conversation")
 }
 
 pub struct WsClient {

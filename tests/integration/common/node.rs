@@ -2,7 +2,6 @@
 //! it, signal it or kill it.
 
 use super::TestUser;
-use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
@@ -79,10 +78,6 @@ impl Node {
         self.base.trim_start_matches("http://")
     }
 
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
     /// Sends a signal (`TERM`, `KILL`, ...).
     pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
@@ -118,36 +113,8 @@ impl Node {
 
     /// A fresh user with a random name, signed up through this node.
     pub async fn user(&self, prefix: &str) -> TestUser {
-        let username = format!(
-            "{prefix}_{}",
-            &uuid::Uuid::now_v7().simple().to_string()[20..]
-        );
-        let response = reqwest::Client::new()
-            .post(self.url("/api/v1/auth/register"))
-            .json(&json!({"username": username, "password": "correct horse"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201, "register {username}");
-        let body: Value = response.json().await.unwrap();
-        TestUser {
-            id: body["user_id"].as_str().unwrap().parse().unwrap(),
-            username,
-            token: body["token"].as_str().unwrap().to_owned(),
-            base: self.base.clone(),
-        }
+        super::register_on(&self.base, &super::username(prefix), "correct horse").await
     }
-}
-
-/// A direct chat (one other) or a group (more) made by `owner`; its id.
-pub async fn conversation(owner: &TestUser, others: &[&TestUser]) -> String {
-    let ids: Vec<String> = others.iter().map(|u| u.id.to_string()).collect();
-    let response = owner
-        .post("/api/v1/conversations", &json!({"participants": ids}))
-        .await;
-    assert!(response.status().is_success(), "create a conversation");
-    let body: Value = response.json().await.unwrap();
-    body["conversation_id"].as_str().unwrap().to_owned()
 }
 
 impl Drop for Node {
