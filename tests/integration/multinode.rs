@@ -279,3 +279,35 @@ async fn a_node_alone_sends_no_wake_ups_and_starts_when_another_node_says_hello(
         "{heard:?}"
     );
 }
+
+/// The retry of a message stored by a node that died before it answered
+/// (or told anyone) reaches its recipients on the other node too, once.
+#[tokio::test]
+async fn a_stored_message_nobody_was_told_of_reaches_the_other_node_on_the_retry() {
+    let nodes = two_nodes().await;
+    let alice = register(&nodes.a, "alice").await;
+    let bob = register(&nodes.b, "bob").await;
+    let direct = conversation(&alice, &[&bob], None).await;
+    let mut alice_ws = alice.ws().await;
+    let mut bob_ws = bob.ws().await;
+    // Both nodes know of each other before it matters.
+    alice_ws
+        .send_and_ack(&send_frame(&alice, &direct, &message_id(), "hello"))
+        .await;
+    assert_eq!(receive(&mut bob_ws, 1).await, ["hello"]);
+
+    let db = sqlx::PgPool::connect(&nodes.db_url).await.unwrap();
+    let id = message_id();
+    let conversation_id = natter::protocol::ConversationId::parse(&direct).unwrap();
+    crate::common::store_unannounced(&db, conversation_id, &alice, &id, "stored, untold").await;
+    assert!(bob_ws.try_recv(Duration::from_millis(300)).await.is_none());
+
+    let retry = send_frame(&alice, &direct, &id, "stored, untold");
+    alice_ws.send_and_ack(&retry).await;
+    assert_eq!(receive(&mut bob_ws, 1).await, ["stored, untold"]);
+    alice_ws.send_and_ack(&retry).await;
+    assert!(
+        bob_ws.try_recv(Duration::from_millis(300)).await.is_none(),
+        "a second retry pushes nothing"
+    );
+}

@@ -499,3 +499,30 @@ async fn acks_and_receives(ws: &mut WsClient, total: usize) -> (Vec<String>, Vec
     }
     (acks, received)
 }
+
+/// A node that stored a batch and died before answering it leaves messages
+/// stored that nobody was told of. The sender's retry finds them: acked, and
+/// pushed to the others now. A second retry pushes nothing.
+#[tokio::test]
+async fn a_stored_message_nobody_was_told_of_goes_out_live_on_the_retry_once() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let conversation = server.conversation(&alice, &[&bob]).await;
+    let mut alice_ws = alice.ws().await;
+    let mut bob_ws = bob.ws().await;
+    let id = message_id();
+    crate::common::store_unannounced(&server.db, conversation, &alice, &id, "lost in a crash")
+        .await;
+    bob_ws.expect_silence(QUIET).await;
+
+    let retry = alice.send_frame(conversation, &id, "lost in a crash");
+    alice_ws.send_and_ack(&retry).await;
+    let pushed = bob_ws.expect_event("message.receive").await;
+    assert_eq!(pushed["message_id"], id.as_str());
+    assert_eq!(pushed["content"], "lost in a crash");
+
+    alice_ws.send_and_ack(&retry).await;
+    bob_ws.expect_silence(QUIET).await;
+    assert_eq!(server.message_count().await, 1);
+}

@@ -226,6 +226,7 @@ async fn commit(writer: &mut Writer, fanout: &dyn Fanout, batch: Vec<PendingSend
                 Reply::Ack(message.timestamp)
             }
             Stored::Existing {
+                seq,
                 conversation_id,
                 sender_id,
                 content,
@@ -234,6 +235,21 @@ async fn commit(writer: &mut Writer, fanout: &dyn Fanout, batch: Vec<PendingSend
                 && sender_id == message.sender_id
                 && content == message.content =>
             {
+                // A retry of a stored message. If this node never pushed it
+                // (the batch that stored it lost its answer: a crash between
+                // commit and fan-out, a lost connection), it goes out now,
+                // here and to the other nodes; if it did, the fan-out knows
+                // and skips it.
+                deliveries.push(Delivery {
+                    conversation: conversation_id,
+                    seq,
+                    members: batch[index].members.clone(),
+                    frame: receive_frame(&NewMessage {
+                        timestamp,
+                        ..message.clone()
+                    }),
+                    origin: batch[index].reply.connection_id(),
+                });
                 Reply::Ack(timestamp)
             }
             Stored::Existing { .. } => Reply::Conflict,

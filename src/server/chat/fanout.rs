@@ -4,6 +4,7 @@
 //! implementation delivers to this node's hub; a cross-node bus (PostgreSQL
 //! wake-ups, NATS, Redis) implements the same trait without touching them.
 
+use super::delivered::Delivered;
 use super::hub::{ConnectionId, Frame, Hub};
 use super::members::Members;
 use crate::protocol::{ConversationId, MessagePayload, ServerEvent};
@@ -40,7 +41,9 @@ pub(crate) struct Delivery {
 
 pub(crate) trait Fanout: Send + Sync + 'static {
     /// Hands a batch of committed messages, in commit order, to every
-    /// recipient. Never fails the batch for one bad recipient.
+    /// recipient, each message once: one this node has pushed before (a
+    /// retry of a message stored and delivered already) is not pushed
+    /// again. Never fails the batch for one bad recipient.
     fn publish(&self, deliveries: &[Delivery]);
 
     /// For a fan-out that also delivers rows it reads back from the table:
@@ -56,13 +59,19 @@ pub(crate) trait Fanout: Send + Sync + 'static {
 /// Delivery to the connections of this process.
 pub(crate) struct LocalFanout {
     pub(crate) hub: Arc<Hub>,
+    pub(crate) delivered: Delivered,
 }
 
 impl Fanout for LocalFanout {
     fn publish(&self, deliveries: &[Delivery]) {
         for delivery in deliveries {
-            self.hub
-                .deliver(delivery.members.ids(), delivery.origin, &delivery.frame);
+            if self
+                .delivered
+                .first_time(delivery.conversation, delivery.seq)
+            {
+                self.hub
+                    .deliver(delivery.members.ids(), delivery.origin, &delivery.frame);
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 //! the fan-out seam between them.
 
 pub(crate) mod committer;
+pub(crate) mod delivered;
 pub(crate) mod fanout;
 pub mod hub;
 pub(crate) mod members;
@@ -57,7 +58,10 @@ impl ChatCore {
                 peers,
             })
         } else {
-            Arc::new(LocalFanout { hub: hub.clone() })
+            Arc::new(LocalFanout {
+                hub: hub.clone(),
+                delivered: Default::default(),
+            })
         };
         let (committer, task) =
             Committer::spawn(db.clone(), fanout.clone(), settings.send_batch_max);

@@ -20,8 +20,9 @@ pub(crate) enum Stored {
     /// Stored by this batch at this place in its conversation.
     Inserted { seq: i64 },
     /// The id was already stored (a retry, or a clash); this is what is
-    /// stored under it.
+    /// stored under it, and where.
     Existing {
+        seq: i64,
         conversation_id: ConversationId,
         sender_id: UserId,
         content: Content,
@@ -131,6 +132,7 @@ SELECT message_id, seq, false, conversation_id, sender_id, content, client_ts FR
                 (true, ..) => Stored::Inserted { seq: row.seq },
                 (false, Some(conversation_id), Some(sender_id), Some(content), Some(timestamp)) => {
                     Stored::Existing {
+                        seq: row.seq,
                         conversation_id,
                         sender_id,
                         content,

@@ -408,3 +408,29 @@ impl WsClient {
         reply
     }
 }
+
+/// Stores a message the way the group-commit writer does, but without its
+/// answer or its fan-out: what a node leaves behind when it dies between
+/// the commit and the acks.
+pub async fn store_unannounced(
+    db_url_or_pool: &PgPool,
+    conversation: ConversationId,
+    sender: &TestUser,
+    message_id: &str,
+    content: &str,
+) {
+    sqlx::query(
+        "WITH c AS (UPDATE conversations SET last_seq = last_seq + 1, last_activity = now() \
+                    WHERE id = $1 RETURNING last_seq) \
+         INSERT INTO messages (conversation_id, seq, message_id, sender_id, content, client_ts) \
+         SELECT $1, last_seq, $2, $3, $4, $5 FROM c",
+    )
+    .bind(conversation)
+    .bind(message_id)
+    .bind(sender.id)
+    .bind(content)
+    .bind(now_ms())
+    .execute(db_url_or_pool)
+    .await
+    .expect("store a message behind the server's back");
+}

@@ -15,9 +15,9 @@
 //! the table when it is back: the conversations of its connected users that
 //! were active meanwhile.
 //!
-//! Each node delivers each message once: [`Seen`] remembers which places of
-//! a conversation it has delivered, whether they came from its own commits
-//! or from the table, in whatever order they turned up.
+//! Each node delivers each message once: [`Delivered`] remembers which
+//! places of a conversation it has delivered, whether they came from its own
+//! commits or from the table, in whatever order they turned up.
 //!
 //! A node alone sends no wake-ups at all (each NOTIFY is a transaction with
 //! its own WAL flush). A node announces itself when it starts listening
@@ -27,15 +27,14 @@
 //! scale-down stops waking nobody.
 
 mod listen;
-pub(crate) mod seen;
 pub(crate) mod wake;
 
 pub(crate) use listen::listener;
 
+use super::delivered::Delivered;
 use super::fanout::{Delivery, Fanout};
 use super::hub::Hub;
 use crate::protocol::ConversationId;
-use seen::Seen;
 use sqlx::{Connection, PgConnection, PgPool};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,8 +53,6 @@ pub(crate) const PRESENCE_EVERY: Duration = Duration::from_secs(10);
 /// ...and counts as gone when not heard from for this long (several missed
 /// announcements: a busy database delays a NOTIFY, it does not lose one).
 pub(crate) const PRESENCE_TTL: Duration = Duration::from_secs(45);
-/// Conversations whose delivered places are remembered.
-const SEEN_CAPACITY: usize = 100_000;
 
 /// This node's side of the bus.
 pub(crate) struct Peers {
@@ -63,7 +60,7 @@ pub(crate) struct Peers {
     /// Places committed here since the last wake-up: conversation → (first, last).
     pending: Mutex<HashMap<ConversationId, (i64, i64)>>,
     wake: Notify,
-    seen: Mutex<HashMap<ConversationId, Seen>>,
+    delivered: Delivered,
     /// When another node was last heard from (milliseconds since `born`,
     /// plus one; 0 for never): wake-ups are worth sending until
     /// [`PRESENCE_TTL`] after it.
@@ -82,7 +79,7 @@ impl Default for Peers {
             node: Uuid::now_v7(),
             pending: Mutex::new(HashMap::new()),
             wake: Notify::new(),
-            seen: Mutex::new(HashMap::new()),
+            delivered: Delivered::default(),
             others_heard: AtomicU64::new(0),
             born: Instant::now(),
             gate: tokio::sync::Mutex::new(()),
@@ -94,11 +91,7 @@ impl Peers {
     /// True if this node has not delivered `seq` of `conversation` yet (and
     /// now counts it as delivered).
     pub(crate) fn first_delivery(&self, conversation: ConversationId, seq: i64) -> bool {
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        if seen.len() >= SEEN_CAPACITY && !seen.contains_key(&conversation) {
-            seen.clear();
-        }
-        seen.entry(conversation).or_default().first_time(seq)
+        self.delivered.first_time(conversation, seq)
     }
 
     /// A message committed here: the others will be told.

@@ -1,6 +1,7 @@
-//! Which places of a conversation this node has pushed to its connections,
-//! so that each message goes out once whichever way it arrives: from this
-//! node's own commits, another node's wake-up, or a catch-up read after the
+//! Which places of each conversation this node has pushed to its
+//! connections, so that each message goes out once whichever way it
+//! arrives: from this node's own commits, a retry that found its message
+//! already stored, another node's wake-up, or a catch-up read after the
 //! listener was away.
 //!
 //! Places arrive out of order when several nodes write one conversation: this
@@ -14,6 +15,33 @@
 /// (its messages are in the history, which a client reads when it opens the
 /// conversation or reconnects).
 const MAX_HOLES: usize = 1024;
+
+/// Conversations whose delivered places are remembered; past this many the
+/// record starts over (at worst a message is pushed twice, and clients know
+/// a message by its id).
+const CAPACITY: usize = 100_000;
+
+/// The places this node has pushed, per conversation.
+#[derive(Default)]
+pub(crate) struct Delivered {
+    seen: std::sync::Mutex<std::collections::HashMap<crate::protocol::ConversationId, Seen>>,
+}
+
+impl Delivered {
+    /// True if this node has not pushed `seq` of `conversation` yet (and now
+    /// counts it as pushed).
+    pub(crate) fn first_time(
+        &self,
+        conversation: crate::protocol::ConversationId,
+        seq: i64,
+    ) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() >= CAPACITY && !seen.contains_key(&conversation) {
+            seen.clear();
+        }
+        seen.entry(conversation).or_default().first_time(seq)
+    }
+}
 
 /// What this node has pushed of one conversation: every place up to `high`
 /// except the `holes`.
