@@ -187,7 +187,8 @@ fn cluster_url(root: &Path, data_dir: &Path) -> Res<String> {
 /// Starts natter on `database_url` and waits for the line naming its
 /// address. The limits meant for people (sign-ups per address, sends per
 /// user) are lifted: one generator plays thousands of people from one
-/// address. Everything else is the configuration in `Leptos.toml`, or the
+/// address, and so are the per-user budgets (one user asks for its inbox
+/// hundreds of times). Everything else is the configuration in `Leptos.toml`, or the
 /// environment (`NATTER_SEND_BATCH_MAX`, `NATTER_DB_POOL_SIZE`, ...).
 fn start_server(root: &Path, database_url: &str) -> Res<(Child, String)> {
     let mut command = natter();
@@ -198,6 +199,24 @@ fn start_server(root: &Path, database_url: &str) -> Res<(Child, String)> {
         .env("NATTER_AUTH_ATTEMPTS_PER_MINUTE", "1000000")
         .env("NATTER_SENDS_PER_SECOND", "1000000")
         .env("NATTER_SEND_BURST", "1000000")
+        .envs(
+            [
+                "READ_MARKER",
+                "HISTORY",
+                "INBOX",
+                "SEARCH",
+                "NEW_CONVERSATION",
+                "CONNECT",
+                "UNKNOWN_TOKEN",
+                "FAILED_LOGIN",
+            ]
+            .map(|name| {
+                (
+                    format!("NATTER_{name}_BUDGET"),
+                    "{ per-minute = 100000000, burst = 100000000 }",
+                )
+            }),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());

@@ -36,7 +36,8 @@ fn start_session(
 pub(crate) async fn login(username: String, password: String) -> Result<(), ApiError> {
     use crate::server::accounts;
     let (state, headers) = super::context::request()?;
-    let session = accounts::login(&state, username.trim(), &password)
+    // Names are lowercase; sign-up lowercases what was typed too.
+    let session = accounts::login(&state, &username.trim().to_lowercase(), &password)
         .await
         .map_err(|e| e.to_api())?;
     start_session(&state, &headers, &session.token);
@@ -80,7 +81,9 @@ pub(crate) async fn logout() -> Result<(), ApiError> {
 pub(crate) async fn search_people(q: String) -> Result<Vec<UserSummary>, ApiError> {
     use crate::server::accounts;
     let (state, _, me) = super::context::signed_in().await?;
-    let mut people = accounts::search(&state, &q).await.map_err(|e| e.to_api())?;
+    let mut people = accounts::search(&state, &me, &q)
+        .await
+        .map_err(|e| e.to_api())?;
     people.retain(|p| p.user_id != me.id);
     Ok(people)
 }

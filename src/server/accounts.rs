@@ -4,6 +4,7 @@ use super::auth::{self, CurrentUser};
 use super::chat::hub::Kick;
 use super::db;
 use super::error::AppResult;
+use super::limits::Action;
 use super::state::AppState;
 use crate::protocol::{ApiError, AuthResponse, ErrorCode, Password, UserId, UserSummary, Username};
 
@@ -25,18 +26,30 @@ pub(crate) async fn register(
 }
 
 /// One message for a wrong name and a wrong password, and the same work for
-/// both, so neither the answer nor its timing tells which names exist.
+/// both, so neither the answer nor its timing tells which names exist. An
+/// account whose failed log-ins are over budget (someone guessing its
+/// password) is refused without trying, until the budget refills.
 pub(crate) async fn login(
     state: &AppState,
     username: &str,
     password: &str,
 ) -> AppResult<AuthResponse> {
+    if !state.limits.may_try_login(username) {
+        return Err(ApiError::new(
+            ErrorCode::RateLimited,
+            "Too many failed log-ins for this account; try again later",
+        )
+        .into());
+    }
     let found = db::users::credentials(&state.db, username).await?;
     let hash = found.as_ref().map(|c| c.password_hash.clone());
     let ok = auth::verify_password(password.to_owned(), hash).await?;
     match found {
         Some(user) if ok => open_session(state, user.id, &user.username).await,
-        _ => Err(ApiError::new(ErrorCode::Unauthorized, "Wrong username or password").into()),
+        _ => {
+            state.limits.login_failed(username);
+            Err(ApiError::new(ErrorCode::Unauthorized, "Wrong username or password").into())
+        }
     }
 }
 
@@ -63,8 +76,13 @@ pub(crate) async fn logout(state: &AppState, user: &CurrentUser) -> AppResult<()
 }
 
 /// Users whose name starts with `prefix` (case-insensitive: names are
-/// lowercase).
-pub(crate) async fn search(state: &AppState, prefix: &str) -> AppResult<Vec<UserSummary>> {
+/// lowercase), as `me` searches.
+pub(crate) async fn search(
+    state: &AppState,
+    me: &CurrentUser,
+    prefix: &str,
+) -> AppResult<Vec<UserSummary>> {
+    state.limits.check(me.id, Action::PeopleSearch)?;
     let prefix = prefix.trim().to_lowercase();
     // No name holds anything but a-z, 0-9 and _ (nor could PostgreSQL
     // compare a NUL): such a prefix matches nobody.

@@ -8,6 +8,7 @@
 
 use super::db::sessions::{self, SessionUser};
 use super::error::{AppError, AppResult};
+use super::limits::client_addr;
 use super::state::AppState;
 use crate::protocol::{ApiError, UserId};
 use argon2::Argon2;
@@ -148,6 +149,13 @@ pub(crate) struct CurrentUser {
     pub(crate) token_hash: [u8; 32],
 }
 
+fn unknown_tokens() -> ApiError {
+    ApiError::new(
+        crate::protocol::ErrorCode::RateLimited,
+        "too many requests with tokens that match no session; wait a while",
+    )
+}
+
 /// Looks the request's session up.
 pub(crate) async fn current_user(
     state: &AppState,
@@ -173,11 +181,38 @@ where
 {
     type Rejection = AppError;
 
+    /// A bearer token is looked up only while its client address has not
+    /// sent too many that match no session: then the answer is
+    /// `rate_limited` without a lookup, so guessing tokens learns nothing.
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        current_user(&state, &parts.headers)
-            .await?
-            .ok_or_else(|| ApiError::unauthorized().into())
+        let bearer = parts
+            .headers
+            .get(AUTHORIZATION)
+            .is_some_and(|v| v.as_bytes().starts_with(b"Bearer "));
+        let addr = bearer
+            .then(|| {
+                client_addr(
+                    &parts.headers,
+                    &parts.extensions,
+                    state.settings.trust_proxy_headers,
+                )
+            })
+            .flatten();
+        if let Some(addr) = addr
+            && state.limits.tokens_refused(addr).is_some()
+        {
+            return Err(unknown_tokens().into());
+        }
+        match current_user(&state, &parts.headers).await? {
+            Some(user) => Ok(user),
+            None => {
+                if let Some(addr) = addr {
+                    state.limits.unknown_token(addr);
+                }
+                Err(ApiError::unauthorized().into())
+            }
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 //! values when they parse as one (`16`, `true`, `["a", "b"]`) and as plain
 //! strings otherwise.
 
+use super::limits::Budget;
 use leptos::config::LeptosOptions;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -53,6 +54,23 @@ pub struct Settings {
     /// Tell other natter nodes on the same database about new messages
     /// (PostgreSQL NOTIFY wake-ups), and listen for theirs.
     pub(crate) peer_fanout: bool,
+    /// Per user: read markers.
+    pub(crate) read_marker_budget: Budget,
+    /// Per user: history pages.
+    pub(crate) history_budget: Budget,
+    /// Per user: inbox pages (a page load counts one).
+    pub(crate) inbox_budget: Budget,
+    /// Per user: people searches.
+    pub(crate) search_budget: Budget,
+    /// Per user: conversations started (or found again).
+    pub(crate) new_conversation_budget: Budget,
+    /// Per user: WebSockets opened.
+    pub(crate) connect_budget: Budget,
+    /// Per client address: requests whose bearer token matches no session.
+    pub(crate) unknown_token_budget: Budget,
+    /// Per account: failed log-ins; past it the account's log-ins are
+    /// refused until the budget refills.
+    pub(crate) failed_login_budget: Budget,
 }
 
 impl Settings {
@@ -250,6 +268,14 @@ max-body-bytes = 65536
 sends-per-second = 20
 send-burst = 60
 peer-fanout = true
+read-marker-budget = { per-minute = 600, burst = 120 }
+history-budget = { per-minute = 600, burst = 60 }
+inbox-budget = { per-minute = 120, burst = 30 }
+search-budget = { per-minute = 120, burst = 30 }
+new-conversation-budget = { per-minute = 10, burst = 20 }
+connect-budget = { per-minute = 60, burst = 30 }
+unknown-token-budget = { per-minute = 60, burst = 30 }
+failed-login-budget = { per-minute = 1, burst = 10 }
 "#;
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {

@@ -5,6 +5,7 @@ use super::auth::CurrentUser;
 use super::chat::members::Members;
 use super::db;
 use super::error::AppResult;
+use super::limits::Action;
 use super::state::AppState;
 use crate::protocol::{
     ApiError, Conversation, ConversationId, GROUP_MAX, HistoryMessage, HistoryPage, InboxEntry,
@@ -21,6 +22,7 @@ pub(crate) async fn create(
     participants: &[UserId],
     title: &Title,
 ) -> AppResult<(Conversation, bool)> {
+    state.limits.check(me.id, Action::NewConversation)?;
     let mut others: Vec<UserId> = participants
         .iter()
         .copied()
@@ -109,6 +111,7 @@ pub(crate) async fn history(
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::invalid("limit", format!("limit must be 1 to {MAX_PAGE}")).into());
     }
+    state.limits.check(me.id, Action::HistoryPage)?;
     require_member(state, me, id).await?;
     // One more than asked tells whether anything older is left.
     let Some(mut rows) = db::messages::page(&state.db, id, cursor, limit + 1).await? else {
@@ -147,5 +150,6 @@ pub(crate) async fn inbox(
     if user != me.id {
         return Err(ApiError::forbidden("you can only read your own inbox").into());
     }
+    state.limits.check(me.id, Action::InboxPage)?;
     Ok(db::inbox::for_user(&state.db, me.id).await?)
 }

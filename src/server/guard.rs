@@ -3,10 +3,11 @@
 //! request bodies.
 
 use super::auth::COOKIE_NAME;
+use super::limits::client_addr;
 use super::state::AppState;
 use super::ws::origin;
 use crate::protocol::{ApiError, ErrorCode};
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::http::header::{
     AUTHORIZATION, CACHE_CONTROL, CONTENT_SECURITY_POLICY, COOKIE, HeaderName, HeaderValue,
@@ -14,10 +15,6 @@ use axum::http::header::{
 };
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::time::Duration;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -141,58 +138,8 @@ pub(crate) async fn same_origin_writes(
     next.run(request).await
 }
 
-/// Per-address limits on attempts to sign up or log in (guessing passwords,
-/// creating accounts in bulk).
-pub(crate) struct AuthLimiter {
-    limiter: DefaultKeyedRateLimiter<IpAddr>,
-    trust_proxy: bool,
-}
-
-impl AuthLimiter {
-    pub(crate) fn new(per_minute: u32, trust_proxy: bool) -> Arc<Self> {
-        let per_minute = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
-        let limiter = Arc::new(Self {
-            limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
-            trust_proxy,
-        });
-        // Forget addresses that have been quiet, so the map stays small.
-        let weak = Arc::downgrade(&limiter);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(60));
-            loop {
-                tick.tick().await;
-                let Some(limiter) = weak.upgrade() else {
-                    return;
-                };
-                limiter.limiter.retain_recent();
-                limiter.limiter.shrink_to_fit();
-            }
-        });
-        limiter
-    }
-
-    /// The client's address: the peer's, or behind a trusted proxy the
-    /// first one it names in `X-Forwarded-For`.
-    fn client(&self, request: &Request) -> Option<IpAddr> {
-        if self.trust_proxy
-            && let Some(forwarded) = request
-                .headers()
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .and_then(|ip| ip.trim().parse().ok())
-        {
-            return Some(forwarded);
-        }
-        request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip())
-    }
-}
-
-/// The account endpoints the limit applies to: the JSON API and the pages'
-/// server functions.
+/// The account endpoints the per-address limit applies to: the JSON API and
+/// the pages' server functions.
 fn is_auth_attempt(request: &Request) -> bool {
     request.method() == Method::POST
         && matches!(
@@ -201,29 +148,33 @@ fn is_auth_attempt(request: &Request) -> bool {
         )
 }
 
+/// Per-address limits on attempts to sign up or log in (guessing passwords,
+/// creating accounts in bulk): 429 with `Retry-After` past them.
 pub(crate) async fn limit_auth_attempts(
-    State(limiter): State<Arc<AuthLimiter>>,
+    State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
     if is_auth_attempt(&request)
-        && let Some(client) = limiter.client(&request)
-        && let Err(not_until) = limiter.limiter.check_key(&client)
-    {
-        let wait = not_until.wait_time_from(governor::clock::Clock::now(
-            &governor::clock::DefaultClock::default(),
-        ));
-        let mut response = ApiError::new(
-            ErrorCode::RateLimited,
-            "Too many attempts; wait a moment and try again",
+        && let Some(client) = client_addr(
+            request.headers(),
+            request.extensions(),
+            state.settings.trust_proxy_headers,
         )
-        .into_response();
-        if let Ok(seconds) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
-            response.headers_mut().insert(RETRY_AFTER, seconds);
-        }
-        return response;
+        && let Err(wait) = state.limits.check_auth_attempt(client)
+    {
+        return too_many("Too many attempts; wait a moment and try again", wait);
     }
     next.run(request).await
+}
+
+/// 429 `rate_limited` with `Retry-After` (whole seconds, at least one).
+pub(crate) fn too_many(message: &str, wait: Duration) -> Response {
+    let mut response = ApiError::new(ErrorCode::RateLimited, message).into_response();
+    if let Ok(seconds) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+        response.headers_mut().insert(RETRY_AFTER, seconds);
+    }
+    response
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! the server-rendered pages, then static files; behind the guards of
 //! [`super::guard`].
 
-use super::guard::{self, AuthLimiter};
+use super::guard;
 use super::rest;
 use super::site;
 use super::state::AppState;
@@ -26,10 +26,6 @@ pub(crate) fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     let settings = state.settings.clone();
-    let limiter = AuthLimiter::new(
-        settings.auth_attempts_per_minute,
-        settings.trust_proxy_headers,
-    );
     // The site's files (the WebAssembly bundle, CSS, assets); any other path
     // gets the app's 404 page. (Not leptos_axum's `file_and_error_handler`:
     // it looks up response options through whatever reactive owner the
@@ -57,7 +53,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(guard::page_security_policy))
         .layer(compression())
         .layer(from_fn_with_state(state.clone(), guard::same_origin_writes))
-        .layer(from_fn_with_state(limiter, guard::limit_auth_attempts))
+        .layer(from_fn_with_state(
+            state.clone(),
+            guard::limit_auth_attempts,
+        ))
         .layer(RequestBodyLimitLayer::new(settings.max_body_bytes));
     for layer in guard::security_headers() {
         router = router.layer(layer);

@@ -4,6 +4,7 @@
 use super::chat::ChatCore;
 use super::config::Config;
 use super::embedded_pg;
+use super::limits::Limits;
 use super::router;
 use super::site;
 use super::state::AppState;
@@ -70,13 +71,15 @@ pub struct Server {
 impl Server {
     pub async fn build(mut config: Config, db: PgPool) -> Result<Self, StartError> {
         site::check_bundle(&mut config.leptos);
-        let (chat, committer) = ChatCore::start(db.clone(), &config.natter);
+        let limits = Limits::new(&config.natter);
+        let (chat, committer) = ChatCore::start(db.clone(), &config.natter, limits.clone());
         let addr = config.leptos.site_addr;
         let state = AppState {
             leptos_options: config.leptos,
             db,
             settings: Arc::new(config.natter),
             chat,
+            limits,
         };
         let listener = tokio::net::TcpListener::bind(addr)
             .await

@@ -2,6 +2,7 @@
 
 use super::chat::ChatCore;
 use super::config::Settings;
+use super::limits::Limits;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sqlx::PgPool;
@@ -13,6 +14,8 @@ pub struct AppState {
     pub db: PgPool,
     pub settings: Arc<Settings>,
     pub chat: Arc<ChatCore>,
+    /// Every per-user and per-address budget.
+    pub limits: Arc<Limits>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -191,7 +191,11 @@ async fn a_user_sending_past_the_limit_gets_rate_limited_and_the_connection_stay
         .unwrap();
     assert_eq!(stored, acked, "a refused message is not stored");
     // A moment later the same connection sends again, the refused id too.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    server
+        .state
+        .limits
+        .clock()
+        .advance(std::time::Duration::from_millis(1100));
     let retry = alice.send_frame(conversation, &limited[0], "burst again");
     ws.send_and_ack(&retry).await;
     // Others are not slowed by alice's limit.

@@ -11,6 +11,7 @@ mod common;
 mod support;
 
 mod accounts;
+mod budgets;
 mod conversations;
 mod crash;
 mod db_restart;

@@ -10,15 +10,13 @@ pub(crate) mod peers;
 pub(crate) mod service;
 
 use super::config::Settings;
-use crate::protocol::UserId;
+use super::limits::Limits;
 use committer::Committer;
 use fanout::{Fanout, LocalFanout};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use hub::Hub;
 use members::MemberCache;
 use peers::{PeerFanout, Peers};
 use sqlx::PgPool;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 
 /// Conversations whose member lists stay cached.
@@ -29,8 +27,8 @@ pub struct ChatCore {
     pub hub: Arc<Hub>,
     pub(crate) members: Arc<MemberCache>,
     pub(crate) committer: Committer,
-    /// Messages each user may send: a steady rate with a burst allowance.
-    sends: DefaultKeyedRateLimiter<UserId>,
+    /// Every budget; the service checks sends and read markers.
+    pub(crate) limits: Arc<Limits>,
 }
 
 impl ChatCore {
@@ -40,6 +38,7 @@ impl ChatCore {
     pub(crate) fn start(
         db: PgPool,
         settings: &Settings,
+        limits: Arc<Limits>,
     ) -> (Arc<Self>, tokio::task::JoinHandle<()>) {
         let hub = Arc::new(Hub::default());
         let members = Arc::new(MemberCache::new(MEMBER_CACHE_CAPACITY));
@@ -65,20 +64,13 @@ impl ChatCore {
         };
         let (committer, task) =
             Committer::spawn(db.clone(), fanout.clone(), settings.send_batch_max);
-        let rate = NonZeroU32::new(settings.sends_per_second).unwrap_or(NonZeroU32::MIN);
-        let burst = NonZeroU32::new(settings.send_burst).unwrap_or(rate);
         let core = Arc::new(Self {
             db,
             hub,
             members,
             committer,
-            sends: RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
+            limits,
         });
         (core, task)
-    }
-
-    /// Whether `user` may send one more message now.
-    pub(crate) fn may_send(&self, user: UserId) -> bool {
-        self.sends.check_key(&user).is_ok()
     }
 }

@@ -22,6 +22,7 @@ use crate::protocol::{
 use crate::server::auth::CurrentUser;
 use crate::server::clock::now_ms;
 use crate::server::db::messages::{self, NewMessage, ReadMark};
+use crate::server::limits::Action;
 
 /// The answers, one wording per case.
 pub(crate) mod refusal {
@@ -41,13 +42,6 @@ pub(crate) mod refusal {
 
     pub(crate) fn no_such_message() -> ApiError {
         ApiError::not_found("no such message in this conversation")
-    }
-
-    pub(crate) fn too_many_messages() -> ApiError {
-        ApiError::new(
-            ErrorCode::RateLimited,
-            "too many messages; slow down and send this one again",
-        )
     }
 
     pub(crate) fn database_unavailable() -> ApiError {
@@ -103,9 +97,9 @@ impl ChatCore {
         if message.sender_id != me.id {
             return Err(refusal::not_the_sender().about(id));
         }
-        if !self.may_send(me.id) {
-            return Err(refusal::too_many_messages().about(id));
-        }
+        self.limits
+            .check(me.id, Action::Send)
+            .map_err(|e| e.about(id.clone()))?;
         let members = self
             .membership(me, message.conversation_id)
             .await
@@ -152,6 +146,9 @@ impl ChatCore {
         from: Option<ConnectionId>,
     ) -> Result<ReadMark, ApiError> {
         let id = Some(read.message_id.clone());
+        self.limits
+            .check(me.id, Action::ReadMarker)
+            .map_err(|e| e.about(id.clone()))?;
         self.membership(me, read.conversation_id)
             .await
             .map_err(|e| e.about(id.clone()))?;

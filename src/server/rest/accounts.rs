@@ -69,10 +69,10 @@ pub(crate) struct Search {
 
 pub(crate) async fn users(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
     Query(search): Query<Search>,
 ) -> AppResult<Json<UserList>> {
     Ok(Json(UserList {
-        users: accounts::search(&state, &search.q).await?,
+        users: accounts::search(&state, &user, &search.q).await?,
     }))
 }

@@ -7,6 +7,7 @@ pub(crate) mod origin;
 
 use super::auth::CurrentUser;
 use super::error::AppResult;
+use super::limits::Action;
 use super::state::AppState;
 use crate::protocol::{ApiError, MAX_FRAME_BYTES};
 use axum::extract::{State, WebSocketUpgrade};
@@ -30,6 +31,7 @@ pub(crate) async fn upgrade(
     if !origin::is_allowed(&headers, &state.settings.allowed_origins) {
         return Err(ApiError::forbidden("cross-site WebSocket connections are refused").into());
     }
+    state.limits.check(user.id, Action::Connect)?;
     Ok(ws
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)

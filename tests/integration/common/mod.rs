@@ -72,21 +72,57 @@ async fn create_database() -> (PgConnectOptions, Box<dyn Fn(&str) -> String + Se
     (admin, url_for, name)
 }
 
+/// Budgets high enough for tests that make many users from one address and
+/// act fast; the budgets have tests of their own, which lower them again.
+pub const UNLIMITED: &[(&str, &str)] = &[
+    ("NATTER_AUTH_ATTEMPTS_PER_MINUTE", "100000"),
+    ("NATTER_SENDS_PER_SECOND", "100000"),
+    ("NATTER_SEND_BURST", "100000"),
+    (
+        "NATTER_READ_MARKER_BUDGET",
+        "{ per-minute = 1000000, burst = 1000000 }",
+    ),
+    (
+        "NATTER_HISTORY_BUDGET",
+        "{ per-minute = 1000000, burst = 1000000 }",
+    ),
+    (
+        "NATTER_INBOX_BUDGET",
+        "{ per-minute = 1000000, burst = 1000000 }",
+    ),
+    (
+        "NATTER_SEARCH_BUDGET",
+        "{ per-minute = 1000000, burst = 1000000 }",
+    ),
+    (
+        "NATTER_NEW_CONVERSATION_BUDGET",
+        "{ per-minute = 1000000, burst = 1000000 }",
+    ),
+    (
+        "NATTER_CONNECT_BUDGET",
+        "{ per-minute = 1000000, burst = 1000000 }",
+    ),
+    (
+        "NATTER_UNKNOWN_TOKEN_BUDGET",
+        "{ per-minute = 1000000, burst = 1000000 }",
+    ),
+    (
+        "NATTER_FAILED_LOGIN_BUDGET",
+        "{ per-minute = 1000000, burst = 1000000 }",
+    ),
+];
+
 /// The project's Leptos.toml, listening on a free port.
 pub fn test_config(overrides: &[(&str, &str)]) -> Config {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("Leptos.toml");
     let text = std::fs::read_to_string(&path).expect("Leptos.toml");
     // Tests make many accounts from one address and send in bursts; the
     // limits have tests of their own.
-    let mut env: Vec<(String, String)> = [
-        ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
-        ("NATTER_AUTH_ATTEMPTS_PER_MINUTE", "100000"),
-        ("NATTER_SENDS_PER_SECOND", "100000"),
-        ("NATTER_SEND_BURST", "100000"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+    let mut env: Vec<(String, String)> = [("LEPTOS_SITE_ADDR", "127.0.0.1:0")]
+        .iter()
+        .chain(UNLIMITED)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     env.extend(
         overrides
             .iter()

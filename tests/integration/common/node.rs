@@ -25,9 +25,7 @@ pub fn command(env: &[(&str, &str)]) -> Command {
         .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
-        .env("NATTER_AUTH_ATTEMPTS_PER_MINUTE", "100000")
-        .env("NATTER_SENDS_PER_SECOND", "100000")
-        .env("NATTER_SEND_BURST", "100000");
+        .envs(super::UNLIMITED.iter().copied());
     for (key, value) in env {
         command.env(key, value);
     }
