@@ -52,6 +52,8 @@ export default defineConfig({
       NATTER_AUTH_ATTEMPTS_PER_MINUTE: '100000',
       NATTER_SENDS_PER_SECOND: '100000',
       NATTER_SEND_BURST: '100000',
+      // One test starts sixty groups to fill more than a page of inbox.
+      NATTER_NEW_CONVERSATION_BUDGET: '{ per-minute = 100000, burst = 100000 }',
       RUST_LOG: 'warn',
     },
   },

@@ -17,7 +17,14 @@ const alice = await user(aliceCtx, 'alice');
 const bob = await user(await browser.newContext(), 'bob');
 const carol = await user(await browser.newContext(), 'carol');
 const conv = await (await alice.page.request.post(`${base}/api/v1/conversations`, { data: { participants: [bob.id] } })).json();
-await alice.page.request.post(`${base}/api/v1/conversations`, { data: { participants: [bob.id, carol.id], title: 'Weekend plans' } });
+const group = await (await alice.page.request.post(`${base}/api/v1/conversations`, { data: { participants: [bob.id, carol.id], title: 'Weekend plans' } })).json();
+// An untitled group bigger than a row names, and a direct chat Alice blocked.
+const more = [];
+for (const name of ['dave', 'erin', 'frank', 'grace']) more.push(await user(await browser.newContext(), name));
+await alice.page.request.post(`${base}/api/v1/conversations`, { data: { participants: [bob.id, carol.id, ...more.map((u) => u.id)] } });
+const blocked = await (await alice.page.request.post(`${base}/api/v1/conversations`, { data: { participants: [more[0].id] } })).json();
+await alice.page.request.put(`${base}/api/v1/users/${more[0].id}/block`);
+await bob.page.request.post(`${base}/api/send`, { form: { conversation_id: group.conversation_id, message_id: `msg_${Math.random().toString(16).slice(2)}`, content: 'Who is bringing snacks?' } });
 for (const [p, text] of [[alice, 'Hi Bob! Are we still on for Saturday?'], [bob, 'Yes! 10am at the station.'], [alice, 'Great, see you there']]) {
   await p.page.request.post(`${base}/api/send`, { form: { conversation_id: conv.conversation_id, message_id: `msg_${Math.random().toString(16).slice(2)}`, content: text } });
 }
@@ -25,7 +32,7 @@ for (const [w, h, tag] of [[1280, 800, 'wide'], [390, 844, 'phone']]) {
   const ctx = await browser.newContext({ viewport: { width: w, height: h }, storageState: await aliceCtx.storageState() });
   const page = await ctx.newPage();
   page.on('console', (m) => { if (m.type() === 'error') console.log('console error', m.text()); });
-  for (const [path, name] of [['/', 'inbox'], ['/new?q=b', 'new'], [`/c/${conv.conversation_id}`, 'conversation']]) {
+  for (const [path, name] of [['/', 'inbox'], ['/new?q=b', 'new'], [`/c/${conv.conversation_id}`, 'conversation'], [`/c/${group.conversation_id}`, 'group'], [`/c/${blocked.conversation_id}`, 'blocked']]) {
     await page.goto(base + path);
     await page.waitForSelector('body[data-hydrated]');
     await page.waitForTimeout(400);

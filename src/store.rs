@@ -12,7 +12,7 @@
 
 use crate::model::chat::{Chat, Connection, Effect};
 use crate::protocol::{
-    Content, Conversation, ConversationId, HistoryPage, InboxEntry, MessageId, MessagePayload,
+    Content, Conversation, ConversationId, HistoryPage, Inbox, MessageId, MessagePayload,
     ServerEvent, UserSummary,
 };
 use leptos::prelude::*;
@@ -27,8 +27,11 @@ pub(crate) trait Transport {
     fn keep(&self, message: &MessagePayload);
     /// Forgets a kept message (stored, or refused for good).
     fn forget(&self, id: &MessageId);
-    /// Fetches the inbox again and hands it to [`ChatStore::caught_up`].
-    fn refresh_inbox(&self);
+    /// Fetches a page of the inbox (the first, or the one at the cursor)
+    /// and hands it to [`ChatStore::inbox_arrived`].
+    fn fetch_inbox(&self, cursor: Option<String>);
+    /// Shows the inbox in place of the open conversation.
+    fn show_inbox(&self);
     /// The browser's clock (milliseconds since the epoch).
     fn now_ms(&self) -> i64;
     /// Uniform in [0, 1): the jitter of retries.
@@ -51,7 +54,7 @@ pub(crate) struct ChatStore {
 }
 
 impl ChatStore {
-    pub(crate) fn new(me: UserSummary, inbox: Vec<InboxEntry>, now_ms: i64) -> Self {
+    pub(crate) fn new(me: UserSummary, inbox: Inbox, now_ms: i64) -> Self {
         Self {
             chat: RwSignal::new(Chat::new(me, inbox)),
             hydrated: RwSignal::new(false),
@@ -84,6 +87,14 @@ impl ChatStore {
 
     /// Changes the chat and carries out what the change asks for.
     fn change(&self, f: impl FnOnce(&mut Chat, &Env<'_>) -> Vec<Effect>) {
+        let mut f = Some(f);
+        self.change_dyn(&mut |chat, env| f.take().map(|f| f(chat, env)).unwrap_or_default());
+    }
+
+    /// [`Self::change`]'s body, not generic: the browser's bundle holds one
+    /// copy of the signal's update and of carrying out effects, rather than
+    /// one per kind of change.
+    fn change_dyn(&self, f: &mut dyn FnMut(&mut Chat, &Env<'_>) -> Vec<Effect>) {
         let transport = self.transport.get_value();
         let env = match &transport {
             Some(t) => Env::Browser(t.as_ref()),
@@ -91,18 +102,8 @@ impl ChatStore {
         };
         let mut effects = Vec::new();
         self.chat.update(|chat| effects = f(chat, &env));
-        let Some(transport) = transport else { return };
-        for effect in effects {
-            match effect {
-                Effect::Send(event) => {
-                    if let Ok(frame) = serde_json::to_string(&event) {
-                        transport.send(frame);
-                    }
-                }
-                Effect::Keep(message) => transport.keep(&message),
-                Effect::Forget(id) => transport.forget(&id),
-                Effect::RefreshInbox => transport.refresh_inbox(),
-            }
+        if let Some(transport) = transport {
+            carry_out(transport.as_ref(), effects);
         }
     }
 
@@ -184,8 +185,42 @@ impl ChatStore {
         });
     }
 
-    pub(crate) fn caught_up(&self, inbox: Option<Vec<InboxEntry>>, page: Option<HistoryPage>) {
+    /// Fetches the inbox's first page again (it may have changed unseen).
+    pub(crate) fn refresh_inbox(&self) {
+        self.change(|_, _| vec![Effect::FetchInbox(None)]);
+    }
+
+    /// The list was scrolled to its end: the next page, once.
+    pub(crate) fn load_more_inbox(&self) {
+        if self.chat.with_untracked(|c| c.inbox.can_load_more()) {
+            self.change(|chat, _| chat.want_more_inbox());
+        }
+    }
+
+    /// A page of the inbox came (or `None`: it could not be fetched).
+    pub(crate) fn inbox_arrived(&self, more: bool, page: Option<Inbox>) {
+        self.change(|chat, _| chat.inbox_arrived(more, page));
+    }
+
+    pub(crate) fn caught_up(&self, inbox: Option<Inbox>, page: Option<HistoryPage>) {
         self.change(|chat, _| chat.caught_up(inbox, page));
+    }
+}
+
+/// Does what a change asked for.
+fn carry_out(transport: &(dyn Transport + Send + Sync), effects: Vec<Effect>) {
+    for effect in effects {
+        match effect {
+            Effect::Send(event) => {
+                if let Ok(frame) = serde_json::to_string(&event) {
+                    transport.send(frame);
+                }
+            }
+            Effect::Keep(message) => transport.keep(&message),
+            Effect::Forget(id) => transport.forget(&id),
+            Effect::FetchInbox(cursor) => transport.fetch_inbox(cursor),
+            Effect::ShowInbox => transport.show_inbox(),
+        }
     }
 }
 

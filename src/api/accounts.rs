@@ -1,12 +1,13 @@
 //! Sign up, log in, log out, who is signed in, and finding people.
 
+use super::encoding::Json;
 use crate::protocol::{ApiError, UserSummary};
 #[cfg(feature = "ssr")]
 use crate::protocol::{Password, Username};
 use leptos::server;
 
 /// The signed-in user, or `None` for a visitor.
-#[server(endpoint = "session")]
+#[server(endpoint = "session", input = Json, output = Json)]
 pub(crate) async fn current_user() -> Result<Option<UserSummary>, ApiError> {
     use crate::server::auth;
     let (state, headers) = super::context::request()?;
@@ -32,7 +33,7 @@ fn start_session(
 }
 
 /// Signs in and goes to the inbox. Works as a plain form post too.
-#[server(endpoint = "login")]
+#[server(endpoint = "login", output = Json)]
 pub(crate) async fn login(username: String, password: String) -> Result<(), ApiError> {
     use crate::server::accounts;
     let (state, headers) = super::context::request()?;
@@ -45,7 +46,7 @@ pub(crate) async fn login(username: String, password: String) -> Result<(), ApiE
 }
 
 /// Creates the account, signs in and goes to the inbox.
-#[server(endpoint = "register")]
+#[server(endpoint = "register", output = Json)]
 pub(crate) async fn register(username: String, password: String) -> Result<(), ApiError> {
     use crate::server::accounts;
     let (state, headers) = super::context::request()?;
@@ -59,7 +60,7 @@ pub(crate) async fn register(username: String, password: String) -> Result<(), A
 }
 
 /// Ends the session everywhere and goes to the login page.
-#[server(endpoint = "logout")]
+#[server(endpoint = "logout", output = Json)]
 pub(crate) async fn logout() -> Result<(), ApiError> {
     use crate::server::{accounts, auth};
     let (state, headers) = super::context::request()?;
@@ -77,7 +78,7 @@ pub(crate) async fn logout() -> Result<(), ApiError> {
 }
 
 /// People whose name starts with `q`.
-#[server(endpoint = "people")]
+#[server(endpoint = "people", input = Json, output = Json)]
 pub(crate) async fn search_people(q: String) -> Result<Vec<UserSummary>, ApiError> {
     use crate::server::accounts;
     let (state, _, me) = super::context::signed_in().await?;

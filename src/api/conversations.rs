@@ -1,8 +1,9 @@
-//! The inbox, a conversation's history, sending without JavaScript and
-//! starting conversations.
+//! The inbox, a conversation's history, sending without JavaScript,
+//! starting, leaving and blocking.
 
+use super::encoding::Json;
 use crate::protocol::{
-    ApiError, Content, Conversation, ConversationId, HistoryPage, InboxEntry, MessageId, Title,
+    ApiError, Content, Conversation, ConversationId, HistoryPage, Inbox, MessageId, Title, UserId,
     UserSummary,
 };
 use leptos::server;
@@ -12,7 +13,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Home {
     pub(crate) me: UserSummary,
-    pub(crate) inbox: Vec<InboxEntry>,
+    /// A page of the inbox: the first, or the one after the cursor asked
+    /// for.
+    pub(crate) inbox: Inbox,
     /// The server's clock when this was read: "today" for the first render,
     /// so the hydrated page matches the server's HTML.
     pub(crate) now_ms: i64,
@@ -23,6 +26,8 @@ pub(crate) struct Home {
 pub(crate) struct ConversationView {
     pub(crate) conversation: Conversation,
     pub(crate) page: HistoryPage,
+    /// A direct chat whose other person I blocked.
+    pub(crate) blocked_by_me: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -30,9 +35,10 @@ fn parse_conversation(id: &str) -> Result<ConversationId, ApiError> {
     ConversationId::parse(id).ok_or_else(|| ApiError::not_found("no such conversation"))
 }
 
-/// The signed-in user and their inbox; `None` for a visitor.
-#[server(endpoint = "home")]
-pub(crate) async fn load_home() -> Result<Option<Home>, ApiError> {
+/// The signed-in user and a page of their inbox (the first, or the one
+/// after `after`, a cursor an earlier page gave); `None` for a visitor.
+#[server(endpoint = "home", input = Json, output = Json)]
+pub(crate) async fn load_home(after: Option<String>) -> Result<Option<Home>, ApiError> {
     use crate::server::{auth, conversations};
     let (state, headers) = super::context::request()?;
     let Some(me) = auth::current_user(&state, &headers)
@@ -41,9 +47,15 @@ pub(crate) async fn load_home() -> Result<Option<Home>, ApiError> {
     else {
         return Ok(None);
     };
-    let inbox = conversations::inbox(&state, &me, me.id)
-        .await
-        .map_err(|e| e.to_api())?;
+    let inbox = conversations::inbox(
+        &state,
+        &me,
+        me.id,
+        after.as_deref(),
+        conversations::INBOX_PAGE,
+    )
+    .await
+    .map_err(|e| e.to_api())?;
     Ok(Some(Home {
         me: UserSummary {
             user_id: me.id,
@@ -56,7 +68,7 @@ pub(crate) async fn load_home() -> Result<Option<Home>, ApiError> {
 
 /// The conversation and its newest messages; `not_found` unless the user is
 /// in it.
-#[server(endpoint = "conversation")]
+#[server(endpoint = "conversation", input = Json, output = Json)]
 pub(crate) async fn open_conversation(id: String) -> Result<ConversationView, ApiError> {
     use crate::server::conversations;
     let (state, _, me) = super::context::signed_in().await?;
@@ -67,11 +79,18 @@ pub(crate) async fn open_conversation(id: String) -> Result<ConversationView, Ap
     let page = conversations::history(&state, &me, id, None, conversations::DEFAULT_PAGE * 2)
         .await
         .map_err(|e| e.to_api())?;
-    Ok(ConversationView { conversation, page })
+    let blocked_by_me = conversations::blocked_by_me(&state, &me, &conversation)
+        .await
+        .map_err(|e| e.to_api())?;
+    Ok(ConversationView {
+        conversation,
+        page,
+        blocked_by_me,
+    })
 }
 
 /// A page of history: older than `cursor`, or the newest without one.
-#[server(endpoint = "history")]
+#[server(endpoint = "history", input = Json, output = Json)]
 pub(crate) async fn load_history(
     id: String,
     cursor: Option<String>,
@@ -102,7 +121,7 @@ pub(crate) async fn load_history(
 /// the commit, then back to the conversation. The form carries a fresh
 /// `message_id`, so posting it twice stores it once; a form has no clock
 /// worth keeping, so the message gets the server's time.
-#[server(endpoint = "send")]
+#[server(endpoint = "send", output = Json)]
 pub(crate) async fn send_message(
     conversation_id: ConversationId,
     message_id: MessageId,
@@ -125,7 +144,7 @@ pub(crate) async fn send_message(
 
 /// Opens the direct chat with one person (made on first use) or a new group
 /// with several, then goes there.
-#[server(endpoint = "start")]
+#[server(endpoint = "start", output = Json)]
 pub(crate) async fn start_conversation(
     #[server(default)] participants: Vec<String>,
     #[server(default)] title: Title,
@@ -142,4 +161,33 @@ pub(crate) async fn start_conversation(
         .map_err(|e| e.to_api())?;
     leptos_axum::redirect(&format!("/c/{}", conversation.conversation_id));
     Ok(conversation.conversation_id)
+}
+
+/// Leaves a group (a plain form post), then back to the inbox.
+#[server(endpoint = "leave", output = Json)]
+pub(crate) async fn leave_conversation(conversation_id: ConversationId) -> Result<(), ApiError> {
+    use crate::server::conversations;
+    let (state, _, me) = super::context::signed_in().await?;
+    conversations::leave(&state, &me, conversation_id)
+        .await
+        .map_err(|e| e.to_api())?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// Blocks (`block`) or unblocks a person (a plain form post), then back to
+/// the conversation the button was in.
+#[server(endpoint = "block", output = Json)]
+pub(crate) async fn block_user(
+    user_id: UserId,
+    block: bool,
+    conversation_id: ConversationId,
+) -> Result<(), ApiError> {
+    use crate::server::conversations;
+    let (state, _, me) = super::context::signed_in().await?;
+    conversations::block(&state, &me, user_id, block)
+        .await
+        .map_err(|e| e.to_api())?;
+    leptos_axum::redirect(&format!("/c/{conversation_id}"));
+    Ok(())
 }

@@ -8,3 +8,4 @@ pub(crate) mod conversations;
 
 #[cfg(feature = "ssr")]
 mod context;
+pub(crate) mod encoding;

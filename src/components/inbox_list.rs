@@ -1,5 +1,6 @@
 //! The inbox: every conversation, most recent activity first, with a preview
-//! and an unread badge.
+//! and an unread badge, a page at a time (the next as the list scrolls to
+//! its end, or by a plain link without JavaScript).
 
 use super::avatar::Avatar;
 use crate::model::time;
@@ -7,9 +8,9 @@ use crate::protocol::{ConversationKind, InboxEntry, UserId};
 use crate::store::ChatStore;
 use leptos::prelude::*;
 
-/// How a conversation is named: the other person, the group's title, or its
-/// members' names.
-pub(crate) fn display_name(entry: &InboxEntry, me: UserId) -> String {
+/// How a conversation is named: the other person, the group's title, or a
+/// few of its members' names ("bob, carol and 5 others").
+pub(crate) fn display_name(entry: &InboxEntry) -> String {
     match entry.kind {
         ConversationKind::Direct => entry
             .participant_name
@@ -19,10 +20,15 @@ pub(crate) fn display_name(entry: &InboxEntry, me: UserId) -> String {
             let names: Vec<&str> = entry
                 .participants
                 .iter()
-                .filter(|p| p.user_id != me)
                 .map(|p| p.username.as_str())
                 .collect();
-            names.join(", ")
+            let rest = (entry.member_count - 1 - names.len() as i64).max(0);
+            match (names.is_empty(), rest) {
+                (true, _) => "Only you".to_owned(),
+                (false, 0) => names.join(", "),
+                (false, 1) => format!("{} and 1 other", names.join(", ")),
+                (false, n) => format!("{} and {n} others", names.join(", ")),
+            }
         }),
     }
 }
@@ -34,20 +40,18 @@ fn preview(entry: &InboxEntry, me: UserId) -> String {
     let text: String = text.chars().take(120).collect();
     match entry.last_sender_id {
         Some(sender) if sender == me => format!("You: {text}"),
-        Some(sender) if entry.kind == ConversationKind::Group => {
-            let name = entry
-                .participants
-                .iter()
-                .find(|p| p.user_id == sender)
-                .map_or("someone", |p| p.username.as_str());
-            format!("{name}: {text}")
-        }
+        Some(_) if entry.kind == ConversationKind::Group => match &entry.last_sender_name {
+            Some(name) => format!("{name}: {text}"),
+            None => text,
+        },
         _ => text,
     }
 }
 
+/// `later`: the page shown is not the first (`/?after=…`, followed without
+/// JavaScript), so the list offers the way back to the newest.
 #[component]
-pub(crate) fn InboxList() -> impl IntoView {
+pub(crate) fn InboxList(later: bool) -> impl IntoView {
     let store = expect_context::<ChatStore>();
     let me = store.me().user_id;
     // The list is rebuilt whole when it changes: only when the inbox or the
@@ -62,7 +66,7 @@ pub(crate) fn InboxList() -> impl IntoView {
                 .entries()
                 .iter()
                 .map(|entry| {
-                    let name = display_name(entry, me);
+                    let name = display_name(entry);
                     let offset = time::offset_minutes(entry.timestamp, hydrated);
                     let when = time::short_when(entry.timestamp, now, offset);
                     let unread = entry.unread_count;
@@ -99,13 +103,52 @@ pub(crate) fn InboxList() -> impl IntoView {
                 .collect_view()
         })
     };
-    let empty = move || shown.with(|(inbox, _)| inbox.entries().is_empty());
+    let empty = move || shown.with(|(inbox, _)| inbox.entries().is_empty()) && !later;
+    let next = move || shown.with(|(inbox, _)| inbox.next_cursor().map(str::to_owned));
+    let more = move || {
+        next().map(|cursor| {
+            view! {
+                <a
+                    class="inbox-more"
+                    href=format!("/?after={cursor}")
+                    data-testid="inbox-more"
+                    on:click=move |ev| {
+                        ev.prevent_default();
+                        store.load_more_inbox();
+                    }
+                >
+                    "Older chats"
+                </a>
+            }
+        })
+    };
     view! {
-        <nav class="inbox" aria-label="Conversations">
-            <Show when=empty>
+        <nav
+            class="inbox"
+            aria-label="Conversations"
+            on:scroll=move |ev| {
+                #[cfg(feature = "hydrate")]
+                if near_end(&event_target(&ev)) {
+                    store.load_more_inbox();
+                }
+                #[cfg(not(feature = "hydrate"))]
+                let _ = ev;
+            }
+        >
+            {later.then(|| view! { <a class="inbox-more" href="/" rel="external">"Newest chats"</a> })}
+            {move || empty().then(|| view! {
                 <p class="inbox-empty">"No conversations yet. Start one with New chat."</p>
-            </Show>
+            })}
             <ul class="inbox-list">{rows}</ul>
+            {more}
         </nav>
     }
+}
+
+/// Whether the list (`nav`) is scrolled close enough to its end that the
+/// next page should be on its way, so it is there before the reader is.
+#[cfg(feature = "hydrate")]
+fn near_end(nav: &web_sys::Element) -> bool {
+    const PREFETCH_PX: i32 = 400;
+    nav.scroll_top() + nav.client_height() + PREFETCH_PX >= nav.scroll_height()
 }

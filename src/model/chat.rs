@@ -10,8 +10,8 @@ use super::inbox::InboxList;
 use super::outbox::Outbox;
 use super::timeline::Timeline;
 use crate::protocol::{
-    ApiError, ClientEvent, Content, Conversation, ConversationId, ErrorCode, HistoryPage,
-    InboxEntry, MessageId, MessagePayload, ReadPayload, ServerEvent, UserId, UserSummary,
+    ApiError, ClientEvent, Content, Conversation, ConversationId, ErrorCode, HistoryPage, Inbox,
+    LeftPayload, MessageId, MessagePayload, ReadPayload, ServerEvent, UserId, UserSummary,
 };
 use std::collections::HashMap;
 
@@ -47,9 +47,14 @@ pub(crate) enum Effect {
     Keep(MessagePayload),
     /// It was stored, or refused for good: forget it.
     Forget(MessageId),
-    /// The inbox does not list a conversation that just came alive: fetch it
-    /// again.
-    RefreshInbox,
+    /// Fetch a page of the inbox and hand it to [`Chat::inbox_arrived`]:
+    /// the first (`None`: the inbox does not list a conversation that just
+    /// came alive, or the connection is back), or the one at this cursor
+    /// (the list was scrolled to its end).
+    FetchInbox(Option<String>),
+    /// The open conversation is no longer mine (I left it, in another tab):
+    /// show the inbox instead.
+    ShowInbox,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -68,7 +73,7 @@ pub(crate) struct Chat {
 }
 
 impl Chat {
-    pub(crate) fn new(me: UserSummary, inbox: Vec<InboxEntry>) -> Self {
+    pub(crate) fn new(me: UserSummary, inbox: Inbox) -> Self {
         Self {
             me,
             inbox: InboxList::new(inbox),
@@ -92,12 +97,19 @@ impl Chat {
         self.open.as_ref().map(|c| c.conversation_id)
     }
 
-    /// A display name for a participant of the open conversation.
+    /// A display name for a participant of the open conversation (or a
+    /// former one: their messages stay).
     pub(crate) fn name_of(&self, user: UserId) -> &str {
-        self.open
-            .as_ref()
-            .and_then(|c| c.participants.iter().find(|p| p.user_id == user))
-            .map_or("someone", |p| p.username.as_str())
+        self.known_name(user).unwrap_or("someone")
+    }
+
+    fn known_name(&self, user: UserId) -> Option<&str> {
+        let open = self.open.as_ref()?;
+        open.participants
+            .iter()
+            .chain(&open.former_participants)
+            .find(|p| p.user_id == user)
+            .map(|p| p.username.as_str())
     }
 
     fn connected(&self) -> bool {
@@ -154,7 +166,8 @@ impl Chat {
             t.push_pending(message.clone());
         }
         let (me, open) = (self.my_id(), self.open_id());
-        self.inbox.record(&message, me, open);
+        self.inbox
+            .record(&message, Some(&self.me.username), me, open);
         self.send_due(now_ms, &mut effects);
         effects
     }
@@ -289,8 +302,9 @@ impl Chat {
                     // shared outbox there): nothing left to send from here.
                     effects.push(Effect::Forget(message.message_id.clone()));
                 }
-                if !self.inbox.record(&message, me, open) {
-                    effects.push(Effect::RefreshInbox);
+                let name = self.known_name(message.sender_id).map(str::to_owned);
+                if !self.inbox.record(&message, name.as_deref(), me, open) {
+                    effects.push(Effect::FetchInbox(None));
                 }
                 if here && visible {
                     self.mark_open_read(&mut effects);
@@ -307,9 +321,58 @@ impl Chat {
             ServerEvent::Read(read) => {
                 self.inbox.mark_read(read.conversation_id);
             }
+            ServerEvent::Left(left) => self.left(left, &mut effects),
             ServerEvent::Error(error) => self.refused(error, now_ms, random, &mut effects),
         }
         effects
+    }
+
+    /// Someone left a group: if it was me (in this tab or another), it
+    /// goes from the inbox and, if open, from the screen; else they go
+    /// from its members (their messages keep their name).
+    fn left(&mut self, left: LeftPayload, effects: &mut Vec<Effect>) {
+        let conversation = left.conversation_id;
+        if left.user_id == self.my_id() {
+            self.inbox.remove(conversation);
+            if self.open_id() == Some(conversation) {
+                effects.push(Effect::ShowInbox);
+            }
+            return;
+        }
+        self.inbox.member_left(conversation, left.user_id);
+        if let Some(open) = self
+            .open
+            .as_mut()
+            .filter(|c| c.conversation_id == conversation)
+            && let Some(at) = open
+                .participants
+                .iter()
+                .position(|p| p.user_id == left.user_id)
+        {
+            let gone = open.participants.remove(at);
+            open.former_participants.push(gone);
+        }
+    }
+
+    /// The list was scrolled to its end: the next page, if there is one
+    /// and it is not on its way already.
+    pub(crate) fn want_more_inbox(&mut self) -> Vec<Effect> {
+        self.inbox
+            .start_loading()
+            .map(|cursor| Effect::FetchInbox(Some(cursor)))
+            .into_iter()
+            .collect()
+    }
+
+    /// What an [`Effect::FetchInbox`] brought: the first page (`more`
+    /// false) or the next one; `None` if it could not be fetched.
+    pub(crate) fn inbox_arrived(&mut self, more: bool, page: Option<Inbox>) -> Vec<Effect> {
+        match (more, page) {
+            (true, Some(page)) => self.inbox.append(page),
+            (true, None) => self.inbox.load_failed(),
+            (false, first) => return self.caught_up(first, None),
+        }
+        Vec::new()
     }
 
     fn refused(&mut self, error: ApiError, now_ms: i64, random: f64, effects: &mut Vec<Effect>) {
@@ -340,15 +403,14 @@ impl Chat {
     /// newest page merged into what is shown.
     pub(crate) fn caught_up(
         &mut self,
-        inbox: Option<Vec<InboxEntry>>,
+        inbox: Option<Inbox>,
         page: Option<HistoryPage>,
     ) -> Vec<Effect> {
-        if let Some(entries) = inbox {
-            let mut inbox = InboxList::new(entries);
+        if let Some(first) = inbox {
+            self.inbox.refresh(first);
             if let Some(open) = self.open_id() {
-                inbox.mark_read(open);
+                self.inbox.mark_read(open);
             }
-            self.inbox = inbox;
         }
         if let Some(page) = page
             && let Some(t) = &mut self.timeline

@@ -1,7 +1,7 @@
 use super::*;
 use crate::model::outbox::{RETRY_BASE_MS, retry_delay_ms};
 use crate::model::timeline::Status;
-use crate::protocol::{AckPayload, ConversationKind, HistoryMessage};
+use crate::protocol::{AckPayload, ConversationKind, HistoryMessage, InboxEntry};
 
 fn user(name: &str) -> UserSummary {
     UserSummary {
@@ -27,8 +27,10 @@ fn entry(conversation: ConversationId) -> InboxEntry {
         kind: ConversationKind::Direct,
         title: None,
         participants: Vec::new(),
+        member_count: 2,
         participant_name: None,
         last_sender_id: None,
+        last_sender_name: None,
         last_message_id: None,
         unread_count: 0,
     }
@@ -40,6 +42,14 @@ fn conversation(id: ConversationId, people: &[&UserSummary]) -> Conversation {
         kind: ConversationKind::Direct,
         title: None,
         participants: people.iter().map(|p| (*p).clone()).collect(),
+        former_participants: Vec::new(),
+    }
+}
+
+fn inbox(entries: Vec<InboxEntry>) -> Inbox {
+    Inbox {
+        chats: entries,
+        next_cursor: None,
     }
 }
 
@@ -96,7 +106,7 @@ fn shown(chat: &Chat) -> Vec<(String, Status)> {
 fn alice_with_bob() -> (Chat, ConversationId, UserId) {
     let (alice, bob) = (user("alice"), user("bob"));
     let c = ConversationId::new_v7();
-    let mut chat = Chat::new(alice.clone(), vec![entry(c)]);
+    let mut chat = Chat::new(alice.clone(), inbox(vec![entry(c)]));
     chat.open_conversation(conversation(c, &[&alice, &bob]), page(c, &[]));
     chat.on_connected(0, true);
     (chat, c, bob.user_id)
@@ -106,7 +116,7 @@ fn alice_with_bob() -> (Chat, ConversationId, UserId) {
 fn a_message_written_offline_goes_once_connected_and_is_forgotten_when_acknowledged() {
     let (alice, bob) = (user("alice"), user("bob"));
     let c = ConversationId::new_v7();
-    let mut chat = Chat::new(alice.clone(), vec![entry(c)]);
+    let mut chat = Chat::new(alice.clone(), inbox(vec![entry(c)]));
     chat.open_conversation(conversation(c, &[&alice, &bob]), page(c, &[]));
     let effects = chat.write(c, text("on the train"), id("m1"), 10);
     assert!(matches!(&effects[..], [Effect::Keep(m)] if m.message_id == id("m1")));
@@ -201,7 +211,7 @@ fn a_refusal_for_good_forgets_the_message_and_says_why() {
 fn live_messages_and_the_catch_up_page_merge_in_order_without_doubles() {
     let (alice, bob) = (user("alice"), user("bob"));
     let c = ConversationId::new_v7();
-    let mut chat = Chat::new(alice.clone(), vec![entry(c)]);
+    let mut chat = Chat::new(alice.clone(), inbox(vec![entry(c)]));
     let b = bob.user_id;
     chat.open_conversation(
         conversation(c, &[&alice, &bob]),
@@ -229,7 +239,7 @@ fn live_messages_and_the_catch_up_page_merge_in_order_without_doubles() {
 fn a_message_elsewhere_counts_as_unread_until_that_conversation_is_opened_and_read_once() {
     let (alice, bob) = (user("alice"), user("bob"));
     let (c, d) = (ConversationId::new_v7(), ConversationId::new_v7());
-    let mut chat = Chat::new(alice.clone(), vec![entry(c), entry(d)]);
+    let mut chat = Chat::new(alice.clone(), inbox(vec![entry(c), entry(d)]));
     chat.on_connected(0, true);
     chat.open_conversation(conversation(c, &[&alice, &bob]), page(c, &[]));
     let effects = chat.apply(receive(d, "m1", bob.user_id), true, 1, 0.5);
@@ -270,7 +280,7 @@ fn a_message_elsewhere_counts_as_unread_until_that_conversation_is_opened_and_re
 fn a_conversation_the_inbox_does_not_list_asks_for_the_inbox_again() {
     let (mut chat, _, bob) = alice_with_bob();
     let effects = chat.apply(receive(ConversationId::new_v7(), "m1", bob), true, 1, 0.5);
-    assert_eq!(effects, [Effect::RefreshInbox]);
+    assert_eq!(effects, [Effect::FetchInbox(None)]);
 }
 
 #[test]
@@ -294,7 +304,7 @@ fn my_message_stored_from_another_tab_leaves_this_tabs_outbox() {
 fn messages_left_by_an_earlier_page_are_sent_again_and_shown_pending() {
     let (alice, bob) = (user("alice"), user("bob"));
     let c = ConversationId::new_v7();
-    let mut chat = Chat::new(alice.clone(), vec![entry(c)]);
+    let mut chat = Chat::new(alice.clone(), inbox(vec![entry(c)]));
     chat.open_conversation(conversation(c, &[&alice, &bob]), page(c, &[]));
     let left = MessagePayload {
         conversation_id: c,
@@ -311,4 +321,91 @@ fn messages_left_by_an_earlier_page_are_sent_again_and_shown_pending() {
     chat.restore(vec![left, someone_elses], 10);
     assert_eq!(shown(&chat), [("m9".into(), Status::Pending)]);
     assert_eq!(sends(&chat.on_connected(20, true)), ["send m9"]);
+}
+
+/// Alice in a group with Bob and Carol, open and connected.
+fn alice_in_a_group() -> (Chat, ConversationId, UserSummary, UserSummary) {
+    let (alice, bob, carol) = (user("alice"), user("bob"), user("carol"));
+    let g = ConversationId::new_v7();
+    let mut row = entry(g);
+    row.kind = ConversationKind::Group;
+    row.member_count = 3;
+    row.participants = vec![bob.clone(), carol.clone()];
+    let mut chat = Chat::new(alice.clone(), inbox(vec![row]));
+    let mut group = conversation(g, &[&alice, &bob, &carol]);
+    group.kind = ConversationKind::Group;
+    chat.open_conversation(group, page(g, &[stored("m1", carol.user_id)]));
+    chat.on_connected(1, true);
+    (chat, g, bob, carol)
+}
+
+fn left(conversation: ConversationId, user: UserId) -> ServerEvent {
+    ServerEvent::Left(LeftPayload {
+        conversation_id: conversation,
+        user_id: user,
+    })
+}
+
+#[test]
+fn someone_leaving_the_open_group_keeps_their_messages_named() {
+    let (mut chat, g, _, carol) = alice_in_a_group();
+    let effects = chat.apply(left(g, carol.user_id), true, 2, 0.5);
+    assert!(effects.is_empty(), "{effects:?}");
+    let open = chat.open.as_ref().unwrap();
+    assert_eq!(open.participants.len(), 2, "alice and bob");
+    assert_eq!(open.former_participants, std::slice::from_ref(&carol));
+    assert_eq!(chat.name_of(carol.user_id), "carol", "on her old message");
+    let row = chat.inbox.get(g).unwrap();
+    assert_eq!(row.member_count, 2);
+    assert!(row.participants.iter().all(|p| p.user_id != carol.user_id));
+}
+
+#[test]
+fn leaving_in_another_tab_closes_the_group_here() {
+    let (mut chat, g, _, _) = alice_in_a_group();
+    let me = chat.my_id();
+    let effects = chat.apply(left(g, me), true, 2, 0.5);
+    assert_eq!(effects, [Effect::ShowInbox]);
+    assert!(chat.inbox.get(g).is_none());
+}
+
+#[test]
+fn a_live_group_message_names_its_sender_in_the_inbox_preview() {
+    let (mut chat, g, bob, _) = alice_in_a_group();
+    chat.apply(receive(g, "m2", bob.user_id), true, 2, 0.5);
+    let row = chat.inbox.get(g).unwrap();
+    assert_eq!(row.last_sender_name.as_deref(), Some("bob"));
+    chat.write(g, text("hi"), id("m3"), 3);
+    let row = chat.inbox.get(g).unwrap();
+    assert_eq!(row.last_sender_name.as_deref(), Some("alice"));
+}
+
+#[test]
+fn scrolling_to_the_end_fetches_the_next_page_once_and_lists_it_below() {
+    let alice = user("alice");
+    let [a, b] = [(); 2].map(|()| ConversationId::new_v7());
+    let mut chat = Chat::new(
+        alice,
+        Inbox {
+            chats: vec![entry(a)],
+            next_cursor: Some("1_a".into()),
+        },
+    );
+    assert_eq!(
+        chat.want_more_inbox(),
+        [Effect::FetchInbox(Some("1_a".into()))]
+    );
+    assert!(chat.want_more_inbox().is_empty(), "once while on its way");
+    // It failed: the next scroll asks again.
+    assert!(chat.inbox_arrived(true, None).is_empty());
+    assert_eq!(chat.want_more_inbox().len(), 1);
+    chat.inbox_arrived(true, Some(inbox(vec![entry(b)])));
+    let listed: Vec<ConversationId> = chat
+        .inbox
+        .entries()
+        .iter()
+        .map(|e| e.conversation_id)
+        .collect();
+    assert_eq!(listed, [a, b]);
+    assert!(chat.want_more_inbox().is_empty(), "the end");
 }

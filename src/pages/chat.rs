@@ -4,20 +4,23 @@
 
 use super::NotFound;
 use crate::api::accounts::Logout;
-use crate::api::conversations::{ConversationView, Home, load_home, open_conversation};
+use crate::api::conversations::{
+    BlockUser, ConversationView, Home, LeaveConversation, load_home, open_conversation,
+};
 use crate::components::avatar::Avatar;
 use crate::components::composer::Composer;
 use crate::components::connection_badge::ConnectionBadge;
 use crate::components::inbox_list::InboxList;
 use crate::components::message_list::MessageList;
-use crate::protocol::{ConversationKind, ErrorCode};
+use crate::protocol::{ConversationId, ConversationKind, ErrorCode, UserId};
 use crate::store::ChatStore;
-use leptos::either::EitherOf3;
+use leptos::either::{Either, EitherOf3};
+use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::components::{Outlet, Redirect};
-use leptos_router::hooks::{use_location, use_params_map};
+use leptos_router::hooks::{use_location, use_params_map, use_query_map};
 use leptos_router::{LazyRoute, lazy_route};
 
 /// The signed-in app around every conversation (inbox, new chat, the
@@ -67,12 +70,18 @@ impl LazyRoute for ConversationRoute {
 
 #[component]
 pub(crate) fn ChatLayout() -> impl IntoView {
-    let home = Resource::new(|| (), |_| load_home());
+    // `/?after=…`: a later page of the inbox, as the "Older chats" link
+    // asks without JavaScript (with it, pages are added to the list in
+    // place and the address does not change).
+    let query = use_query_map();
+    let after = query.with_untracked(|q| q.get("after").filter(|a| !a.is_empty()));
+    let later = after.is_some();
+    let home = Resource::new(move || after.clone(), load_home);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match home.await {
-                    Ok(Some(home)) => EitherOf3::A(view! { <SignedIn home/> }),
+                    Ok(Some(home)) => EitherOf3::A(view! { <SignedIn home later/> }),
                     Ok(None) => EitherOf3::B(view! { <Redirect path="/login"/> }),
                     Err(e) => EitherOf3::C(view! {
                         <main class="centered"><p class="form-error" role="alert">{e.message}</p></main>
@@ -84,7 +93,7 @@ pub(crate) fn ChatLayout() -> impl IntoView {
 }
 
 #[component]
-fn SignedIn(home: Home) -> impl IntoView {
+fn SignedIn(home: Home, later: bool) -> impl IntoView {
     let store = ChatStore::new(home.me, home.inbox, home.now_ms);
     provide_context(store);
     let my_name = store.me().username;
@@ -118,7 +127,7 @@ fn SignedIn(home: Home) -> impl IntoView {
                         "New chat"
                     </a>
                 </nav>
-                <InboxList/>
+                <InboxList later/>
             </aside>
             <main class="main-pane">
                 <Outlet/>
@@ -178,11 +187,25 @@ fn Conversation(data: ConversationView) -> impl IntoView {
         (ConversationKind::Group, Some(title)) => title.clone(),
         _ => others.join(", "),
     };
-    let subtitle = if group {
-        format!("{} members", conversation.participants.len())
-    } else {
-        "Direct chat".to_owned()
+    // The member count follows people leaving while the page is open.
+    let subtitle = move || {
+        if group {
+            let count = store.with(|c| c.open.as_ref().map_or(0, |o| o.participants.len()));
+            format!("{count} members")
+        } else {
+            "Direct chat".to_owned()
+        }
     };
+    let other = (!group)
+        .then(|| {
+            conversation
+                .participants
+                .iter()
+                .find(|p| p.user_id != me)
+                .cloned()
+        })
+        .flatten();
+    let blocked = data.blocked_by_me;
 
     store.open_conversation(data.conversation, data.page);
     on_cleanup(move || store.close_conversation(id));
@@ -205,14 +228,9 @@ fn Conversation(data: ConversationView) -> impl IntoView {
             now
         });
     }
-    #[cfg(feature = "hydrate")]
     if store.with_untracked(|c| c.inbox.get(id).is_none()) {
         // Just created, or started by someone else since the inbox loaded.
-        leptos::task::spawn_local(async move {
-            if let Ok(Some(home)) = load_home().await {
-                store.caught_up(Some(home.inbox), None);
-            }
-        });
+        store.refresh_inbox();
     }
 
     let (page_title, label, avatar) = (title.clone(), title.clone(), title.clone());
@@ -226,10 +244,63 @@ fn Conversation(data: ConversationView) -> impl IntoView {
                     <h1>{title}</h1>
                     <p class="subtitle">{subtitle}</p>
                 </div>
+                {if group {
+                    Either::Left(view! { <LeaveButton conversation=id/> })
+                } else {
+                    Either::Right(other.clone().map(|other| view! {
+                        <BlockButton conversation=id user=other.user_id block=!blocked/>
+                    }))
+                }}
             </header>
             <MessageList group/>
-            <Composer conversation=id/>
+            {match other.filter(|_| blocked) {
+                Some(other) => Either::Left(view! {
+                    <p class="blocked-note" data-testid="blocked-note">
+                        {format!("You blocked {}. Unblock them to send messages here.", other.username)}
+                    </p>
+                }),
+                None => Either::Right(view! { <Composer conversation=id/> }),
+            }}
         </section>
+    }
+}
+
+/// Leaving a group: a plain form post (the server sends the browser back
+/// to the inbox), asked to be confirmed first when JavaScript runs.
+#[component]
+fn LeaveButton(conversation: ConversationId) -> impl IntoView {
+    let confirm = move |ev: SubmitEvent| {
+        #[cfg(feature = "hydrate")]
+        if !window()
+            .confirm_with_message("Leave this group? You will no longer get its messages.")
+            .unwrap_or(false)
+        {
+            ev.prevent_default();
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    view! {
+        <form method="post" action=LeaveConversation::url() class="head-action" on:submit=confirm>
+            <input type="hidden" name="conversation_id" value=conversation.to_string()/>
+            <button type="submit" class="button subtle" data-testid="leave-group">"Leave group"</button>
+        </form>
+    }
+}
+
+/// Blocking (`block`) or unblocking the other person of a direct chat: a
+/// plain form post that comes back to the conversation.
+#[component]
+fn BlockButton(conversation: ConversationId, user: UserId, block: bool) -> impl IntoView {
+    view! {
+        <form method="post" action=BlockUser::url() class="head-action">
+            <input type="hidden" name="user_id" value=user.to_string()/>
+            <input type="hidden" name="block" value=block.to_string()/>
+            <input type="hidden" name="conversation_id" value=conversation.to_string()/>
+            <button type="submit" class="button subtle" data-testid="block-user">
+                {if block { "Block" } else { "Unblock" }}
+            </button>
+        </form>
     }
 }
 
@@ -267,13 +338,22 @@ mod browser {
             storage::remove(self.user, id);
         }
 
-        fn refresh_inbox(&self) {
+        fn fetch_inbox(&self, cursor: Option<String>) {
             let store = self.store;
             spawn_local(async move {
-                if let Ok(Some(home)) = load_home().await {
-                    store.caught_up(Some(home.inbox), None);
-                }
+                let more = cursor.is_some();
+                let page = load_home(cursor)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|home| home.inbox);
+                store.inbox_arrived(more, page);
             });
+        }
+
+        fn show_inbox(&self) {
+            // Rare (left in another tab): a fresh load of the inbox.
+            let _ = window().location().set_href("/");
         }
 
         fn now_ms(&self) -> i64 {
@@ -297,11 +377,7 @@ mod browser {
             store.connected();
             // What happened while this page was not connected: a fresh
             // inbox (an open conversation fetches its own newest page).
-            spawn_local(async move {
-                if let Ok(Some(home)) = load_home().await {
-                    store.caught_up(Some(home.inbox), None);
-                }
-            });
+            store.refresh_inbox();
         }
 
         fn disconnected(&self, offline: bool) {

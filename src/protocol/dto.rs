@@ -43,8 +43,8 @@ pub struct UserList {
     pub users: Vec<UserSummary>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// On the wire, `"direct"` or `"group"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ConversationKind {
     Direct,
     Group,
@@ -55,6 +55,24 @@ impl ConversationKind {
         match self {
             Self::Direct => "direct",
             Self::Group => "group",
+        }
+    }
+}
+
+// By hand, as `ErrorCode`: a string, without the derive's enum machinery in
+// the browser's bundle.
+impl Serialize for ConversationKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ConversationKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match String::deserialize(deserializer)?.as_str() {
+            "direct" => Ok(Self::Direct),
+            "group" => Ok(Self::Group),
+            _ => Err(serde::de::Error::custom("not a conversation kind")),
         }
     }
 }
@@ -73,7 +91,11 @@ pub struct Conversation {
     pub conversation_id: ConversationId,
     pub kind: ConversationKind,
     pub title: Option<String>,
+    /// Everyone in it now.
     pub participants: Vec<UserSummary>,
+    /// Those who left the group (their messages stay, with their names).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub former_participants: Vec<UserSummary>,
 }
 
 /// One message of a history page.
@@ -95,7 +117,8 @@ pub struct HistoryPage {
 }
 
 /// One row of the inbox. The first four fields are the spec's; the rest are
-/// what the web UI needs to draw the row without another request.
+/// what the web UI needs to draw the row without another request (and no
+/// more: a group's row names a few members, not all of them).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InboxEntry {
     pub conversation_id: ConversationId,
@@ -107,17 +130,24 @@ pub struct InboxEntry {
     pub timestamp: i64,
     pub kind: ConversationKind,
     pub title: Option<String>,
+    /// Up to three members other than the reader, by name (a direct
+    /// chat's other person; the first few of a group).
     pub participants: Vec<UserSummary>,
+    /// How many are in it now, the reader included.
+    pub member_count: i64,
     pub participant_name: Option<String>,
     pub last_sender_id: Option<UserId>,
+    pub last_sender_name: Option<String>,
     pub last_message_id: Option<MessageId>,
     pub unread_count: i64,
 }
 
-/// `GET /api/v1/chats/:user_id`, most recent activity first.
+/// `GET /api/v1/chats/:user_id`: a page of the inbox, most recent activity
+/// first; `next_cursor` asks for the page after it, null at the end.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inbox {
     pub chats: Vec<InboxEntry>,
+    pub next_cursor: Option<String>,
 }
 
 #[cfg(test)]
@@ -167,10 +197,6 @@ mod tests {
 
     #[test]
     fn an_inbox_entry_has_the_specs_fields_and_the_extras() {
-        let alice = UserSummary {
-            user_id: user(1),
-            username: "alice".into(),
-        };
         let bob = UserSummary {
             user_id: user(2),
             username: "bob".into(),
@@ -183,13 +209,17 @@ mod tests {
                 timestamp: 1713087600000,
                 kind: ConversationKind::Direct,
                 title: None,
-                participants: vec![alice, bob],
+                participants: vec![bob],
+                member_count: 2,
                 participant_name: Some("bob".into()),
                 last_sender_id: Some(user(2)),
+                last_sender_name: Some("bob".into()),
                 last_message_id: Some(mid("msg_xyz789")),
                 unread_count: 1,
             }],
+            next_cursor: Some("1713087600000123_conv_0190a6f8c2b47cc1a1b2c3d4e5f60718".into()),
         };
+
         assert_eq!(
             serde_json::to_value(&inbox).unwrap(),
             json!({"chats": [{
@@ -200,12 +230,14 @@ mod tests {
                 "kind": "direct",
                 "title": null,
                 "participants": [
-                    {"user_id": "user_0190a6f8c2b47cc1a1b2c3d4e5f60701", "username": "alice"},
                     {"user_id": "user_0190a6f8c2b47cc1a1b2c3d4e5f60702", "username": "bob"}],
+                "member_count": 2,
                 "participant_name": "bob",
                 "last_sender_id": "user_0190a6f8c2b47cc1a1b2c3d4e5f60702",
+                "last_sender_name": "bob",
                 "last_message_id": "msg_xyz789",
-                "unread_count": 1}]})
+                "unread_count": 1}],
+                "next_cursor": "1713087600000123_conv_0190a6f8c2b47cc1a1b2c3d4e5f60718"})
         );
     }
 
@@ -216,6 +248,7 @@ mod tests {
             kind: ConversationKind::Group,
             title: Some("Trio".into()),
             participants: vec![],
+            former_participants: vec![],
         };
         assert_eq!(
             serde_json::to_value(&group).unwrap(),

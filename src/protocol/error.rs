@@ -6,9 +6,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The spec's error codes, plus the two HTTP-only ones (`unauthorized`,
-/// `internal`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// `internal`). On the wire, the string of [`ErrorCode::as_str`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     InvalidJson,
     UnknownEvent,
@@ -21,6 +20,21 @@ pub enum ErrorCode {
     RateLimited,
     Unavailable,
     Internal,
+}
+
+// By hand rather than derived: a string each way, with none of the enum
+// machinery a derive brings into the browser's bundle.
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse(&text).ok_or_else(|| serde::de::Error::custom("not an error code"))
+    }
 }
 
 impl ErrorCode {

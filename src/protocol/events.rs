@@ -56,6 +56,14 @@ pub struct ReadPayload {
     pub message_id: MessageId,
 }
 
+/// `conversation.left`, server → every connection of the group's members
+/// and of the one who left: `user_id` is no longer in it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeftPayload {
+    pub conversation_id: ConversationId,
+    pub user_id: UserId,
+}
+
 /// Every frame a client may send.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "event", content = "payload")]
@@ -80,6 +88,8 @@ pub enum ServerEvent {
     Ack(AckPayload),
     #[serde(rename = "conversation.read")]
     Read(ReadPayload),
+    #[serde(rename = "conversation.left")]
+    Left(LeftPayload),
     #[serde(rename = "error")]
     Error(ApiError),
 }
@@ -105,6 +115,7 @@ impl ServerEvent {
             "message.receive" => Self::Receive(serde_json::from_str(payload)?),
             "message.ack" => Self::Ack(serde_json::from_str(payload)?),
             "conversation.read" => Self::Read(serde_json::from_str(payload)?),
+            "conversation.left" => Self::Left(serde_json::from_str(payload)?),
             "error" => Self::Error(serde_json::from_str(payload)?),
             other => {
                 return Err(serde::de::Error::custom(format_args!(

@@ -19,8 +19,6 @@ pub const PASSWORD_MIN: usize = 8;
 /// denial-of-service lever.
 pub const PASSWORD_MAX: usize = 256;
 pub const TITLE_MAX: usize = 100;
-/// Members of one group, the creator included.
-pub const GROUP_MAX: usize = 1000;
 /// Content longer than this many characters (Unicode scalar values) is
 /// refused with `too_large`.
 pub const MAX_CONTENT_CHARS: usize = 4000;

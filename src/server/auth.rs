@@ -88,6 +88,23 @@ pub(crate) fn new_token() -> (String, [u8; 32]) {
     (token, hash)
 }
 
+/// A session's hash as the other nodes hear of it (hex).
+pub(crate) fn session_hex(session: &[u8; 32]) -> String {
+    session.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The hash back from [`session_hex`].
+pub(crate) fn session_from_hex(text: &str) -> Option<[u8; 32]> {
+    if text.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
 pub(crate) fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }

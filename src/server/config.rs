@@ -54,6 +54,8 @@ pub struct Settings {
     /// Tell other natter nodes on the same database about new messages
     /// (PostgreSQL NOTIFY wake-ups), and listen for theirs.
     pub(crate) peer_fanout: bool,
+    /// Members of one group at most, its creator included.
+    pub(crate) max_group_size: usize,
     /// Per user: read markers.
     pub(crate) read_marker_budget: Budget,
     /// Per user: history pages.
@@ -268,6 +270,7 @@ max-body-bytes = 65536
 sends-per-second = 20
 send-burst = 60
 peer-fanout = true
+max-group-size = 256
 read-marker-budget = { per-minute = 600, burst = 120 }
 history-budget = { per-minute = 600, burst = 60 }
 inbox-budget = { per-minute = 120, burst = 30 }

@@ -1,19 +1,24 @@
-//! Conversation operations shared by the REST API and the pages' server
-//! functions: creation, history pages, the inbox.
+//! Conversation actions, each written once and shared by the REST API and
+//! the pages' server functions: starting one, leaving a group, blocking a
+//! person, history pages, the inbox.
 
 use super::auth::CurrentUser;
-use super::chat::members::Members;
+use super::chat::fanout::NodeEvent;
 use super::db;
+use super::db::conversations::Leaving;
+use super::db::inbox::InboxCursor;
 use super::error::AppResult;
 use super::limits::Action;
 use super::state::AppState;
 use crate::protocol::{
-    ApiError, Conversation, ConversationId, GROUP_MAX, HistoryMessage, HistoryPage, InboxEntry,
-    MessageId, Title, UserId,
+    ApiError, Conversation, ConversationId, ConversationKind, ErrorCode, HistoryMessage,
+    HistoryPage, Inbox, LeftPayload, MessageId, ServerEvent, Title, UserId,
 };
 
 pub(crate) const DEFAULT_PAGE: i64 = 20;
 pub(crate) const MAX_PAGE: i64 = 100;
+/// Inbox rows per page unless asked otherwise.
+pub(crate) const INBOX_PAGE: i64 = 50;
 
 /// The conversation and whether this call created it.
 pub(crate) async fn create(
@@ -35,10 +40,11 @@ pub(crate) async fn create(
             ApiError::invalid("participants", "Name at least one other person to talk to").into(),
         );
     }
-    if others.len() + 1 > GROUP_MAX {
+    let max = state.settings.max_group_size;
+    if others.len() + 1 > max {
         return Err(ApiError::invalid(
             "participants",
-            format!("A group has at most {GROUP_MAX} members"),
+            format!("A group has at most {max} members"),
         )
         .into());
     }
@@ -51,6 +57,14 @@ pub(crate) async fn create(
             .unwrap_or_default();
         return Err(ApiError::not_found(format!("no such user: {missing}")).into());
     }
+    let mut everyone = others.clone();
+    everyone.push(me.id);
+    if db::conversations::any_blocked(&state.db, &everyone).await? {
+        return Err(ApiError::forbidden(
+            "this conversation cannot be started: someone in it has blocked someone else in it",
+        )
+        .into());
+    }
     let (id, created) = if let [other] = others[..] {
         db::conversations::get_or_create_direct(&state.db, me.id, other).await?
     } else {
@@ -62,26 +76,20 @@ pub(crate) async fn create(
     let conversation = db::conversations::get(&state.db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("no such conversation"))?;
-    state.chat.members.insert(
-        id,
-        Members::new(
-            conversation
-                .participants
-                .iter()
-                .map(|p| p.user_id)
-                .collect(),
-        ),
-    );
+    // The member cache learns of it from the database on first use: filled
+    // from here, it could hold "not blocked" after a block committed in
+    // between.
     Ok((conversation, created))
 }
 
 /// The conversation, if `me` is in it; 404 otherwise, exactly as for one
-/// that does not exist.
+/// that does not exist. A read like a history page, from the same budget.
 pub(crate) async fn get(
     state: &AppState,
     me: &CurrentUser,
     id: ConversationId,
 ) -> AppResult<Conversation> {
+    state.limits.check(me.id, Action::HistoryPage)?;
     require_member(state, me, id).await?;
     db::conversations::get(&state.db, id)
         .await?
@@ -141,15 +149,115 @@ pub(crate) async fn history(
     })
 }
 
-/// `user`'s inbox; only they may read it.
+/// A page of `user`'s inbox (only they may read it): `limit` rows after
+/// `cursor`, most recent activity first.
 pub(crate) async fn inbox(
     state: &AppState,
     me: &CurrentUser,
     user: UserId,
-) -> AppResult<Vec<InboxEntry>> {
+    cursor: Option<&str>,
+    limit: i64,
+) -> AppResult<Inbox> {
     if user != me.id {
         return Err(ApiError::forbidden("you can only read your own inbox").into());
     }
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::invalid("limit", format!("limit must be 1 to {MAX_PAGE}")).into());
+    }
+    let after = match cursor.filter(|c| !c.is_empty()) {
+        Some(text) => Some(
+            InboxCursor::parse(text)
+                .ok_or_else(|| ApiError::invalid("cursor", "cursor is not one this inbox gave"))?,
+        ),
+        None => None,
+    };
     state.limits.check(me.id, Action::InboxPage)?;
-    Ok(db::inbox::for_user(&state.db, me.id).await?)
+    let (chats, next) = db::inbox::page(&state.db, me.id, after, limit).await?;
+    Ok(Inbox {
+        chats,
+        next_cursor: next.map(|c| c.to_string()),
+    })
+}
+
+/// `me` leaves the group `id`: gone from their inbox, the history stays for
+/// the others, and every connection of the members and of `me` hears of it
+/// (`conversation.left`), on every node.
+pub(crate) async fn leave(state: &AppState, me: &CurrentUser, id: ConversationId) -> AppResult<()> {
+    match db::conversations::leave(&state.db, id, me.id).await? {
+        Leaving::Left => {}
+        Leaving::NotAMember => return Err(not_found().into()),
+        Leaving::Direct => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidPayload,
+                "a direct chat cannot be left; block the person instead",
+            )
+            .into());
+        }
+    }
+    let chat = &state.chat;
+    chat.members.invalidate(id);
+    chat.fanout
+        .tell_others(NodeEvent::MembersChanged { conversation: id });
+    let frame = ServerEvent::Left(LeftPayload {
+        conversation_id: id,
+        user_id: me.id,
+    })
+    .to_json();
+    let mut told = vec![me.id];
+    if let Some(members) = chat.members.get(&state.db, id).await? {
+        told.extend_from_slice(members.ids());
+    }
+    chat.hub.deliver(&told, None, &frame.as_str().into());
+    chat.fanout.tell_others(NodeEvent::ToMembers {
+        conversation: id,
+        also: vec![me.id],
+        frame,
+    });
+    Ok(())
+}
+
+/// Whether `conversation` is a direct chat whose other person `me` blocked.
+pub(crate) async fn blocked_by_me(
+    state: &AppState,
+    me: &CurrentUser,
+    conversation: &Conversation,
+) -> AppResult<bool> {
+    if conversation.kind != ConversationKind::Direct {
+        return Ok(false);
+    }
+    let Some(other) = conversation
+        .participants
+        .iter()
+        .find(|p| p.user_id != me.id)
+    else {
+        return Ok(false);
+    };
+    Ok(db::conversations::has_blocked(&state.db, me.id, other.user_id).await?)
+}
+
+/// `me` blocks `user` (`blocked`) or no longer does: no new conversation
+/// may hold both, and neither may send in a direct chat between them.
+pub(crate) async fn block(
+    state: &AppState,
+    me: &CurrentUser,
+    user: UserId,
+    blocked: bool,
+) -> AppResult<()> {
+    if user == me.id {
+        return Err(ApiError::invalid("user_id", "you cannot block yourself").into());
+    }
+    if blocked {
+        if !db::conversations::block(&state.db, me.id, user).await? {
+            return Err(ApiError::not_found(format!("no such user: {user}")).into());
+        }
+    } else {
+        db::conversations::unblock(&state.db, me.id, user).await?;
+    }
+    if let Some(direct) = db::conversations::direct_between(&state.db, me.id, user).await? {
+        state.chat.members.invalidate(direct);
+        state.chat.fanout.tell_others(NodeEvent::MembersChanged {
+            conversation: direct,
+        });
+    }
+    Ok(())
 }

@@ -16,6 +16,7 @@ mod conversations;
 mod crash;
 mod db_restart;
 mod fuzz_frames;
+mod groups;
 mod guards;
 mod history;
 mod inbox;

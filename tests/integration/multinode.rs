@@ -4,6 +4,7 @@
 
 use crate::common::node::Node;
 use crate::common::{TestUser, WsClient, conversation, fresh_database_url, message_id, now_ms};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -310,4 +311,104 @@ async fn a_stored_message_nobody_was_told_of_reaches_the_other_node_on_the_retry
         bob_ws.try_recv(Duration::from_millis(300)).await.is_none(),
         "a second retry pushes nothing"
     );
+}
+
+/// The next frame about `id` on `ws` (its ack or its error), skipping the
+/// rest.
+async fn answer_to(ws: &mut WsClient, id: &str) -> Value {
+    loop {
+        let frame = ws.recv().await;
+        if frame["payload"]["message_id"] == id {
+            return frame;
+        }
+    }
+}
+
+#[tokio::test]
+async fn leaving_and_blocking_through_one_node_hold_on_the_other() {
+    let nodes = two_nodes().await;
+    let alice = register(&nodes.a, "alice").await;
+    let bob = register(&nodes.a, "bob").await;
+    let carol = register(&nodes.b, "carol").await;
+    let group = conversation(&alice, &[&bob, &carol], None).await;
+    let direct = conversation(&alice, &[&carol], None).await;
+    // Node B knows the group's members and node A the direct chat's (each
+    // has carried a message there), so what they remember has to be
+    // corrected by what the other node did.
+    let bob_on_b = on(&bob, &nodes.b);
+    let mut bob_ws_b = bob_on_b.ws().await;
+    let mut carol_ws = carol.ws().await;
+    let mut alice_ws_a = alice.ws().await;
+    bob_ws_b
+        .send_and_ack(&send_frame(&bob, &group, &message_id(), "hi"))
+        .await;
+    alice_ws_a
+        .send_and_ack(&send_frame(&alice, &direct, &message_id(), "hey carol"))
+        .await;
+    assert_eq!(receive(&mut carol_ws, 2).await, ["hi", "hey carol"]);
+
+    // Bob leaves through node A: carol's and Bob's sockets on B hear it,
+    // and B no longer lets him write.
+    let left = bob
+        .client()
+        .post(format!(
+            "{}/api/v1/conversations/{group}/leave",
+            nodes.a.base
+        ))
+        .bearer_auth(&bob.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(left.status(), StatusCode::NO_CONTENT);
+    let told = json!({"event": "conversation.left",
+                      "payload": {"conversation_id": group, "user_id": bob.id}});
+    assert_eq!(carol_ws.recv().await, told);
+    let bobs = loop {
+        let frame = bob_ws_b.recv().await;
+        if frame["event"] == "conversation.left" {
+            break frame;
+        }
+    };
+    assert_eq!(bobs, told);
+    let id = message_id();
+    bob_ws_b
+        .send_json(&send_frame(&bob, &group, &id, "still here?"))
+        .await;
+    let refused = answer_to(&mut bob_ws_b, &id).await;
+    assert_eq!(refused["payload"]["code"], "forbidden", "{refused}");
+
+    // Carol blocks Alice through node B: node A refuses the direct chat as
+    // soon as it hears (the cross-node wake-up, milliseconds; a send that
+    // gets there first is still taken).
+    let blocked = carol
+        .client()
+        .put(format!("{}/api/v1/users/{}/block", nodes.b.base, alice.id))
+        .bearer_auth(&carol.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blocked.status(), StatusCode::NO_CONTENT);
+    let started = std::time::Instant::now();
+    loop {
+        let id = message_id();
+        alice_ws_a
+            .send_json(&send_frame(&alice, &direct, &id, "hello?"))
+            .await;
+        let answer = answer_to(&mut alice_ws_a, &id).await;
+        if answer["event"] == "error" {
+            assert_eq!(answer["payload"]["code"], "forbidden", "{answer}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "node A still takes messages for the blocked chat"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let id = message_id();
+    alice_ws_a
+        .send_json(&send_frame(&alice, &direct, &id, "and again?"))
+        .await;
+    let refused = answer_to(&mut alice_ws_a, &id).await;
+    assert_eq!(refused["payload"]["code"], "forbidden", "and stays refused");
 }

@@ -94,9 +94,10 @@ async fn a_failed_server_function_answers_with_the_status_of_its_code() {
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     let body: Value = wrong.json().await.unwrap();
     assert_eq!(body["code"], "unauthorized");
+    // (`/api/history`, which only the hydrated page calls, takes JSON.)
     let signed_out = client
         .post(server.url("/api/history"))
-        .form(&[("id", "conv_0190a6f8c2b47cc1a1b2c3d4e5f60718")])
+        .json(&serde_json::json!({"id": "conv_0190a6f8c2b47cc1a1b2c3d4e5f60718"}))
         .send()
         .await
         .unwrap();
@@ -104,7 +105,7 @@ async fn a_failed_server_function_answers_with_the_status_of_its_code() {
     let not_yours = client
         .post(server.url("/api/history"))
         .header(COOKIE, format!("natter_session={}", alice.token))
-        .form(&[("id", "conv_0190a6f8c2b47cc1a1b2c3d4e5f60718")])
+        .json(&serde_json::json!({"id": "conv_0190a6f8c2b47cc1a1b2c3d4e5f60718"}))
         .send()
         .await
         .unwrap();

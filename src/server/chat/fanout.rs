@@ -7,8 +7,9 @@
 use super::delivered::Delivered;
 use super::hub::{ConnectionId, Frame, Hub};
 use super::members::Members;
-use crate::protocol::{ConversationId, MessagePayload, ServerEvent};
+use crate::protocol::{ConversationId, MessagePayload, ServerEvent, UserId};
 use crate::server::db::messages::NewMessage;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// The `message.receive` frame of a stored message, serialised once for
@@ -54,6 +55,31 @@ pub(crate) trait Fanout: Send + Sync + 'static {
     fn commit_gate(&self) -> Option<&tokio::sync::Mutex<()>> {
         None
     }
+
+    /// Tells the other nodes (if any) of something besides messages; this
+    /// node has already acted on it.
+    fn tell_others(&self, _event: NodeEvent) {}
+}
+
+/// Something besides messages that every node must act on, sent by the node
+/// where it happened to the others.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub(crate) enum NodeEvent {
+    /// A conversation's members (or its blocked flag) changed: forget them.
+    MembersChanged { conversation: ConversationId },
+    /// A frame for every connection of the conversation's members and of
+    /// `also`.
+    ToMembers {
+        conversation: ConversationId,
+        also: Vec<UserId>,
+        frame: String,
+    },
+    /// A frame for every connection of `user`.
+    ToUser { user: UserId, frame: String },
+    /// A session ended (log-out, expiry): close its connections. The
+    /// session is its token's SHA-256, in hex.
+    SessionEnded { user: UserId, session: String },
 }
 
 /// Delivery to the connections of this process.

@@ -2,8 +2,10 @@
 //!
 //! Every send and every history request checks membership, and every send
 //! needs the member list for fan-out; the cache answers both without a query.
-//! Membership is only ever set when a conversation is created (there is no
-//! join or leave operation yet), so an entry never goes stale. The map is bounded: past
+//! Membership changes when someone leaves a group and a direct chat's
+//! blocked flag when one of its two blocks the other: then the entry is
+//! dropped here and, through the fan-out, on every other node, and refills
+//! from the database on its next use. The map is bounded: past
 //! `capacity` entries it is cleared and refills from the database on demand.
 
 use crate::protocol::{ConversationId, UserId};
@@ -12,23 +14,34 @@ use sqlx::PgPool;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-/// A conversation's members, sorted (membership is a binary search).
+/// A conversation's members, sorted (membership is a binary search), and
+/// whether it is a direct chat one of whose two has blocked the other.
 #[derive(Clone, Debug)]
-pub(crate) struct Members(Arc<[UserId]>);
+pub(crate) struct Members {
+    ids: Arc<[UserId]>,
+    blocked: bool,
+}
 
 impl Members {
-    pub(crate) fn new(mut ids: Vec<UserId>) -> Self {
+    pub(crate) fn new(mut ids: Vec<UserId>, blocked: bool) -> Self {
         ids.sort_unstable();
         ids.dedup();
-        Self(ids.into())
+        Self {
+            ids: ids.into(),
+            blocked,
+        }
     }
 
     pub(crate) fn contains(&self, user: UserId) -> bool {
-        self.0.binary_search(&user).is_ok()
+        self.ids.binary_search(&user).is_ok()
     }
 
     pub(crate) fn ids(&self) -> &[UserId] {
-        &self.0
+        &self.ids
+    }
+
+    pub(crate) fn blocked(&self) -> bool {
+        self.blocked
     }
 }
 
@@ -54,11 +67,11 @@ impl MemberCache {
         if let Some(hit) = self.read().get(&conversation) {
             return Ok(Some(hit.clone()));
         }
-        let ids = db::conversations::member_ids(db, conversation).await?;
-        if ids.is_empty() {
+        let rows = db::conversations::members(db, conversation).await?;
+        if rows.ids.is_empty() {
             return Ok(None);
         }
-        let members = Members::new(ids);
+        let members = Members::new(rows.ids, rows.blocked);
         self.insert(conversation, members.clone());
         Ok(Some(members))
     }
@@ -69,6 +82,20 @@ impl MemberCache {
             map.clear();
         }
         map.insert(conversation, members);
+    }
+
+    /// Forgets `conversation`'s members (they changed); the next use reads
+    /// them again.
+    pub(crate) fn invalidate(&self, conversation: ConversationId) {
+        self.map
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&conversation);
+    }
+
+    /// Forgets everything (after missing news of changes).
+    pub(crate) fn clear(&self) {
+        self.map.write().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<ConversationId, Members>> {
@@ -83,7 +110,7 @@ mod tests {
     #[test]
     fn membership_is_exact() {
         let (a, b, c) = (UserId::new_v7(), UserId::new_v7(), UserId::new_v7());
-        let members = Members::new(vec![b, a, b]);
+        let members = Members::new(vec![b, a, b], false);
         assert_eq!(members.ids().len(), 2);
         assert!(members.contains(a) && members.contains(b));
         assert!(!members.contains(c));
@@ -95,7 +122,7 @@ mod tests {
         for _ in 0..5 {
             cache.insert(
                 ConversationId::new_v7(),
-                Members::new(vec![UserId::new_v7()]),
+                Members::new(vec![UserId::new_v7()], false),
             );
             assert!(cache.read().len() <= 2);
         }

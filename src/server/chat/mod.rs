@@ -27,6 +27,8 @@ pub struct ChatCore {
     pub hub: Arc<Hub>,
     pub(crate) members: Arc<MemberCache>,
     pub(crate) committer: Committer,
+    /// Where committed messages and events for the other nodes leave.
+    pub(crate) fanout: Arc<dyn Fanout>,
     /// Every budget; the service checks sends and read markers.
     pub(crate) limits: Arc<Limits>,
 }
@@ -69,6 +71,7 @@ impl ChatCore {
             hub,
             members,
             committer,
+            fanout,
             limits,
         });
         (core, task)

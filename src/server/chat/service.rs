@@ -36,6 +36,10 @@ pub(crate) mod refusal {
         ApiError::forbidden("you are not a participant of this conversation")
     }
 
+    pub(crate) fn blocked() -> ApiError {
+        ApiError::forbidden("one of you has blocked the other; nothing can be sent here")
+    }
+
     pub(crate) fn no_conversation() -> ApiError {
         ApiError::not_found("no such conversation")
     }
@@ -104,6 +108,9 @@ impl ChatCore {
             .membership(me, message.conversation_id)
             .await
             .map_err(|e| e.about(id.clone()))?;
+        if members.blocked() {
+            return Err(refusal::blocked().about(id));
+        }
         let pending = PendingSend {
             message: NewMessage {
                 conversation_id: message.conversation_id,

@@ -86,6 +86,8 @@ struct ConversationRow {
     title: Option<String>,
     member_ids: Vec<UserId>,
     member_names: Vec<String>,
+    former_ids: Vec<UserId>,
+    former_names: Vec<String>,
 }
 
 pub(crate) fn parse_kind(kind: &str) -> ConversationKind {
@@ -96,8 +98,8 @@ pub(crate) fn parse_kind(kind: &str) -> ConversationKind {
     }
 }
 
-/// The conversation with its participants (by username), or `None` if it
-/// does not exist.
+/// The conversation with its members and those who left (by username), or
+/// `None` if it does not exist.
 pub(crate) async fn get(
     db: impl PgExecutor<'_>,
     id: ConversationId,
@@ -105,8 +107,14 @@ pub(crate) async fn get(
     let row = sqlx::query_as!(
         ConversationRow,
         r#"SELECT c.kind, c.title,
-                  array_agg(u.id ORDER BY u.username) AS "member_ids!: Vec<UserId>",
-                  array_agg(u.username ORDER BY u.username) AS "member_names!"
+                  coalesce(array_agg(u.id ORDER BY u.username) FILTER (WHERE p.left_at IS NULL),
+                           '{}') AS "member_ids!: Vec<UserId>",
+                  coalesce(array_agg(u.username ORDER BY u.username) FILTER (WHERE p.left_at IS NULL),
+                           '{}') AS "member_names!",
+                  coalesce(array_agg(u.id ORDER BY u.username) FILTER (WHERE p.left_at IS NOT NULL),
+                           '{}') AS "former_ids!: Vec<UserId>",
+                  coalesce(array_agg(u.username ORDER BY u.username) FILTER (WHERE p.left_at IS NOT NULL),
+                           '{}') AS "former_names!"
            FROM conversations c
            JOIN participants p ON p.conversation_id = c.id
            JOIN users u ON u.id = p.user_id
@@ -121,6 +129,7 @@ pub(crate) async fn get(
         kind: parse_kind(&row.kind),
         title: row.title,
         participants: zip_members(row.member_ids, row.member_names),
+        former_participants: zip_members(row.former_ids, row.former_names),
     }))
 }
 
@@ -131,16 +140,153 @@ pub(crate) fn zip_members(ids: Vec<UserId>, names: Vec<String>) -> Vec<UserSumma
         .collect()
 }
 
-/// The participants' ids; empty when the conversation does not exist (every
-/// conversation has members).
-pub(crate) async fn member_ids(
+/// Who is in a conversation now, and whether it is a direct chat one of
+/// whose two people has blocked the other.
+pub(crate) struct MemberRows {
+    pub(crate) ids: Vec<UserId>,
+    pub(crate) blocked: bool,
+}
+
+/// The members' ids (empty when the conversation does not exist, or
+/// everyone left it), and whether it is a blocked direct chat.
+pub(crate) async fn members(
     db: impl PgExecutor<'_>,
     id: ConversationId,
-) -> sqlx::Result<Vec<UserId>> {
-    sqlx::query_scalar!(
-        r#"SELECT user_id AS "user_id: UserId" FROM participants WHERE conversation_id = $1"#,
+) -> sqlx::Result<MemberRows> {
+    let rows = sqlx::query!(
+        r#"SELECT p.user_id AS "user_id: UserId",
+                  EXISTS (SELECT 1 FROM blocks b
+                          WHERE (b.blocker = c.direct_low AND b.blocked = c.direct_high)
+                             OR (b.blocker = c.direct_high AND b.blocked = c.direct_low)) AS "blocked!"
+           FROM participants p JOIN conversations c ON c.id = p.conversation_id
+           WHERE p.conversation_id = $1 AND p.left_at IS NULL"#,
         id as ConversationId,
     )
     .fetch_all(db)
+    .await?;
+    Ok(MemberRows {
+        blocked: rows.first().is_some_and(|r| r.blocked),
+        ids: rows.into_iter().map(|r| r.user_id).collect(),
+    })
+}
+
+/// What leaving did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Leaving {
+    /// `user` left the group.
+    Left,
+    /// `user` is not in it (never was, or left before), or it does not
+    /// exist.
+    NotAMember,
+    /// It is a direct chat: nobody leaves one.
+    Direct,
+}
+
+/// `user` leaves the group `id`: their row stays, marked.
+pub(crate) async fn leave(
+    db: impl PgExecutor<'_>,
+    id: ConversationId,
+    user: UserId,
+) -> sqlx::Result<Leaving> {
+    let row = sqlx::query!(
+        r#"WITH target AS (
+             SELECT c.kind FROM participants p JOIN conversations c ON c.id = p.conversation_id
+             WHERE p.conversation_id = $1 AND p.user_id = $2 AND p.left_at IS NULL),
+           gone AS (
+             UPDATE participants SET left_at = now()
+             WHERE conversation_id = $1 AND user_id = $2 AND left_at IS NULL
+               AND EXISTS (SELECT 1 FROM target WHERE kind = 'group')
+             RETURNING 1)
+           SELECT (SELECT kind FROM target) AS "kind?", EXISTS (SELECT 1 FROM gone) AS "left!""#,
+        id as ConversationId,
+        user as UserId,
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(match (row.kind.as_deref(), row.left) {
+        (_, true) => Leaving::Left,
+        (Some("direct"), false) => Leaving::Direct,
+        _ => Leaving::NotAMember,
+    })
+}
+
+/// `blocker` blocks `blocked` (again is a no-op). False when `blocked` is
+/// nobody.
+pub(crate) async fn block(
+    db: impl PgExecutor<'_>,
+    blocker: UserId,
+    blocked: UserId,
+) -> sqlx::Result<bool> {
+    let row = sqlx::query!(
+        r#"WITH them AS (SELECT id FROM users WHERE id = $2),
+           added AS (
+             INSERT INTO blocks (blocker, blocked) SELECT $1, id FROM them
+             ON CONFLICT DO NOTHING)
+           SELECT EXISTS (SELECT 1 FROM them) AS "exists!""#,
+        blocker as UserId,
+        blocked as UserId,
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(row.exists)
+}
+
+/// `blocker` no longer blocks `blocked`.
+pub(crate) async fn unblock(
+    db: impl PgExecutor<'_>,
+    blocker: UserId,
+    blocked: UserId,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "DELETE FROM blocks WHERE blocker = $1 AND blocked = $2",
+        blocker as UserId,
+        blocked as UserId,
+    )
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+/// Whether `blocker` blocks `blocked`.
+pub(crate) async fn has_blocked(
+    db: impl PgExecutor<'_>,
+    blocker: UserId,
+    blocked: UserId,
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM blocks
+                          WHERE blocker = $1 AND blocked = $2) AS "blocked!""#,
+        blocker as UserId,
+        blocked as UserId,
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// Whether anyone among `people` has blocked anyone else among them.
+pub(crate) async fn any_blocked(db: impl PgExecutor<'_>, people: &[UserId]) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM blocks
+                          WHERE blocker = ANY($1) AND blocked = ANY($1)) AS "blocked!""#,
+        people as &[UserId],
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// The direct chat between `a` and `b`, if there is one.
+pub(crate) async fn direct_between(
+    db: impl PgExecutor<'_>,
+    a: UserId,
+    b: UserId,
+) -> sqlx::Result<Option<ConversationId>> {
+    let (low, high) = if a < b { (a, b) } else { (b, a) };
+    sqlx::query_scalar!(
+        r#"SELECT id AS "id: ConversationId" FROM conversations
+           WHERE direct_low = $1 AND direct_high = $2"#,
+        low as UserId,
+        high as UserId,
+    )
+    .fetch_optional(db)
     .await
 }

@@ -1,4 +1,5 @@
-//! `/api/v1/conversations`, `/api/v1/chat/:id` (history), `/api/v1/chats/:user_id` (inbox).
+//! `/api/v1/conversations` (start, look at, leave), `/api/v1/users/:id/block`,
+//! `/api/v1/chat/:id` (history), `/api/v1/chats/:user_id` (inbox).
 
 use super::json::Body;
 use crate::protocol::{
@@ -29,10 +30,41 @@ pub(crate) async fn create(
     Ok((status, Json(conversation)))
 }
 
+/// `GET /api/v1/conversations/{id}`: its members and former members; 404
+/// unless the caller is a member.
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(conversation_id): Path<String>,
+) -> AppResult<Json<Conversation>> {
+    let id = parse_conversation(&conversation_id)?;
+    Ok(Json(conversations::get(&state, &user, id).await?))
+}
+
+/// A malformed id names no conversation: 404, like any other.
+fn parse_conversation(text: &str) -> Result<ConversationId, ApiError> {
+    ConversationId::parse(text).ok_or_else(|| ApiError::not_found("no such conversation"))
+}
+
+/// `?cursor=&limit=` of a paged list.
 #[derive(Deserialize)]
 pub(crate) struct PageQuery {
     cursor: Option<String>,
     limit: Option<String>,
+}
+
+impl PageQuery {
+    fn limit(&self, default: i64) -> Result<i64, ApiError> {
+        match self.limit.as_deref() {
+            None => Ok(default),
+            Some(text) => text.parse().map_err(|_| {
+                ApiError::invalid(
+                    "limit",
+                    format!("limit must be 1 to {}", conversations::MAX_PAGE),
+                )
+            }),
+        }
+    }
 }
 
 pub(crate) async fn history(
@@ -41,19 +73,8 @@ pub(crate) async fn history(
     Path(conversation_id): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> AppResult<Json<HistoryPage>> {
-    // A malformed id names no conversation: 404, like any other.
-    let Some(id) = ConversationId::parse(&conversation_id) else {
-        return Err(ApiError::not_found("no such conversation").into());
-    };
-    let limit = match query.limit.as_deref() {
-        None => conversations::DEFAULT_PAGE,
-        Some(text) => text.parse().map_err(|_| {
-            ApiError::invalid(
-                "limit",
-                format!("limit must be 1 to {}", conversations::MAX_PAGE),
-            )
-        })?,
-    };
+    let id = parse_conversation(&conversation_id)?;
+    let limit = query.limit(conversations::DEFAULT_PAGE)?;
     let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
         None => None,
         Some(text) => Some(MessageId::parse(text).ok_or_else(|| {
@@ -69,11 +90,55 @@ pub(crate) async fn inbox(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(user_id): Path<String>,
+    Query(query): Query<PageQuery>,
 ) -> AppResult<Json<Inbox>> {
     let Some(owner) = UserId::parse(&user_id) else {
         return Err(ApiError::forbidden("you can only read your own inbox").into());
     };
-    Ok(Json(Inbox {
-        chats: conversations::inbox(&state, &user, owner).await?,
-    }))
+    let limit = query.limit(conversations::INBOX_PAGE)?;
+    Ok(Json(
+        conversations::inbox(&state, &user, owner, query.cursor.as_deref(), limit).await?,
+    ))
+}
+
+/// `POST /api/v1/conversations/{id}/leave`: 204.
+pub(crate) async fn leave(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(conversation_id): Path<String>,
+) -> AppResult<StatusCode> {
+    let id = parse_conversation(&conversation_id)?;
+    conversations::leave(&state, &user, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /api/v1/users/{id}/block`: 204.
+pub(crate) async fn block(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(user_id): Path<String>,
+) -> AppResult<StatusCode> {
+    set_block(state, user, user_id, true).await
+}
+
+/// `DELETE /api/v1/users/{id}/block`: 204.
+pub(crate) async fn unblock(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(user_id): Path<String>,
+) -> AppResult<StatusCode> {
+    set_block(state, user, user_id, false).await
+}
+
+async fn set_block(
+    state: AppState,
+    user: CurrentUser,
+    user_id: String,
+    blocked: bool,
+) -> AppResult<StatusCode> {
+    let Some(other) = UserId::parse(&user_id) else {
+        return Err(ApiError::not_found("no such user").into());
+    };
+    conversations::block(&state, &user, other, blocked).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -9,7 +9,7 @@ mod json;
 use super::state::AppState;
 use super::ws;
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -19,6 +19,18 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/me", get(accounts::me))
         .route("/api/v1/users", get(accounts::users))
         .route("/api/v1/conversations", post(conversations::create))
+        .route(
+            "/api/v1/conversations/{conversation_id}",
+            get(conversations::get),
+        )
+        .route(
+            "/api/v1/conversations/{conversation_id}/leave",
+            post(conversations::leave),
+        )
+        .route(
+            "/api/v1/users/{user_id}/block",
+            put(conversations::block).delete(conversations::unblock),
+        )
         .route(
             "/api/v1/chat/{conversation_id}",
             get(conversations::history),

@@ -6,8 +6,8 @@
 use super::wake::{self, Range, Wake};
 use super::{CHANNEL, Peers, announce};
 use crate::protocol::{Content, ConversationId, MessageId, UserId};
-use crate::server::chat::fanout::receive_frame;
-use crate::server::chat::hub::Hub;
+use crate::server::chat::fanout::{NodeEvent, receive_frame};
+use crate::server::chat::hub::{Hub, Kick};
 use crate::server::chat::members::MemberCache;
 use crate::server::db::messages::NewMessage;
 use sqlx::postgres::PgListener;
@@ -68,6 +68,9 @@ pub(crate) async fn listener(
         // (a wake-up in flight when it stopped may be a little older). On
         // failure the outage goes on: reconnect and try the same window.
         let outage_start = since - Duration::from_secs(5);
+        // Membership changes announced meanwhile were missed: start over
+        // from the database.
+        members.clear();
         if let Err(e) = catch_up(&peers, &mut reader, &db, &hub, &members, outage_start).await {
             tracing::warn!(error = %e, "catching up after a listener outage failed; retrying");
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -95,6 +98,11 @@ pub(crate) async fn listener(
                     }
                 }
                 Wake::Here(_) => {}
+                Wake::Event(_, event) => {
+                    if let Err(e) = act_on(event, &db, &hub, &members).await {
+                        tracing::warn!(error = %e, "acting on another node's event failed");
+                    }
+                }
                 Wake::Messages(_, ranges) => {
                     // A wake-up is not sent twice: if its rows cannot be
                     // read now, start over as after a listener outage, whose
@@ -109,6 +117,37 @@ pub(crate) async fn listener(
             since = SystemTime::now();
         }
     }
+}
+
+/// Does here what another node did there (see [`NodeEvent`]).
+async fn act_on(
+    event: NodeEvent,
+    db: &PgPool,
+    hub: &Hub,
+    members: &MemberCache,
+) -> sqlx::Result<()> {
+    match event {
+        NodeEvent::MembersChanged { conversation } => members.invalidate(conversation),
+        NodeEvent::ToMembers {
+            conversation,
+            mut also,
+            frame,
+        } => {
+            if let Some(people) = members.get(db, conversation).await? {
+                also.extend_from_slice(people.ids());
+            }
+            hub.deliver(&also, None, &frame.as_str().into());
+        }
+        NodeEvent::ToUser { user, frame } => {
+            hub.deliver(&[user], None, &frame.as_str().into());
+        }
+        NodeEvent::SessionEnded { user, session } => {
+            if let Some(session) = crate::server::auth::session_from_hex(&session) {
+                hub.kick_session(user, &session, Kick::SignedOut);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Reads the given ranges for the conversations with a member online here

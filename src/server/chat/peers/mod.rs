@@ -32,7 +32,7 @@ pub(crate) mod wake;
 pub(crate) use listen::listener;
 
 use super::delivered::Delivered;
-use super::fanout::{Delivery, Fanout};
+use super::fanout::{Delivery, Fanout, NodeEvent};
 use super::hub::Hub;
 use crate::protocol::ConversationId;
 use sqlx::{Connection, PgConnection, PgPool};
@@ -59,6 +59,8 @@ pub(crate) struct Peers {
     node: Uuid,
     /// Places committed here since the last wake-up: conversation → (first, last).
     pending: Mutex<HashMap<ConversationId, (i64, i64)>>,
+    /// Events for the other nodes not sent yet, in order.
+    events: Mutex<Vec<NodeEvent>>,
     wake: Notify,
     delivered: Delivered,
     /// When another node was last heard from (milliseconds since `born`,
@@ -78,6 +80,7 @@ impl Default for Peers {
         Self {
             node: Uuid::now_v7(),
             pending: Mutex::new(HashMap::new()),
+            events: Mutex::new(Vec::new()),
             wake: Notify::new(),
             delivered: Delivered::default(),
             others_heard: AtomicU64::new(0),
@@ -98,6 +101,26 @@ impl Peers {
     pub(crate) fn committed(&self, conversation: ConversationId, seq: i64) {
         self.merge_pending([(conversation, (seq, seq))]);
         self.wake.notify_one();
+    }
+
+    /// An event for the others, sent with the next wake-up.
+    fn queue_event(&self, event: NodeEvent) {
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(event);
+        self.wake.notify_one();
+    }
+
+    fn take_events(&self) -> Vec<NodeEvent> {
+        std::mem::take(&mut *self.events.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Puts back events that could not be sent, ahead of newer ones.
+    fn requeue_events(&self, mut events: Vec<NodeEvent>) {
+        let mut queued = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        events.append(&mut queued);
+        *queued = events;
     }
 
     fn take_pending(&self) -> HashMap<ConversationId, (i64, i64)> {
@@ -159,6 +182,12 @@ impl Fanout for PeerFanout {
     fn commit_gate(&self) -> Option<&tokio::sync::Mutex<()>> {
         Some(&self.peers.gate)
     }
+
+    fn tell_others(&self, event: NodeEvent) {
+        if self.peers.others_present() {
+            self.peers.queue_event(event);
+        }
+    }
 }
 
 /// Sends the coalesced wake-ups, from a connection of its own.
@@ -176,18 +205,20 @@ pub(crate) async fn notifier(peers: Arc<Peers>, db: PgPool) {
         // Let the commits of the next few milliseconds join this wake-up.
         tokio::time::sleep(NOTIFY_EVERY).await;
         let pending = peers.take_pending();
+        let events = peers.take_events();
         // Alone: nobody to tell. (A node that joins announces itself before
         // it serves anyone, so nothing it must hear of is dropped here.)
-        if pending.is_empty() || !peers.others_present() {
+        if (pending.is_empty() && events.is_empty()) || !peers.others_present() {
             continue;
         }
-        let mut sent = wake_others(&peers, &db, &mut conn, &pending).await;
+        let mut sent = wake_others(&peers, &db, &mut conn, &pending, &events).await;
         if sent.is_err() {
-            sent = wake_others(&peers, &db, &mut conn, &pending).await;
+            sent = wake_others(&peers, &db, &mut conn, &pending, &events).await;
         }
         if let Err(e) = sent {
             tracing::warn!(error = %e, "waking other nodes failed; retrying");
             peers.merge_pending(pending);
+            peers.requeue_events(events);
             tokio::time::sleep(RETRY_EVERY).await;
             peers.wake.notify_one();
         }
@@ -205,13 +236,21 @@ async fn wake_others(
     db: &PgPool,
     conn: &mut Option<PgConnection>,
     pending: &HashMap<ConversationId, (i64, i64)>,
+    events: &[NodeEvent],
 ) -> sqlx::Result<()> {
     if conn.is_none() {
         *conn = Some(db.acquire().await?.detach());
     }
     let mut sent = Ok(());
     if let Some(c) = conn.as_mut() {
-        for payload in wake::encode_messages(peers.node, pending) {
+        let payloads = wake::encode_messages(peers.node, pending)
+            .into_iter()
+            .chain(
+                events
+                    .iter()
+                    .filter_map(|e| wake::encode_event(peers.node, e)),
+            );
+        for payload in payloads {
             sent = sqlx::query!("SELECT pg_notify($1, $2)", CHANNEL, payload)
                 .fetch_one(&mut *c)
                 .await

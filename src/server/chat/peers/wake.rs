@@ -3,6 +3,7 @@
 //! for the places a node has stored since its last wake-up.
 
 use crate::protocol::ConversationId;
+use crate::server::chat::fanout::NodeEvent;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -26,12 +27,17 @@ pub(crate) enum Wake {
     Here(Uuid),
     /// A node stored messages in these ranges.
     Messages(Uuid, Vec<Range>),
+    /// Something else every node must act on.
+    Event(Uuid, NodeEvent),
 }
 
 impl Wake {
     pub(crate) fn node(&self) -> Uuid {
         match self {
-            Self::Hello(node) | Self::Here(node) | Self::Messages(node, _) => *node,
+            Self::Hello(node)
+            | Self::Here(node)
+            | Self::Messages(node, _)
+            | Self::Event(node, _) => *node,
         }
     }
 
@@ -39,7 +45,7 @@ impl Wake {
         match self {
             Self::Hello(node) => Some(format!("hello;{}", node.simple())),
             Self::Here(node) => Some(format!("here;{}", node.simple())),
-            Self::Messages(..) => None,
+            Self::Messages(..) | Self::Event(..) => None,
         }
     }
 }
@@ -50,6 +56,13 @@ pub(crate) fn parse_payload(payload: &str) -> Option<Wake> {
     match kind {
         "hello" => return Some(Wake::Hello(Uuid::try_parse(rest).ok()?)),
         "here" => return Some(Wake::Here(Uuid::try_parse(rest).ok()?)),
+        "e" => {
+            let (node, event) = rest.split_once(';')?;
+            return Some(Wake::Event(
+                Uuid::try_parse(node).ok()?,
+                serde_json::from_str(event).ok()?,
+            ));
+        }
         "m" => {}
         _ => return None,
     }
@@ -70,6 +83,20 @@ pub(crate) fn parse_payload(payload: &str) -> Option<Wake> {
         })
         .collect();
     Some(Wake::Messages(node, ranges))
+}
+
+/// An event's payload: `e;node;<json>`; `None` for one too large for a
+/// NOTIFY (events carry small frames; the callers keep them so).
+pub(crate) fn encode_event(node: Uuid, event: &NodeEvent) -> Option<String> {
+    let payload = format!("e;{};{}", node.simple(), serde_json::to_string(event).ok()?);
+    if payload.len() > PAYLOAD_MAX {
+        tracing::warn!(
+            bytes = payload.len(),
+            "an event too large for the other nodes was dropped"
+        );
+        return None;
+    }
+    Some(payload)
 }
 
 /// The wake-up payloads for `pending`: `m;node;conv:first:last,...`,
@@ -120,6 +147,13 @@ mod tests {
         }
         assert_eq!(parsed, pending);
         assert!(parse_payload("garbage").is_none());
+        let event = NodeEvent::ToMembers {
+            conversation: ConversationId::new_v7(),
+            also: vec![crate::protocol::UserId::new_v7()],
+            frame: r#"{"event":"conversation.left","payload":{}}"#.into(),
+        };
+        let payload = encode_event(node, &event).unwrap();
+        assert_eq!(parse_payload(&payload), Some(Wake::Event(node, event)));
         for wake in [Wake::Hello(node), Wake::Here(node)] {
             assert_eq!(parse_payload(&wake.encode_presence().unwrap()), Some(wake));
         }
