@@ -1,6 +1,7 @@
 //! Account operations shared by the REST API and the pages' server functions.
 
 use super::auth::{self, CurrentUser};
+use super::chat::fanout::NodeEvent;
 use super::chat::hub::Kick;
 use super::db;
 use super::error::AppResult;
@@ -65,13 +66,16 @@ async fn open_session(state: &AppState, id: UserId, username: &str) -> AppResult
 }
 
 /// Ends the session for the cookie and the bearer token alike, and closes
-/// the WebSockets opened with it.
+/// the WebSockets opened with it, on this node and every other.
 pub(crate) async fn logout(state: &AppState, user: &CurrentUser) -> AppResult<()> {
     db::sessions::delete(&state.db, &user.token_hash).await?;
-    state
-        .chat
-        .hub
+    let chat = &state.chat;
+    chat.hub
         .kick_session(user.id, &user.token_hash, Kick::SignedOut);
+    chat.fanout.tell_others(NodeEvent::SessionEnded {
+        user: user.id,
+        session: auth::session_hex(&user.token_hash),
+    });
     Ok(())
 }
 

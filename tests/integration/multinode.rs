@@ -412,3 +412,27 @@ async fn leaving_and_blocking_through_one_node_hold_on_the_other() {
     let refused = answer_to(&mut alice_ws_a, &id).await;
     assert_eq!(refused["payload"]["code"], "forbidden", "and stays refused");
 }
+
+#[tokio::test]
+async fn logging_out_through_one_node_closes_the_sessions_sockets_on_both() {
+    let nodes = two_nodes().await;
+    let alice = register(&nodes.a, "alice").await;
+    let mut on_a = alice.ws().await;
+    let mut on_b = on(&alice, &nodes.b).ws().await;
+    // Another session of hers (another device) stays.
+    let phone = nodes.b.login(&alice.username).await;
+    let mut phone_ws = phone.ws().await;
+
+    let logout = alice.post("/api/v1/auth/logout", &json!({})).await;
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    assert_eq!(on_a.next_close().await, Some(4001));
+    assert_eq!(on_b.next_close().await, Some(4001), "node B closed it too");
+    phone_ws.expect_silence(Duration::from_millis(300)).await;
+    let bob = register(&nodes.a, "bob").await;
+    let chat = conversation(&bob, &[&phone], None).await;
+    let mut bob_ws = bob.ws().await;
+    bob_ws
+        .send_and_ack(&send_frame(&bob, &chat, &message_id(), "still there?"))
+        .await;
+    assert_eq!(receive(&mut phone_ws, 1).await, ["still there?"]);
+}

@@ -64,7 +64,7 @@ async fn logout_closes_the_sessions_open_sockets() {
         .post("/api/v1/auth/logout", &serde_json::json!({}))
         .await;
     assert_eq!(logout.status(), 204);
-    let close = next_close(&mut ws).await;
+    let close = ws.next_close().await;
     assert_eq!(close, Some(4001), "closed as signed out");
 }
 
@@ -79,7 +79,7 @@ async fn past_the_per_user_limit_the_oldest_connection_is_closed() {
     for _ in 0..32 {
         others.push(alice.ws().await);
     }
-    assert_eq!(next_close(&mut oldest).await, Some(4002));
+    assert_eq!(oldest.next_close().await, Some(4002));
     // The 32 newest all still receive.
     let mut bob_ws = bob.ws().await;
     let id = message_id();
@@ -174,21 +174,6 @@ async fn a_configured_origin_may_connect() {
         .err()
         .expect("an unlisted origin is refused");
     assert_eq!(refused.status, 403);
-}
-
-/// The close code the server ends the socket with, reading past any frames
-/// still queued (`None` when it just drops the connection).
-async fn next_close(ws: &mut WsClient) -> Option<u16> {
-    loop {
-        let next = tokio::time::timeout(crate::common::PATIENCE, ws.stream.next())
-            .await
-            .expect("the server closes the socket in time");
-        match next {
-            Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
-            Some(Ok(_)) => continue,
-            Some(Err(_)) | None => return None,
-        }
-    }
 }
 
 /// The TCP states (`/proc/net/tcp`, hex) of the server's side of connections

@@ -407,6 +407,21 @@ impl WsClient {
         }
     }
 
+    /// Reads until the server closes the socket: its close code (`None`
+    /// for a close without one, or a connection that just ends).
+    pub async fn next_close(&mut self) -> Option<u16> {
+        loop {
+            let next = tokio::time::timeout(PATIENCE, self.stream.next())
+                .await
+                .expect("the server closes the socket in time");
+            match next {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+
     /// Asserts nothing arrives for a while.
     pub async fn expect_silence(&mut self, wait: Duration) {
         if let Some(frame) = self.try_recv(wait).await {

@@ -113,6 +113,25 @@ impl Node {
     pub async fn user(&self, prefix: &str) -> TestUser {
         super::register_on(&self.base, &super::username(prefix), "correct horse").await
     }
+
+    /// A second session of an account made by [`Node::user`] (another
+    /// device), through this node.
+    pub async fn login(&self, username: &str) -> TestUser {
+        let response = reqwest::Client::new()
+            .post(format!("{}/api/v1/auth/login", self.base))
+            .json(&serde_json::json!({"username": username, "password": "correct horse"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "log-in");
+        let body: serde_json::Value = response.json().await.unwrap();
+        TestUser {
+            id: natter::protocol::UserId::parse(body["user_id"].as_str().unwrap()).unwrap(),
+            username: username.to_owned(),
+            token: body["token"].as_str().unwrap().to_owned(),
+            base: self.base.clone(),
+        }
+    }
 }
 
 impl Drop for Node {
