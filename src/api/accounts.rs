@@ -27,7 +27,11 @@ fn start_session(
     token: &str,
 ) {
     use crate::server::auth;
-    let cookie = auth::session_cookie(token, state.settings.session_days, headers);
+    let cookie = auth::session_cookie(
+        token,
+        state.settings.session_lifetime().new_session_secs(),
+        headers,
+    );
     super::context::set_header(axum::http::header::SET_COOKIE, cookie);
     leptos_axum::redirect("/");
 }

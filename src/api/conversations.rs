@@ -47,6 +47,13 @@ pub(crate) async fn load_home(after: Option<String>) -> Result<Option<Home>, Api
     else {
         return Ok(None);
     };
+    // Every signed-in page loads this: the cookie's lifetime follows the
+    // session's, which this use may just have extended.
+    if let Some(token) = auth::cookie_token(&headers) {
+        let left = me.expires_at - crate::server::clock::now_ms() / 1000;
+        let cookie = auth::session_cookie(token, left, &headers);
+        super::context::set_header(axum::http::header::SET_COOKIE, cookie);
+    }
     let inbox = conversations::inbox(
         &state,
         &me,

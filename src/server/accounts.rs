@@ -56,8 +56,7 @@ pub(crate) async fn login(
 
 async fn open_session(state: &AppState, id: UserId, username: &str) -> AppResult<AuthResponse> {
     let (token, hash) = auth::new_token();
-    let days = i32::try_from(state.settings.session_days).unwrap_or(i32::MAX);
-    db::sessions::insert(&state.db, &hash, id, days).await?;
+    db::sessions::insert(&state.db, &hash, id, state.settings.session_lifetime()).await?;
     Ok(AuthResponse {
         user_id: id,
         username: username.to_owned(),

@@ -119,6 +119,11 @@ pub(crate) fn request_token(headers: &HeaderMap) -> Option<&str> {
     {
         return Some(bearer.trim());
     }
+    cookie_token(headers)
+}
+
+/// The session token of the request's cookie, if it has one.
+pub(crate) fn cookie_token(headers: &HeaderMap) -> Option<&str> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -139,9 +144,9 @@ fn is_https(headers: &HeaderMap) -> bool {
 }
 
 /// `Set-Cookie` for a new session.
-pub(crate) fn session_cookie(token: &str, days: u32, request: &HeaderMap) -> HeaderValue {
+pub(crate) fn session_cookie(token: &str, max_age_secs: i64, request: &HeaderMap) -> HeaderValue {
     let secure = if is_https(request) { "; Secure" } else { "" };
-    let max_age = u64::from(days) * 86_400;
+    let max_age = max_age_secs.max(0);
     HeaderValue::from_str(&format!(
         "{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
     ))
@@ -164,6 +169,8 @@ pub(crate) struct CurrentUser {
     pub(crate) username: String,
     /// The session's hash, to end it (logout) or to find its connections.
     pub(crate) token_hash: [u8; 32],
+    /// When the session ends (seconds since the epoch).
+    pub(crate) expires_at: i64,
 }
 
 fn unknown_tokens() -> ApiError {
@@ -182,13 +189,19 @@ pub(crate) async fn current_user(
         return Ok(None);
     };
     let hash = token_hash(token);
-    let days = i32::try_from(state.settings.session_days).unwrap_or(i32::MAX);
-    let user = sessions::user(&state.db, &hash, days).await?;
-    Ok(user.map(|SessionUser { id, username }| CurrentUser {
-        id,
-        username,
-        token_hash: hash,
-    }))
+    let user = sessions::user(&state.db, &hash, state.settings.session_lifetime()).await?;
+    Ok(user.map(
+        |SessionUser {
+             id,
+             username,
+             expires_at,
+         }| CurrentUser {
+            id,
+            username,
+            token_hash: hash,
+            expires_at,
+        },
+    ))
 }
 
 impl<S> FromRequestParts<S> for CurrentUser

@@ -27,6 +27,11 @@ pub struct Settings {
     pub db_pool_size: u32,
     /// How long a session lasts without being used.
     pub(crate) session_days: u32,
+    /// How long a session lasts at most, however much it is used.
+    pub(crate) session_max_days: u32,
+    /// Seconds between each node's checks that its WebSockets' sessions
+    /// are still live (and deletions of ended sessions).
+    pub(crate) session_check_secs: u64,
     /// Messages written per transaction at most by the group-commit writer.
     pub(crate) send_batch_max: usize,
     /// Frames queued for one connection before it counts as too slow and is
@@ -76,6 +81,15 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// How long sessions last.
+    pub(crate) fn session_lifetime(&self) -> crate::server::db::sessions::Lifetime {
+        let days = |d: u32| i32::try_from(d).unwrap_or(i32::MAX);
+        crate::server::db::sessions::Lifetime {
+            days: days(self.session_days),
+            max_days: days(self.session_max_days),
+        }
+    }
+
     /// The external database, if one is configured.
     pub(crate) fn external_database(&self) -> Option<&str> {
         let url = self.database_url.trim();
@@ -262,6 +276,8 @@ database-url = ""
 data-dir = ".natter"
 db-pool-size = 16
 session-days = 30
+session-max-days = 90
+session-check-secs = 60
 send-batch-max = 256
 outbound-queue = 256
 ping-interval-secs = 25

@@ -14,6 +14,7 @@ pub(crate) mod guard;
 pub mod limits;
 pub(crate) mod rest;
 pub(crate) mod router;
+pub(crate) mod session_sweep;
 pub(crate) mod site;
 pub mod startup;
 pub mod state;

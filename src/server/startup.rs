@@ -73,6 +73,12 @@ impl Server {
         site::check_bundle(&mut config.leptos);
         let limits = Limits::new(&config.natter);
         let (chat, committer) = ChatCore::start(db.clone(), &config.natter, limits.clone());
+        tokio::spawn(super::session_sweep::run(
+            db.clone(),
+            chat.hub.clone(),
+            config.natter.session_lifetime(),
+            Duration::from_secs(config.natter.session_check_secs.max(1)),
+        ));
         let addr = config.leptos.site_addr;
         let state = AppState {
             leptos_options: config.leptos,

@@ -21,6 +21,7 @@ mod guards;
 mod history;
 mod inbox;
 mod multinode;
+mod sessions;
 mod shutdown;
 mod site;
 mod startup;

@@ -237,6 +237,19 @@ impl Hub {
         }
     }
 
+    /// The sessions with a live connection here, once each.
+    pub(crate) fn sessions(&self) -> Vec<(UserId, [u8; 32])> {
+        let mut sessions: Vec<(UserId, [u8; 32])> = self
+            .lock()
+            .by_connection
+            .values()
+            .map(|h| (h.0.user, h.0.session))
+            .collect();
+        sessions.sort_unstable();
+        sessions.dedup();
+        sessions
+    }
+
     /// Kicks every connection (shutdown).
     pub(crate) fn kick_all(&self, reason: Kick) {
         for handle in self.lock().by_connection.values() {

@@ -18,7 +18,11 @@ fn with_session(
     headers: &HeaderMap,
     body: AuthResponse,
 ) -> Response {
-    let cookie = auth::session_cookie(&body.token, state.settings.session_days, headers);
+    let cookie = auth::session_cookie(
+        &body.token,
+        state.settings.session_lifetime().new_session_secs(),
+        headers,
+    );
     (status, [(SET_COOKIE, cookie)], Json(body)).into_response()
 }
 
