@@ -42,3 +42,18 @@ pub(crate) fn load(user: UserId) -> Vec<MessagePayload> {
     pending.sort_by(|a, b| a.message_id.cmp(&b.message_id));
     pending
 }
+
+/// Forgets everything `user` left unsent (log-out: the next person at this
+/// browser finds none of it).
+pub(crate) fn clear(user: UserId) {
+    let Some(storage) = storage() else { return };
+    let prefix = prefix(user);
+    let count = storage.length().unwrap_or(0);
+    let keys: Vec<String> = (0..count)
+        .filter_map(|i| storage.key(i).ok().flatten())
+        .filter(|key| key.starts_with(&prefix))
+        .collect();
+    for key in keys {
+        let _ = storage.remove_item(&key);
+    }
+}

@@ -116,8 +116,14 @@ fn SignedIn(home: Home, later: bool) -> impl IntoView {
                         <span class="me-name" data-testid="me-name">{my_name}</span>
                         // A plain form post, hydrated or not: the server ends
                         // the session and sends the browser to the log-in
-                        // page, which starts clean.
-                        <form method="post" action=Logout::url() class="logout-form">
+                        // page, which starts clean. Hydrated, messages still
+                        // unsent are forgotten first (asked, if any).
+                        <form method="post" action=Logout::url() class="logout-form" on:submit=move |ev: SubmitEvent| {
+                            #[cfg(feature = "hydrate")]
+                            browser::logging_out(store, ev);
+                            #[cfg(not(feature = "hydrate"))]
+                            let _ = ev;
+                        }>
                             <button type="submit" class="button subtle">"Log out"</button>
                         </form>
                     </div>
@@ -393,6 +399,9 @@ mod browser {
         }
 
         fn signed_out(&self) {
+            // The session ended (logged out elsewhere, or expired): what it
+            // left unsent cannot go, and is not left for the next person.
+            storage::clear(self.0.me().user_id);
             self.0.disconnected(Connection::Offline);
             let _ = window().location().set_href("/login");
         }
@@ -403,6 +412,24 @@ mod browser {
 
         fn shown(&self) {
             self.0.seen();
+        }
+    }
+
+    /// The "Log out" form is being posted: messages still unsent are
+    /// forgotten, after asking whether to log out all the same (if not,
+    /// the form is not posted).
+    pub(crate) fn logging_out(store: ChatStore, ev: leptos::ev::SubmitEvent) {
+        let pending = store.with_untracked(|c| c.outbox.len());
+        let sure = pending == 0
+            || window()
+                .confirm_with_message(&format!(
+                    "{pending} message(s) not sent yet will be lost. Log out anyway?"
+                ))
+                .unwrap_or(true);
+        if sure {
+            storage::clear(store.me().user_id);
+        } else {
+            ev.prevent_default();
         }
     }
 
