@@ -9,7 +9,7 @@ use crate::store::ChatStore;
 use leptos::prelude::*;
 
 /// How a conversation is named: the other person, the group's title, or a
-/// few of its members' names ("bob, carol and 5 others").
+/// few of its members' names and how many more ("bob, carol, dave +5").
 pub(crate) fn display_name(entry: &InboxEntry) -> String {
     match entry.kind {
         ConversationKind::Direct => entry
@@ -22,13 +22,16 @@ pub(crate) fn display_name(entry: &InboxEntry) -> String {
                 .iter()
                 .map(|p| p.username.as_str())
                 .collect();
-            let rest = (entry.member_count - 1 - names.len() as i64).max(0);
-            match (names.is_empty(), rest) {
-                (true, _) => "Only you".to_owned(),
-                (false, 0) => names.join(", "),
-                (false, 1) => format!("{} and 1 other", names.join(", ")),
-                (false, n) => format!("{} and {n} others", names.join(", ")),
+            let mut name = names.join(", ");
+            let rest = entry.member_count - 1 - names.len() as i64;
+            if rest > 0 {
+                name.push_str(&format!(" +{rest}"));
             }
+            if name.is_empty() {
+                // Everyone else left.
+                name.push_str("Just you");
+            }
+            name
         }),
     }
 }
