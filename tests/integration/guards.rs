@@ -226,3 +226,140 @@ async fn an_unknown_path_is_the_apps_404_page() {
     );
     assert!(response.text().await.unwrap().contains("Not found"));
 }
+
+/// What a forged request could change: accounts, sessions, conversations,
+/// memberships, messages, blocks.
+async fn footprint(server: &TestServer) -> Vec<i64> {
+    let mut counts = Vec::new();
+    for query in [
+        "SELECT count(*) FROM users",
+        "SELECT count(*) FROM sessions",
+        "SELECT count(*) FROM conversations",
+        "SELECT count(*) FROM participants WHERE left_at IS NULL",
+        "SELECT count(*) FROM messages",
+        "SELECT count(*) FROM blocks",
+    ] {
+        counts.push(
+            sqlx::query_scalar(query)
+                .fetch_one(&server.db)
+                .await
+                .unwrap(),
+        );
+    }
+    counts
+}
+
+#[tokio::test]
+async fn every_cross_site_write_is_refused_signed_in_or_not_and_changes_nothing() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let carol = server.user("carol").await;
+    let direct = server.conversation(&alice, &[&bob]).await;
+    let group = server.conversation(&alice, &[&bob, &carol]).await;
+    let before = footprint(&server).await;
+    let cookie = format!("natter_session={}", alice.token);
+    let (d, g, b) = (direct.to_string(), group.to_string(), bob.id.to_string());
+    // A form another site's page could post, with and without the cookie
+    // (log-in CSRF signs the victim into the attacker's account).
+    let forms: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        (
+            "/api/login",
+            vec![("username", &bob.username), ("password", "correct horse")],
+        ),
+        (
+            "/api/register",
+            vec![("username", "mallory_csrf"), ("password", "correct horse")],
+        ),
+        (
+            "/api/send",
+            vec![
+                ("conversation_id", &d),
+                ("message_id", "msg_csrf1"),
+                ("content", "forged"),
+            ],
+        ),
+        ("/api/start", vec![("participants[]", &b), ("title", "")]),
+        ("/api/leave", vec![("conversation_id", &g)]),
+        (
+            "/api/block",
+            vec![("user_id", &b), ("block", "true"), ("conversation_id", &d)],
+        ),
+        ("/api/logout", vec![]),
+    ];
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for (path, fields) in &forms {
+        for with_cookie in [true, false] {
+            for (name, value) in [
+                ("origin", "https://evil.example"),
+                ("sec-fetch-site", "cross-site"),
+            ] {
+                let mut request = client
+                    .post(server.url(path))
+                    .header(name, value)
+                    .form(fields);
+                if with_cookie {
+                    request = request.header("cookie", &cookie);
+                }
+                let response = request.send().await.unwrap();
+                assert_eq!(
+                    response.status(),
+                    StatusCode::FORBIDDEN,
+                    "{path} {name} cookie={with_cookie}"
+                );
+                assert!(response.headers().get("set-cookie").is_none(), "{path}");
+            }
+        }
+    }
+    for (path, body) in [
+        (
+            "/api/v1/auth/login",
+            json!({"username": bob.username, "password": "correct horse"}),
+        ),
+        (
+            "/api/v1/auth/register",
+            json!({"username": "mallory_csrf2", "password": "correct horse"}),
+        ),
+        ("/api/v1/conversations", json!({"participants": [carol.id]})),
+    ] {
+        let response = client
+            .post(server.url(path))
+            .header("origin", "https://evil.example")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    assert_eq!(footprint(&server).await, before, "nothing changed");
+    assert_eq!(alice.get("/api/v1/me").await.status(), StatusCode::OK);
+
+    // From our own page, or from a program (no browser headers), log-in
+    // works as ever.
+    let own = client
+        .post(server.url("/api/login"))
+        .header("origin", &server.base)
+        .header("sec-fetch-site", "same-origin")
+        .form(&[
+            ("username", bob.username.as_str()),
+            ("password", "correct horse"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        own.headers().get("set-cookie").is_some(),
+        "{}",
+        own.status()
+    );
+    let program = client
+        .post(server.url("/api/v1/auth/login"))
+        .json(&json!({"username": bob.username, "password": "correct horse"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(program.status(), StatusCode::OK);
+}
