@@ -20,7 +20,7 @@ pub(crate) async fn register(
     username: &Username,
     password: &Password,
 ) -> AppResult<AuthResponse> {
-    let hash = auth::hash_password(password.as_str().to_owned()).await?;
+    let hash = auth::hash_password(&state.hasher, password.as_str().to_owned()).await?;
     let id = UserId::new_v7();
     db::users::insert(&state.db, id, username, &hash).await?;
     open_session(state, id, username).await
@@ -44,7 +44,7 @@ pub(crate) async fn login(
     }
     let found = db::users::credentials(&state.db, username).await?;
     let hash = found.as_ref().map(|c| c.password_hash.clone());
-    let ok = auth::verify_password(password.to_owned(), hash).await?;
+    let ok = auth::verify_password(&state.hasher, password.to_owned(), hash).await?;
     match found {
         Some(user) if ok => open_session(state, user.id, &user.username).await,
         _ => {

@@ -8,6 +8,7 @@
 
 use super::db::sessions::{self, SessionUser};
 use super::error::{AppError, AppResult};
+use super::hashing::Hasher;
 use super::limits::client_addr;
 use super::state::AppState;
 use crate::protocol::{ApiError, UserId};
@@ -25,31 +26,16 @@ use std::sync::LazyLock;
 
 pub(crate) const COOKIE_NAME: &str = "natter_session";
 
-/// Hashes run at most one per core at a time: each takes 19 MiB and tens of
-/// milliseconds by design, so a burst of sign-ups or log-ins queues here
-/// instead of filling the blocking pool (and memory) with them.
-static HASHING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
-    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
-});
-
-/// Runs one hash-sized job on the blocking pool, within [`HASHING`].
-async fn hashing<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
-    let _permit = HASHING
-        .acquire()
-        .await
-        .map_err(|e| AppError::Hash(e.to_string()))?;
-    Ok(tokio::task::spawn_blocking(job).await?)
-}
-
-pub(crate) async fn hash_password(password: String) -> AppResult<String> {
-    hashing(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-            .map_err(|e| AppError::Hash(e.to_string()))
-    })
-    .await?
+pub(crate) async fn hash_password(hasher: &Hasher, password: String) -> AppResult<String> {
+    hasher
+        .run(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            Argon2::default()
+                .hash_password(password.as_bytes(), &salt)
+                .map(|hash| hash.to_string())
+                .map_err(|e| AppError::Hash(e.to_string()))
+        })
+        .await?
 }
 
 /// A hash of a password nobody has, verified when the username is unknown so
@@ -63,20 +49,25 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// Checks `password` against `hash` (or the dummy hash when `None`).
-pub(crate) async fn verify_password(password: String, hash: Option<String>) -> AppResult<bool> {
-    hashing(move || {
-        let known = hash.is_some();
-        let hash = hash.unwrap_or_else(|| DUMMY_HASH.clone());
-        let ok = PasswordHash::new(&hash)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false);
-        known && ok
-    })
-    .await
+pub(crate) async fn verify_password(
+    hasher: &Hasher,
+    password: String,
+    hash: Option<String>,
+) -> AppResult<bool> {
+    hasher
+        .run(move || {
+            let known = hash.is_some();
+            let hash = hash.unwrap_or_else(|| DUMMY_HASH.clone());
+            let ok = PasswordHash::new(&hash)
+                .map(|parsed| {
+                    Argon2::default()
+                        .verify_password(password.as_bytes(), &parsed)
+                        .is_ok()
+                })
+                .unwrap_or(false);
+            known && ok
+        })
+        .await
 }
 
 /// A new session token and the hash the database keeps.

@@ -59,6 +59,14 @@ pub struct Settings {
     /// Tell other natter nodes on the same database about new messages
     /// (PostgreSQL NOTIFY wake-ups), and listen for theirs.
     pub(crate) peer_fanout: bool,
+    /// Password hashes (sign-ups, log-ins) run at once at most; 0 means one
+    /// fewer than the machine's cores (at least one).
+    pub(crate) password_hash_workers: usize,
+    /// Password hashes waiting for their turn at most (past it:
+    /// `rate_limited`).
+    pub(crate) password_hash_queue: usize,
+    /// How long one waits for its turn at most (then `unavailable`).
+    pub(crate) password_hash_wait_ms: u64,
     /// Members of one group at most, its creator included.
     pub(crate) max_group_size: usize,
     /// Per user: read markers.
@@ -278,6 +286,9 @@ db-pool-size = 16
 session-days = 30
 session-max-days = 90
 session-check-secs = 60
+password-hash-workers = 0
+password-hash-queue = 64
+password-hash-wait-ms = 3000
 send-batch-max = 256
 outbound-queue = 256
 ping-interval-secs = 25

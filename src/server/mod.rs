@@ -11,6 +11,7 @@ pub(crate) mod db;
 pub mod embedded_pg;
 pub(crate) mod error;
 pub(crate) mod guard;
+pub(crate) mod hashing;
 pub mod limits;
 pub(crate) mod rest;
 pub(crate) mod router;

@@ -80,12 +80,14 @@ impl Server {
             Duration::from_secs(config.natter.session_check_secs.max(1)),
         ));
         let addr = config.leptos.site_addr;
+        let hasher = Arc::new(super::hashing::Hasher::new(&config.natter));
         let state = AppState {
             leptos_options: config.leptos,
             db,
             settings: Arc::new(config.natter),
             chat,
             limits,
+            hasher,
         };
         let listener = tokio::net::TcpListener::bind(addr)
             .await

@@ -16,6 +16,8 @@ pub struct AppState {
     pub chat: Arc<ChatCore>,
     /// Every per-user and per-address budget.
     pub limits: Arc<Limits>,
+    /// Where passwords are hashed, a few at a time.
+    pub(crate) hasher: Arc<super::hashing::Hasher>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

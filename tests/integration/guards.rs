@@ -363,3 +363,63 @@ async fn every_cross_site_write_is_refused_signed_in_or_not_and_changes_nothing(
         .unwrap();
     assert_eq!(program.status(), StatusCode::OK);
 }
+
+/// `n` log-ins with a wrong password at once: their statuses and bodies.
+async fn logins_at_once(server: &TestServer, username: &str, n: usize) -> Vec<(StatusCode, Value)> {
+    let attempts = (0..n).map(|_| async {
+        let response = reqwest::Client::new()
+            .post(server.url("/api/v1/auth/login"))
+            .json(&json!({"username": username, "password": "not the password"}))
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.json::<Value>().await.unwrap())
+    });
+    futures::future::join_all(attempts).await
+}
+
+#[tokio::test]
+async fn password_hashing_waits_in_a_bounded_queue_and_past_it_log_ins_are_refused_at_once() {
+    let server = TestServer::start_with(&[
+        ("NATTER_PASSWORD_HASH_WORKERS", "1"),
+        ("NATTER_PASSWORD_HASH_QUEUE", "2"),
+    ])
+    .await;
+    let carol = server.user("carol").await;
+    let answers = logins_at_once(&server, &carol.username, 12).await;
+    let refused = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    for (status, body) in &answers {
+        match *status {
+            StatusCode::UNAUTHORIZED => assert_eq!(body["code"], "unauthorized"),
+            StatusCode::TOO_MANY_REQUESTS => assert_eq!(body["code"], "rate_limited", "{body}"),
+            other => panic!("{other}: {body}"),
+        }
+    }
+    // One hashing, two waiting: of twelve at once, most are turned away.
+    assert!(refused >= 6, "{answers:?}");
+    // Nothing is stuck: the next one is checked as usual.
+    let later = logins_at_once(&server, &carol.username, 1).await;
+    assert_eq!(later[0].0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_log_in_that_waits_too_long_for_its_turn_is_unavailable() {
+    let server = TestServer::start_with(&[
+        ("NATTER_PASSWORD_HASH_WORKERS", "1"),
+        ("NATTER_PASSWORD_HASH_WAIT_MS", "1"),
+    ])
+    .await;
+    let carol = server.user("carol").await;
+    let answers = logins_at_once(&server, &carol.username, 6).await;
+    let unavailable: Vec<_> = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::SERVICE_UNAVAILABLE)
+        .collect();
+    assert!(!unavailable.is_empty(), "{answers:?}");
+    for (_, body) in unavailable {
+        assert_eq!(body["code"], "unavailable");
+    }
+}

@@ -76,6 +76,10 @@ async fn create_database() -> (PgConnectOptions, Box<dyn Fn(&str) -> String + Se
 /// act fast; the budgets have tests of their own, which lower them again.
 pub const UNLIMITED: &[(&str, &str)] = &[
     ("NATTER_AUTH_ATTEMPTS_PER_MINUTE", "100000"),
+    // Tests sign many users up at once.
+    ("NATTER_PASSWORD_HASH_WORKERS", "2"),
+    ("NATTER_PASSWORD_HASH_QUEUE", "100000"),
+    ("NATTER_PASSWORD_HASH_WAIT_MS", "600000"),
     ("NATTER_SENDS_PER_SECOND", "100000"),
     ("NATTER_SEND_BURST", "100000"),
     (
