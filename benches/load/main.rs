@@ -48,7 +48,7 @@ options:
   --url URL               measure a running server (http://host:port) instead of
                           starting one; it must allow many sign-ups and sends
                           (NATTER_AUTH_ATTEMPTS_PER_MINUTE, NATTER_SENDS_PER_SECOND,
-                          NATTER_SEND_BURST)
+                          NATTER_SEND_BURST, NATTER_MAX_CONNECTIONS_PER_ADDRESS)
   --server-pid PID        with --url: the server's process, for its CPU and memory
   --pgdata DIR            with --url: its PostgreSQL data folder, for the database's CPU
   --database-url URL      with --url: its database, for `limit` and batch sizes

@@ -199,6 +199,8 @@ fn start_server(root: &Path, database_url: &str) -> Res<(Child, String)> {
         .env("NATTER_AUTH_ATTEMPTS_PER_MINUTE", "1000000")
         .env("NATTER_SENDS_PER_SECOND", "1000000")
         .env("NATTER_SEND_BURST", "1000000")
+        // Every simulated client connects from 127.0.0.1.
+        .env("NATTER_MAX_CONNECTIONS_PER_ADDRESS", "0")
         // Setting up signs many users up at once.
         .env("NATTER_PASSWORD_HASH_QUEUE", "1000000")
         .env("NATTER_PASSWORD_HASH_WAIT_MS", "600000")

@@ -52,6 +52,14 @@ pub struct Settings {
     pub(crate) trust_proxy_headers: bool,
     /// The largest request body accepted, in bytes.
     pub(crate) max_body_bytes: usize,
+    /// Seconds a request's header may take to arrive, and a keep-alive
+    /// connection may sit idle.
+    pub(crate) header_read_timeout_secs: u64,
+    /// Seconds a request's body may take to arrive.
+    pub(crate) request_body_timeout_secs: u64,
+    /// Connections one client address may hold at once (0: no cap; not
+    /// applied with `trust-proxy-headers`).
+    pub(crate) max_connections_per_address: usize,
     /// Messages one user may send per second, sustained…
     pub(crate) sends_per_second: u32,
     /// …and in a burst.
@@ -289,6 +297,9 @@ session-check-secs = 60
 password-hash-workers = 0
 password-hash-queue = 64
 password-hash-wait-ms = 3000
+header-read-timeout-secs = 10
+request-body-timeout-secs = 30
+max-connections-per-address = 256
 send-batch-max = 256
 outbound-queue = 256
 ping-interval-secs = 25

@@ -12,6 +12,7 @@ pub mod embedded_pg;
 pub(crate) mod error;
 pub(crate) mod guard;
 pub(crate) mod hashing;
+pub(crate) mod http;
 pub mod limits;
 pub(crate) mod rest;
 pub(crate) mod router;

@@ -3,6 +3,7 @@
 //! [`super::guard`].
 
 use super::guard;
+use super::http::{self, BodyLimits};
 use super::rest;
 use super::site;
 use super::state::AppState;
@@ -18,9 +19,9 @@ use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use std::time::Duration;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::compression::{CompressionLayer, CompressionLevel};
-use tower_http::limit::RequestBodyLimitLayer;
 
 pub(crate) fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
@@ -57,7 +58,13 @@ pub(crate) fn router(state: AppState) -> Router {
             state.clone(),
             guard::limit_auth_attempts,
         ))
-        .layer(RequestBodyLimitLayer::new(settings.max_body_bytes));
+        .layer(from_fn_with_state(
+            BodyLimits {
+                deadline: Duration::from_secs(settings.request_body_timeout_secs.max(1)),
+                max_bytes: settings.max_body_bytes,
+            },
+            http::read_body_in_time,
+        ));
     for layer in guard::security_headers() {
         router = router.layer(layer);
     }

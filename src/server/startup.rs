@@ -8,7 +8,6 @@ use super::limits::Limits;
 use super::router;
 use super::site;
 use super::state::AppState;
-use axum::serve::ListenerExt;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::net::SocketAddr;
@@ -122,33 +121,27 @@ impl Server {
             committer,
         } = self;
         let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
-        // Small frames go out at once: with Nagle's algorithm an ack followed
-        // by a delivery on the same socket waits for the client's delayed
-        // ACK, 40 ms a message.
-        let listener = listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "TCP_NODELAY");
-            }
-        });
-        let http = tokio::spawn(
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = http_stopped.await;
-            })
-            .into_future(),
-        );
+        let settings = &state.settings;
+        let limits = super::http::HttpLimits {
+            header_read: Duration::from_secs(settings.header_read_timeout_secs.max(1)),
+            // Behind a proxy every connection comes from the proxy.
+            per_address: if settings.trust_proxy_headers {
+                0
+            } else {
+                settings.max_connections_per_address
+            },
+        };
+        let http = tokio::spawn(super::http::serve(listener, router, limits, async move {
+            let _ = http_stopped.await;
+        }));
         shutdown.await;
         let started = tokio::time::Instant::now();
         let _ = stop_http.send(());
         drain(&state, committer).await;
         let left = SHUTDOWN_BOUND.saturating_sub(started.elapsed());
         match tokio::time::timeout(left, http).await {
-            Ok(Ok(result)) => result,
+            Ok(Ok(())) | Err(_) => Ok(()),
             Ok(Err(join)) => Err(std::io::Error::other(join)),
-            Err(_) => Ok(()),
         }
     }
 }

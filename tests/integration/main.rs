@@ -24,6 +24,7 @@ mod multinode;
 mod sessions;
 mod shutdown;
 mod site;
+mod slow_clients;
 mod startup;
 mod ws_connection;
 mod ws_errors;

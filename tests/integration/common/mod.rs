@@ -81,6 +81,8 @@ pub const UNLIMITED: &[(&str, &str)] = &[
     ("NATTER_PASSWORD_HASH_QUEUE", "100000"),
     ("NATTER_PASSWORD_HASH_WAIT_MS", "600000"),
     ("NATTER_SENDS_PER_SECOND", "100000"),
+    // Every test client connects from 127.0.0.1.
+    ("NATTER_MAX_CONNECTIONS_PER_ADDRESS", "0"),
     ("NATTER_SEND_BURST", "100000"),
     (
         "NATTER_READ_MARKER_BUDGET",
