@@ -10,6 +10,12 @@
 //! running (`pg_ctl start`); it keeps running after natter exits, so the next
 //! start is instant. `natter db stop` stops it. PostgreSQL refuses to run as
 //! root: when natter runs as root, the cluster belongs to the `postgres` user.
+//!
+//! Nobody else on the machine gets in: the data folder and the socket's
+//! folder are 0700, the socket too, and the only way in is PostgreSQL's
+//! peer authentication for natter's own Unix user (mapped to the `natter`
+//! role). Every start writes that policy again, so a cluster made by an
+//! older natter (which trusted every local connection) is closed too.
 
 use sqlx::postgres::PgConnectOptions;
 use std::ffi::OsString;
@@ -69,6 +75,16 @@ pub struct Cluster {
 }
 
 impl Cluster {
+    /// The folder holding the cluster's socket.
+    pub fn socket_dir(&self) -> &Path {
+        &self.socket_dir
+    }
+
+    /// The cluster's data folder.
+    pub fn pgdata(&self) -> &Path {
+        &self.pgdata
+    }
+
     /// Connection options for `database`.
     pub fn connect_options(&self, database: &str) -> PgConnectOptions {
         PgConnectOptions::new()
@@ -229,6 +245,7 @@ fn ensure_started(base: &Path) -> Result<Cluster, ClusterError> {
     if !cluster.pgdata.join("PG_VERSION").is_file() {
         init(&cluster)?;
     }
+    let policy_changed = secure(&cluster)?;
     let socket = cluster.socket_dir.join(".s.PGSQL.5432");
     if cluster.is_running()? && !socket.exists() {
         // A server whose socket has gone (its folder was removed under it)
@@ -238,6 +255,10 @@ fn ensure_started(base: &Path) -> Result<Cluster, ClusterError> {
     }
     if !cluster.is_running()? {
         start(&cluster)?;
+    } else if policy_changed {
+        // A cluster started by an older natter: it takes the new policy
+        // at once (its socket keeps its old mode, but behind a 0700 folder).
+        cluster.pg_ctl(&["reload"])?;
     }
     drop(lock);
     Ok(cluster)
@@ -284,7 +305,10 @@ fn init(cluster: &Cluster) -> Result<(), ClusterError> {
         .args([
             "-U",
             DB_USER,
-            "--auth=trust",
+            // Rewritten by `secure` before the first start; no moment
+            // where the cluster trusts anyone.
+            "--auth-local=peer",
+            "--auth-host=reject",
             "--encoding=UTF8",
             "--locale=C",
         ])
@@ -293,17 +317,68 @@ fn init(cluster: &Cluster) -> Result<(), ClusterError> {
     Ok(())
 }
 
-fn start(cluster: &Cluster) -> Result<(), ClusterError> {
+/// Who may connect, written again at every start: natter's own Unix user
+/// over the socket, as the `natter` role, and nobody else; the folders that
+/// hold the data, the log and the socket closed to everyone else. Whether
+/// the authentication files changed (a running cluster must reload them).
+fn secure(cluster: &Cluster) -> Result<bool, ClusterError> {
+    private_folder(&cluster.base)?;
     fs::create_dir_all(&cluster.socket_dir).map_err(io("creating the socket folder"))?;
     if cluster.as_postgres {
         chown_to_postgres(&cluster.socket_dir)?;
     }
-    // Local-only (no TCP listener), the socket in our own folder, and enough
-    // connections for several nodes plus the tests. Durability settings stay
-    // at PostgreSQL's defaults: fsync and synchronous_commit on.
+    private_folder(&cluster.socket_dir)?;
+    let hba = format!(
+        "# Written by natter at every start: only natter's own Unix user, over\n\
+         # the private socket (the cluster listens on no TCP port).\n\
+         local all {DB_USER} peer map=natter\n"
+    );
+    let ident = format!(
+        "# Written by natter at every start.\nnatter {} {DB_USER}\n",
+        own_user_name()?
+    );
+    let mut changed = false;
+    for (name, text) in [("pg_hba.conf", hba), ("pg_ident.conf", ident)] {
+        let path = cluster.pgdata.join(name);
+        if fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
+            continue;
+        }
+        fs::write(&path, text).map_err(io(format!("writing {}", path.display())))?;
+        if cluster.as_postgres {
+            chown_to_postgres(&path)?;
+        }
+        changed = true;
+    }
+    Ok(changed)
+}
+
+fn private_folder(path: &Path) -> Result<(), ClusterError> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o700))
+        .map_err(io(format!("making {} private", path.display())))
+}
+
+/// The name of the Unix user natter runs as: the one peer authentication
+/// sees on its connections.
+fn own_user_name() -> Result<String, ClusterError> {
+    let out = checked(
+        Command::new("id")
+            .arg("-un")
+            .output()
+            .map_err(io("running id -un"))?,
+        "id -un",
+    )?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+fn start(cluster: &Cluster) -> Result<(), ClusterError> {
+    // Local-only (no TCP listener), the socket in our own folder and only
+    // for its owner, and enough connections for several nodes plus the
+    // tests. Durability settings stay at PostgreSQL's defaults: fsync and
+    // synchronous_commit on.
     let options = format!(
-        "-c listen_addresses='' -c unix_socket_directories='{}' -c max_connections=300 \
-         -c shared_buffers=256MB",
+        "-c listen_addresses='' -c unix_socket_directories='{}' \
+         -c unix_socket_permissions=0700 -c max_connections=300 -c shared_buffers=256MB",
         cluster.socket_dir.display()
     );
     let log = cluster.base.join("postgres.log");

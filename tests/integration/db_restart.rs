@@ -8,53 +8,14 @@
 use crate::common::chatter::{
     Chatter, Control, Record, assert_acked_stored_once, repeated, stored, wait_ready, wait_until,
 };
+use crate::common::cluster::PrivateCluster;
 use crate::common::conversation;
 use crate::common::node::Node;
-use natter::server::embedded_pg::{self, Cluster, DB_NAME};
+use natter::server::embedded_pg::DB_NAME;
 use std::collections::HashSet;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 const PATIENCE: Duration = Duration::from_secs(30);
-
-/// The test's own cluster, stopped and removed however the test ends (the
-/// shared test cluster is never restarted: other tests use it meanwhile).
-struct PrivateCluster {
-    dir: PathBuf,
-    cluster: Cluster,
-}
-
-impl PrivateCluster {
-    async fn start() -> Self {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("pgr-{}", uuid::Uuid::now_v7().simple()));
-        let cluster = embedded_pg::ensure_running(&dir)
-            .await
-            .expect("the private cluster starts");
-        Self { dir, cluster }
-    }
-
-    async fn stop(&self) {
-        let cluster = self.cluster.clone();
-        tokio::task::spawn_blocking(move || cluster.stop())
-            .await
-            .unwrap()
-            .expect("pg_ctl stop");
-    }
-
-    async fn start_again(&self) {
-        embedded_pg::ensure_running(&self.dir)
-            .await
-            .expect("the cluster starts again");
-    }
-}
-
-impl Drop for PrivateCluster {
-    fn drop(&mut self) {
-        let _ = self.cluster.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_restart_under_load_refuses_sends_acks_only_what_is_stored_and_heals() {

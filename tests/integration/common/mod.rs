@@ -6,6 +6,7 @@
 //! test gets its own database with the migrations applied.
 
 pub mod chatter;
+pub mod cluster;
 pub mod node;
 
 use crate::support;
