@@ -13,13 +13,6 @@ async fn post(server: &TestServer, path: &str, body: Value) -> reqwest::Response
         .unwrap()
 }
 
-async fn user_count(server: &TestServer) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM users")
-        .fetch_one(&server.db)
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn register_answers_201_with_the_user_a_token_and_a_session_cookie() {
     let server = TestServer::start().await;
@@ -63,7 +56,7 @@ async fn a_taken_name_is_409_and_stores_nothing() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["code"], "conflict");
     assert_eq!(body["field"], "username");
-    assert_eq!(user_count(&server).await, 1);
+    assert_eq!(server.user_count().await, 1);
 }
 
 #[tokio::test]
@@ -109,7 +102,7 @@ async fn bad_names_and_short_passwords_are_400_naming_the_field_and_store_nothin
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(user_count(&server).await, 0);
+    assert_eq!(server.user_count().await, 0);
 }
 
 #[tokio::test]

@@ -147,11 +147,7 @@ async fn an_oversized_body_is_refused() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
-        .fetch_one(&server.db)
-        .await
-        .unwrap();
-    assert_eq!(count, 0);
+    assert_eq!(server.user_count().await, 0);
 }
 
 #[tokio::test]

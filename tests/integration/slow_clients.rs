@@ -2,11 +2,12 @@
 //! connections, and one address opening connection after connection. Each
 //! would otherwise hold a socket and a task for as long as it liked.
 
-use crate::common::{TestServer, username};
+use crate::common::{TestServer, WsClient, username, ws_request};
 use reqwest::StatusCode;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_tungstenite::MaybeTlsStream;
 
 /// Reads until the server closes the connection (or resets it); what it
 /// sent before that.
@@ -24,13 +25,6 @@ async fn until_closed(tcp: &mut TcpStream) -> Vec<u8> {
 /// Whether the server closes `tcp` within `limit`.
 async fn closed_within(tcp: &mut TcpStream, limit: Duration) -> bool {
     tokio::time::timeout(limit, until_closed(tcp)).await.is_ok()
-}
-
-async fn users(server: &TestServer) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM users")
-        .fetch_one(&server.db)
-        .await
-        .unwrap()
 }
 
 #[tokio::test]
@@ -144,7 +138,11 @@ async fn a_body_that_trickles_in_gets_408_and_changes_nothing() {
     );
     assert!(answer.contains(r#""code":"invalid_payload""#), "{answer}");
     assert!(started.elapsed() >= Duration::from_millis(900));
-    assert_eq!(users(&server).await, 0, "a cut-off sign-up made an account");
+    assert_eq!(
+        server.user_count().await,
+        0,
+        "a cut-off sign-up made an account"
+    );
 }
 
 #[tokio::test]
@@ -173,26 +171,42 @@ async fn a_body_over_the_limit_without_a_length_is_refused() {
         "expected 413, got: {answer}"
     );
     assert!(answer.contains(r#""code":"too_large""#), "{answer}");
-    assert_eq!(users(&server).await, 0);
+    assert_eq!(server.user_count().await, 0);
+}
+
+/// A connection to `server` from another loopback address than the one
+/// everything else in the test uses (Linux routes all of 127/8 to itself).
+async fn connect_from(source: [u8; 4], server: &TestServer) -> std::io::Result<TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind((std::net::Ipv4Addr::from(source), 0).into())?;
+    socket.connect(server.addr).await
 }
 
 #[tokio::test]
 async fn one_address_holds_at_most_its_share_of_connections_websockets_included() {
     let server = TestServer::start_with(&[("NATTER_MAX_CONNECTIONS_PER_ADDRESS", "3")]).await;
+    // Signed up from 127.0.0.1; the greedy client is 127.0.0.2.
     let user = server.user("greedy").await;
-    // Everything above went through reqwest's pool: let it go.
+    const GREEDY: [u8; 4] = [127, 0, 0, 2];
     let mut held = Vec::new();
     for _ in 0..2 {
-        held.push(TcpStream::connect(server.addr).await.unwrap());
+        held.push(connect_from(GREEDY, &server).await.unwrap());
     }
     // The third place goes to a WebSocket, which keeps it while open.
-    let mut ws = user.ws().await;
-    let mut over = TcpStream::connect(server.addr).await.unwrap();
+    let auth = format!("Bearer {}", user.token);
+    let (stream, _) = tokio_tungstenite::client_async(
+        ws_request(&server.base, &[("authorization", &auth)]),
+        MaybeTlsStream::Plain(connect_from(GREEDY, &server).await.unwrap()),
+    )
+    .await
+    .expect("the third connection upgrades");
+    let mut ws = WsClient { stream };
+    let mut over = connect_from(GREEDY, &server).await.unwrap();
     assert!(
         closed_within(&mut over, Duration::from_secs(2)).await,
         "a fourth connection from one address was kept"
     );
-    // The ones it holds still work.
+    // The ones it holds still work, and other addresses are not held back.
     held[0]
         .write_all(b"GET /login HTTP/1.1\r\nHost: natter\r\n\r\n")
         .await
@@ -201,22 +215,24 @@ async fn one_address_holds_at_most_its_share_of_connections_websockets_included(
     held[0].read_exact(&mut status).await.unwrap();
     assert_eq!(&status, b"HTTP/1.1 200");
     ws.expect_silence(Duration::from_millis(200)).await;
+    let page = reqwest::get(server.url("/login")).await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
     // Closing one frees its place.
-    drop(held.pop());
     drop(ws);
-    let page = tokio::time::timeout(Duration::from_secs(5), async {
+    let freed = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
-            let response = reqwest::Client::new()
-                .get(server.url("/login"))
-                .send()
-                .await;
-            if let Ok(response) = response {
-                return response.status();
+            let mut next = connect_from(GREEDY, &server).await.unwrap();
+            next.write_all(b"GET /login HTTP/1.1\r\nHost: natter\r\n\r\n")
+                .await
+                .unwrap();
+            let mut status = [0u8; 12];
+            if next.read_exact(&mut status).await.is_ok() {
+                return status;
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     })
     .await
     .expect("a freed place is never given back");
-    assert_eq!(page, StatusCode::OK);
+    assert_eq!(&freed, b"HTTP/1.1 200");
 }

@@ -318,6 +318,14 @@ pub async fn connect_ws(base: &str, headers: &[(&str, &str)]) -> Result<WsClient
 }
 
 impl TestServer {
+    /// Accounts there are.
+    pub async fn user_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM users")
+            .fetch_one(&self.db)
+            .await
+            .unwrap()
+    }
+
     /// Messages stored, in all conversations.
     pub async fn message_count(&self) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM messages")
