@@ -1,17 +1,5 @@
-import { Page } from '@playwright/test';
 import { test, expect } from './fixtures';
-import { aliceAndBob, apiConversation, apiSend, apiUser, hydrated, shownTexts, write } from './helpers';
-
-async function openChat(page: Page, conversationId: string): Promise<void> {
-  await page.goto(`/c/${conversationId}`);
-  await hydrated(page);
-  await expect(page.getByTestId('connection')).toHaveText('Connected');
-}
-
-/** The message whose text is exactly `text`. */
-function message(page: Page, text: string) {
-  return page.locator('[data-testid="message"]', { has: page.getByText(text, { exact: true }) });
-}
+import { aliceAndBob, apiConversation, apiSend, apiUser, hydrated, message, openChat, shownTexts, write } from './helpers';
 
 test('two people chat both ways; each message appears live in the conversation and the inbox', async ({ browser }) => {
   const { alice, bob, conversation } = await aliceAndBob(browser);

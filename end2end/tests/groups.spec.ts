@@ -1,12 +1,6 @@
 import { Page } from '@playwright/test';
 import { test, expect } from './fixtures';
-import { aliceAndBob, apiConversation, apiSend, apiUser, hydrated, write } from './helpers';
-
-async function openChat(page: Page, conversationId: string): Promise<void> {
-  await page.goto(`/c/${conversationId}`);
-  await hydrated(page);
-  await expect(page.getByTestId('connection')).toHaveText('Connected');
-}
+import { aliceAndBob, apiConversation, apiSend, apiUser, hydrated, openChat, write } from './helpers';
 
 test('leaving a group: it goes from every tab of the leaver, the others see one member fewer', async ({ browser }) => {
   const alice = await (await browser.newContext()).newPage();

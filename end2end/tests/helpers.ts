@@ -44,6 +44,18 @@ export async function hydrated(page: Page): Promise<void> {
   await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
 }
 
+/** Opens a conversation and waits until it is live. */
+export async function openChat(page: Page, conversationId: string): Promise<void> {
+  await page.goto(`/c/${conversationId}`);
+  await hydrated(page);
+  await expect(page.getByTestId('connection')).toHaveText('Connected');
+}
+
+/** The message whose text is exactly `text`. */
+export function message(page: Page, text: string) {
+  return page.locator('[data-testid="message"]', { has: page.getByText(text, { exact: true }) });
+}
+
 /** Signs a new user up through the API in this page's context (its cookie). */
 export async function apiUser(page: Page, prefix: string): Promise<{ id: string; username: string }> {
   const username = uniqueName(prefix);

@@ -40,6 +40,7 @@ fn status_tag(status: &Status) -> &'static str {
     match status {
         Status::Sent => "sent",
         Status::Pending => "pending",
+        Status::Retrying { .. } => "retrying",
         Status::Failed { .. } => "failed",
     }
 }
@@ -106,7 +107,12 @@ fn render(row: Row, store: ChatStore) -> AnyView {
             let mark = mine.then(|| match &message.status {
                 Status::Sent => view! { <span class="mark" title="Sent">"✓"<span class="visually-hidden">" Sent"</span></span> }.into_any(),
                 Status::Pending => view! { <span class="mark" title="Sending">"◷"<span class="visually-hidden">" Sending"</span></span> }.into_any(),
-                Status::Failed { reason, .. } => {
+                // Still on its way: the outbox tries again by itself.
+                Status::Retrying { reason } => {
+                    let title = format!("Not sent yet, trying again: {reason}");
+                    view! { <span class="mark waiting" title=title>"◷"<span class="visually-hidden">" Not sent yet, trying again"</span></span> }.into_any()
+                }
+                Status::Failed { reason } => {
                     let reason = reason.clone();
                     view! {
                         <span class="failed" role="alert">"Not sent: " {reason}</span>

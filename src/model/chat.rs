@@ -388,7 +388,11 @@ impl Chat {
             effects.push(Effect::Forget(id.clone()));
         }
         if let Some(t) = &mut self.timeline {
-            t.fail(&id, error.message, transient);
+            if transient {
+                t.retrying(&id, error.message);
+            } else {
+                t.fail(&id, error.message);
+            }
         }
     }
 

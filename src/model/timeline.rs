@@ -17,8 +17,11 @@ pub(crate) enum Status {
     Sent,
     /// Shown at once; not acknowledged yet (kept in the outbox).
     Pending,
-    /// Refused; the reason, and whether trying again can help.
-    Failed { reason: String, retryable: bool },
+    /// Turned away for now (`unavailable`, `rate_limited`): still in the
+    /// outbox, which sends it again by itself; the server's words.
+    Retrying { reason: String },
+    /// Refused for good; the reason. The person may send it again.
+    Failed { reason: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,6 +56,11 @@ impl ChatMessage {
 
     fn is_stored(&self) -> bool {
         self.status == Status::Sent
+    }
+
+    /// Mine and on its way (not refused for good).
+    fn is_unsent(&self) -> bool {
+        matches!(self.status, Status::Pending | Status::Retrying { .. })
     }
 }
 
@@ -139,7 +147,7 @@ impl Timeline {
                 .messages
                 .iter_mut()
                 .find(|m| m.message_id == message.message_id)
-                && existing.status == Status::Pending
+                && existing.is_unsent()
             {
                 existing.status = Status::Sent;
             }
@@ -182,10 +190,20 @@ impl Timeline {
         true
     }
 
-    pub(crate) fn fail(&mut self, id: &MessageId, reason: String, retryable: bool) -> bool {
+    /// Refused for good.
+    pub(crate) fn fail(&mut self, id: &MessageId, reason: String) -> bool {
+        self.set_unsent(id, Status::Failed { reason })
+    }
+
+    /// Turned away for now; the outbox tries again.
+    pub(crate) fn retrying(&mut self, id: &MessageId, reason: String) -> bool {
+        self.set_unsent(id, Status::Retrying { reason })
+    }
+
+    fn set_unsent(&mut self, id: &MessageId, status: Status) -> bool {
         match self.messages.iter_mut().find(|m| &m.message_id == id) {
             Some(m) if m.status != Status::Sent => {
-                m.status = Status::Failed { reason, retryable };
+                m.status = status;
                 true
             }
             _ => false,

@@ -84,7 +84,9 @@ fn an_ack_marks_sent_and_places_it_after_what_was_stored_before() {
 fn failures_can_be_retried() {
     let mut t = Timeline::from_page(page(1, 1, false));
     t.push_pending(payload(100));
-    assert!(t.fail(&id(100), "no".into(), true));
+    assert!(t.retrying(&id(100), "busy".into()));
+    assert!(t.retry(&id(100)).is_none(), "it retries by itself");
+    assert!(t.fail(&id(100), "no".into()));
     assert!(matches!(t.messages()[1].status, Status::Failed { .. }));
     assert!(t.retry(&id(100)).is_some());
     assert_eq!(t.messages()[1].status, Status::Pending);
