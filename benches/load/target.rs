@@ -212,6 +212,7 @@ fn start_server(root: &Path, database_url: &str) -> Res<(Child, String)> {
                 "SEARCH",
                 "NEW_CONVERSATION",
                 "CONNECT",
+                "TYPING",
                 "UNKNOWN_TOKEN",
                 "FAILED_LOGIN",
             ]

@@ -322,6 +322,8 @@ impl Chat {
                 self.inbox.mark_read(read.conversation_id);
             }
             ServerEvent::Left(left) => self.left(left, &mut effects),
+            // Not shown by the web client yet (issue 13's client half).
+            ServerEvent::Typing(_) | ServerEvent::TypingStop(_) => {}
             ServerEvent::Error(error) => self.refused(error, now_ms, random, &mut effects),
         }
         effects

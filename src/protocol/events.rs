@@ -64,6 +64,21 @@ pub struct LeftPayload {
     pub user_id: UserId,
 }
 
+/// `typing` and `typing.stop`, client → server: I am typing in this
+/// conversation (again at most every 3 s while it lasts), or I stopped.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypingNotice {
+    pub conversation_id: ConversationId,
+}
+
+/// `typing` and `typing.stop`, server → the connections of the
+/// conversation's other members: `user_id` is (no longer) typing in it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypingPayload {
+    pub conversation_id: ConversationId,
+    pub user_id: UserId,
+}
+
 /// Every frame a client may send.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "event", content = "payload")]
@@ -72,10 +87,14 @@ pub enum ClientEvent {
     Send(MessagePayload),
     #[serde(rename = "conversation.read")]
     Read(ReadPayload),
+    #[serde(rename = "typing")]
+    Typing(TypingNotice),
+    #[serde(rename = "typing.stop")]
+    TypingStop(TypingNotice),
 }
 
 /// The event names a client may send, in the order an error lists them.
-const CLIENT_EVENTS: [&str; 2] = ["message.send", "conversation.read"];
+const CLIENT_EVENTS: [&str; 4] = ["message.send", "conversation.read", "typing", "typing.stop"];
 
 /// Every frame the server sends. An `error` answers the frame it is about
 /// and carries its `message_id` when it had a readable one.
@@ -90,6 +109,10 @@ pub enum ServerEvent {
     Read(ReadPayload),
     #[serde(rename = "conversation.left")]
     Left(LeftPayload),
+    #[serde(rename = "typing")]
+    Typing(TypingPayload),
+    #[serde(rename = "typing.stop")]
+    TypingStop(TypingPayload),
     #[serde(rename = "error")]
     Error(ApiError),
 }
@@ -116,6 +139,8 @@ impl ServerEvent {
             "message.ack" => Self::Ack(serde_json::from_str(payload)?),
             "conversation.read" => Self::Read(serde_json::from_str(payload)?),
             "conversation.left" => Self::Left(serde_json::from_str(payload)?),
+            "typing" => Self::Typing(serde_json::from_str(payload)?),
+            "typing.stop" => Self::TypingStop(serde_json::from_str(payload)?),
             "error" => Self::Error(serde_json::from_str(payload)?),
             other => {
                 return Err(serde::de::Error::custom(format_args!(
@@ -188,7 +213,7 @@ pub fn decode_client_frame(text: &str) -> Result<ClientEvent, ApiError> {
             format!(
                 "unknown event {:?}; expected {}",
                 truncate(event, 64),
-                CLIENT_EVENTS.join(" or ")
+                CLIENT_EVENTS.join(", ")
             ),
         ));
     }
@@ -212,14 +237,13 @@ pub fn decode_client_frame(text: &str) -> Result<ClientEvent, ApiError> {
             })
             .about(salvage_message_id(payload))
     };
-    match event {
-        "message.send" => Ok(ClientEvent::Send(
-            serde_json::from_str(payload.get()).map_err(invalid)?,
-        )),
-        _ => Ok(ClientEvent::Read(
-            serde_json::from_str(payload.get()).map_err(invalid)?,
-        )),
-    }
+    let payload = payload.get();
+    Ok(match event {
+        "message.send" => ClientEvent::Send(serde_json::from_str(payload).map_err(invalid)?),
+        "conversation.read" => ClientEvent::Read(serde_json::from_str(payload).map_err(invalid)?),
+        "typing" => ClientEvent::Typing(serde_json::from_str(payload).map_err(invalid)?),
+        _ => ClientEvent::TypingStop(serde_json::from_str(payload).map_err(invalid)?),
+    })
 }
 
 fn is_object(json: &str) -> bool {

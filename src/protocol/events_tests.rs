@@ -99,6 +99,29 @@ fn client_events_round_trip_through_the_decoder() {
             "conversation_id": "conv_0190a6f8c2b47cc1a1b2c3d4e5f60718", "message_id": "msg_1"}})
     );
     assert_eq!(decode_client_frame(&text).unwrap(), read);
+
+    for (event, name) in [
+        (
+            ClientEvent::Typing(TypingNotice {
+                conversation_id: conv(),
+            }),
+            "typing",
+        ),
+        (
+            ClientEvent::TypingStop(TypingNotice {
+                conversation_id: conv(),
+            }),
+            "typing.stop",
+        ),
+    ] {
+        let text = serde_json::to_string(&event).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(&text).unwrap(),
+            json!({"event": name, "payload": {
+                "conversation_id": "conv_0190a6f8c2b47cc1a1b2c3d4e5f60718"}})
+        );
+        assert_eq!(decode_client_frame(&text).unwrap(), event);
+    }
 }
 
 #[test]
@@ -209,6 +232,14 @@ fn the_browser_reads_back_every_server_event_and_refuses_others() {
             conversation_id: conv(),
             message_id: mid("msg_xyz789"),
         }),
+        ServerEvent::Typing(TypingPayload {
+            conversation_id: conv(),
+            user_id: user(),
+        }),
+        ServerEvent::TypingStop(TypingPayload {
+            conversation_id: conv(),
+            user_id: user(),
+        }),
         ServerEvent::Error(
             ApiError::new(ErrorCode::RateLimited, "slow down").about(Some(mid("msg_1"))),
         ),
@@ -223,6 +254,7 @@ fn the_browser_reads_back_every_server_event_and_refuses_others() {
         ServerEvent::from_json(reordered),
         Ok(ServerEvent::Read(_))
     ));
+    assert!(ServerEvent::from_json(r#"{"event": "nudge", "payload": {}}"#).is_err());
     assert!(ServerEvent::from_json(r#"{"event": "typing", "payload": {}}"#).is_err());
     assert!(ServerEvent::from_json(r#"{"event": "message.ack", "payload": {}}"#).is_err());
     assert!(ServerEvent::from_json(r#"{"payload": {}}"#).is_err());

@@ -89,6 +89,8 @@ pub struct Settings {
     pub(crate) new_conversation_budget: Budget,
     /// Per user: WebSockets opened.
     pub(crate) connect_budget: Budget,
+    /// Per user: `typing` and `typing.stop` frames.
+    pub(crate) typing_budget: Budget,
     /// Per client address: requests whose bearer token matches no session.
     pub(crate) unknown_token_budget: Budget,
     /// Per account: failed log-ins; past it the account's log-ins are
@@ -315,6 +317,7 @@ inbox-budget = { per-minute = 120, burst = 30 }
 search-budget = { per-minute = 120, burst = 30 }
 new-conversation-budget = { per-minute = 10, burst = 20 }
 connect-budget = { per-minute = 60, burst = 30 }
+typing-budget = { per-minute = 60, burst = 20 }
 unknown-token-budget = { per-minute = 60, burst = 30 }
 failed-login-budget = { per-minute = 1, burst = 10 }
 "#;

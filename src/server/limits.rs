@@ -94,6 +94,7 @@ pub enum Action {
     PeopleSearch,
     NewConversation,
     Connect,
+    Typing,
 }
 
 impl Action {
@@ -106,6 +107,7 @@ impl Action {
             Self::PeopleSearch => "too many searches; wait a moment",
             Self::NewConversation => "too many new conversations; wait a while",
             Self::Connect => "too many connections opened; wait a moment",
+            Self::Typing => "too many typing notices; slow down",
         }
     }
 }
@@ -170,6 +172,7 @@ pub struct Limits {
     people_searches: Bucket<UserId>,
     new_conversations: Bucket<UserId>,
     connects: Bucket<UserId>,
+    typing: Bucket<UserId>,
     auth_attempts: Bucket<ClientAddr>,
     unknown_tokens: Strikes<ClientAddr>,
     failed_logins: Strikes<String>,
@@ -242,6 +245,7 @@ impl Limits {
             people_searches: bucket(settings.search_budget.quota(), &clock),
             new_conversations: bucket(settings.new_conversation_budget.quota(), &clock),
             connects: bucket(settings.connect_budget.quota(), &clock),
+            typing: bucket(settings.typing_budget.quota(), &clock),
             auth_attempts: bucket(Quota::per_minute(auth), &clock),
             unknown_tokens: Strikes::new(settings.unknown_token_budget.quota(), &clock),
             failed_logins: Strikes::new(settings.failed_login_budget.quota(), &clock),
@@ -277,6 +281,7 @@ impl Limits {
             Action::PeopleSearch => &self.people_searches,
             Action::NewConversation => &self.new_conversations,
             Action::Connect => &self.connects,
+            Action::Typing => &self.typing,
         };
         bucket
             .check_key(&user)
@@ -325,6 +330,7 @@ impl Limits {
         self.people_searches.retain_recent();
         self.new_conversations.retain_recent();
         self.connects.retain_recent();
+        self.typing.retain_recent();
         self.auth_attempts.retain_recent();
         let now = self.clock.now();
         self.unknown_tokens.forget_the_quiet(now);

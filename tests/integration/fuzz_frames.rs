@@ -50,6 +50,8 @@ fn near_miss_frame() -> impl Strategy<Value = Value> {
     let event = prop_oneof![
         Just(json!("message.send")),
         Just(json!("conversation.read")),
+        Just(json!("typing")),
+        Just(json!("typing.stop")),
         Just(json!("message.receive")),
         Just(json!(7)),
         ".{0,12}".prop_map(Value::String),
@@ -97,6 +99,9 @@ fn check_decoded(text: &str) {
         }
         Ok(ClientEvent::Read(r)) => {
             assert!(MessageId::parse(r.message_id.as_str()).is_some());
+        }
+        Ok(ClientEvent::Typing(t) | ClientEvent::TypingStop(t)) => {
+            assert!(text.contains(&t.conversation_id.to_string()));
         }
         Err(e) => {
             assert!(matches!(

@@ -27,6 +27,7 @@ mod shutdown;
 mod site;
 mod slow_clients;
 mod startup;
+mod typing;
 mod ws_connection;
 mod ws_errors;
 mod ws_send;

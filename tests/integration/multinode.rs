@@ -436,3 +436,27 @@ async fn logging_out_through_one_node_closes_the_sessions_sockets_on_both() {
         .await;
     assert_eq!(receive(&mut phone_ws, 1).await, ["still there?"]);
 }
+
+#[tokio::test]
+async fn typing_on_one_node_reaches_the_others_on_the_other_node() {
+    let nodes = two_nodes().await;
+    let alice = register(&nodes.a, "alice").await;
+    let bob = register(&nodes.b, "bob").await;
+    let chat = conversation(&alice, &[&bob], None).await;
+    let mut alice_a = alice.ws().await;
+    let mut alice_b = on(&alice, &nodes.b).ws().await;
+    let mut bob_b = bob.ws().await;
+    let mut bob_a = on(&bob, &nodes.a).ws().await;
+    for (event, expected) in [("typing", "typing"), ("typing.stop", "typing.stop")] {
+        alice_a
+            .send_json(&json!({"event": event, "payload": {"conversation_id": chat}}))
+            .await;
+        for ws in [&mut bob_b, &mut bob_a] {
+            let payload = ws.expect_event(expected).await;
+            assert_eq!(payload["user_id"], json!(alice.id));
+            assert_eq!(payload["conversation_id"], chat.as_str());
+        }
+    }
+    // Her own tab on the other node hears nothing of it.
+    alice_b.expect_silence(Duration::from_millis(300)).await;
+}

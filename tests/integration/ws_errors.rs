@@ -407,7 +407,7 @@ async fn a_burst_of_bad_frames_then_a_good_one_on_the_same_connection() {
     let stranger = ConversationId::new_v7();
     let frames = [
         "nope".to_owned(),
-        json!({"event": "typing", "payload": {}}).to_string(),
+        json!({"event": "nudge", "payload": {}}).to_string(),
         json!({"event": "message.send", "payload": {"content": ""}}).to_string(),
         chat.alice
             .send_frame(chat.conversation, &message_id(), "")

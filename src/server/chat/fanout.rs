@@ -77,6 +77,13 @@ pub(crate) enum NodeEvent {
     },
     /// A frame for every connection of `user`.
     ToUser { user: UserId, frame: String },
+    /// A notice from `user` that may be lost (typing): for every connection
+    /// of the conversation's other members whose queue has room.
+    Typing {
+        conversation: ConversationId,
+        user: UserId,
+        frame: String,
+    },
     /// A session ended (log-out, expiry): close its connections. The
     /// session is its token's SHA-256, in hex.
     SessionEnded { user: UserId, session: String },

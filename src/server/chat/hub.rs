@@ -110,6 +110,12 @@ impl ConnectionHandle {
         }
     }
 
+    /// Queues a frame that may be lost (typing): a full queue drops it, and
+    /// the connection is not closed for it. Whether it was queued.
+    pub(crate) fn offer(&self, frame: Frame) -> bool {
+        self.0.outbound.try_send(frame).is_ok()
+    }
+
     /// Asks the connection's writer to close it (the first reason wins).
     pub(crate) fn kick(&self, reason: Kick) {
         if self
@@ -223,6 +229,23 @@ impl Hub {
             }
         }
         delivered
+    }
+
+    /// Offers `frame` (see [`ConnectionHandle::offer`]) to every connection
+    /// of every user in `users` but `except`. How many queued it.
+    pub(crate) fn offer(&self, users: &[UserId], except: UserId, frame: &Frame) -> usize {
+        let registry = self.lock();
+        let mut offered = 0;
+        for user in users.iter().filter(|u| **u != except) {
+            for id in registry.by_user.get(user).into_iter().flatten() {
+                if let Some(handle) = registry.by_connection.get(id)
+                    && handle.offer(frame.clone())
+                {
+                    offered += 1;
+                }
+            }
+        }
+        offered
     }
 
     /// Kicks every connection opened with this session (logout).

@@ -41,6 +41,27 @@ fn a_full_queue_kicks_only_that_connection() {
 }
 
 #[test]
+fn an_offer_skips_the_offerer_and_a_full_queue_loses_it_without_a_kick() {
+    let hub = Hub::default();
+    let (alice, bob) = (UserId::new_v7(), UserId::new_v7());
+    let (_a1, mut a1_rx) = connect(&hub, alice, 8);
+    let (slow, mut slow_rx) = connect(&hub, bob, 1);
+    let (_b2, mut b2_rx) = connect(&hub, bob, 8);
+    assert_eq!(hub.offer(&[alice, bob], alice, &Frame::from("t1")), 2);
+    assert!(a1_rx.try_recv().is_err(), "not to the typist's own tabs");
+    assert_eq!(hub.offer(&[alice, bob], alice, &Frame::from("t2")), 1);
+    assert_eq!(
+        Kick::from_u8(slow.0.kick.load(Ordering::Acquire)),
+        Kick::None,
+        "a slow connection loses a typing notice, not its connection"
+    );
+    assert_eq!(slow_rx.try_recv().unwrap(), "t1");
+    assert!(slow_rx.try_recv().is_err());
+    assert_eq!(b2_rx.try_recv().unwrap(), "t1");
+    assert_eq!(b2_rx.try_recv().unwrap(), "t2");
+}
+
+#[test]
 fn unregister_keeps_both_indexes_in_step() {
     let hub = Hub::default();
     let alice = UserId::new_v7();

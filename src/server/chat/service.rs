@@ -14,10 +14,12 @@
 
 use super::ChatCore;
 use super::committer::{PendingSend, ReplyTo};
+use super::fanout::NodeEvent;
 use super::hub::{ConnectionId, Frame};
 use super::members::Members;
 use crate::protocol::{
-    ApiError, ConversationId, ErrorCode, MessagePayload, ReadPayload, ServerEvent, clamp_timestamp,
+    ApiError, ConversationId, ErrorCode, MessagePayload, ReadPayload, ServerEvent, TypingNotice,
+    TypingPayload, clamp_timestamp,
 };
 use crate::server::auth::CurrentUser;
 use crate::server::clock::now_ms;
@@ -178,5 +180,42 @@ impl ChatCore {
             ReadMark::Unchanged => Ok(mark),
             ReadMark::UnknownMessage => Err(refusal::no_such_message().about(id)),
         }
+    }
+
+    /// `me` is typing in a conversation (`typing`), or stopped: every
+    /// connection of its other members hears of it, here and on the other
+    /// nodes, but for one whose queue is full (a notice is not worth
+    /// closing a connection for). Never stored, and no database work once
+    /// the conversation's members are cached.
+    pub(crate) async fn typing(
+        &self,
+        me: &CurrentUser,
+        notice: TypingNotice,
+        typing: bool,
+    ) -> Result<(), ApiError> {
+        self.limits.check(me.id, Action::Typing)?;
+        let conversation = notice.conversation_id;
+        let members = self.membership(me, conversation).await?;
+        if members.blocked() {
+            return Err(refusal::blocked());
+        }
+        let payload = TypingPayload {
+            conversation_id: conversation,
+            user_id: me.id,
+        };
+        let frame = if typing {
+            ServerEvent::Typing(payload)
+        } else {
+            ServerEvent::TypingStop(payload)
+        }
+        .to_json();
+        self.hub
+            .offer(members.ids(), me.id, &Frame::from(frame.as_str()));
+        self.fanout.tell_others(NodeEvent::Typing {
+            conversation,
+            user: me.id,
+            frame,
+        });
+        Ok(())
     }
 }

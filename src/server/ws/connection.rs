@@ -189,6 +189,8 @@ async fn handle_frame(text: &str, client: &Client<'_>) {
             .mark_read(client.user, read, Some(client.handle.id()))
             .await
             .err(),
+        Ok(ClientEvent::Typing(notice)) => chat.typing(client.user, notice, true).await.err(),
+        Ok(ClientEvent::TypingStop(notice)) => chat.typing(client.user, notice, false).await.err(),
         Err(error) => Some(error),
     };
     if let Some(error) = refused {

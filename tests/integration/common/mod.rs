@@ -106,6 +106,10 @@ pub const UNLIMITED: &[(&str, &str)] = &[
         "{ per-minute = 1000000, burst = 1000000 }",
     ),
     (
+        "NATTER_TYPING_BUDGET",
+        "{ per-minute = 1000000, burst = 1000000 }",
+    ),
+    (
         "NATTER_CONNECT_BUDGET",
         "{ per-minute = 1000000, burst = 1000000 }",
     ),

@@ -98,9 +98,11 @@ pub(crate) async fn listener(
                     }
                 }
                 Wake::Here(_) => {}
-                Wake::Event(_, event) => {
-                    if let Err(e) = act_on(event, &db, &hub, &members).await {
-                        tracing::warn!(error = %e, "acting on another node's event failed");
+                Wake::Events(_, events) => {
+                    for event in events {
+                        if let Err(e) = act_on(event, &db, &hub, &members).await {
+                            tracing::warn!(error = %e, "acting on another node's event failed");
+                        }
                     }
                 }
                 Wake::Messages(_, ranges) => {
@@ -140,6 +142,15 @@ async fn act_on(
         }
         NodeEvent::ToUser { user, frame } => {
             hub.deliver(&[user], None, &frame.as_str().into());
+        }
+        NodeEvent::Typing {
+            conversation,
+            user,
+            frame,
+        } => {
+            if let Some(people) = members.get(db, conversation).await? {
+                hub.offer(people.ids(), user, &frame.as_str().into());
+            }
         }
         NodeEvent::SessionEnded { user, session } => {
             if let Some(session) = crate::server::auth::session_from_hex(&session) {

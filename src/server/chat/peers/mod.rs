@@ -243,22 +243,19 @@ async fn wake_others(
     }
     let mut sent = Ok(());
     if let Some(c) = conn.as_mut() {
-        let payloads = wake::encode_messages(peers.node, pending)
-            .into_iter()
-            .chain(
-                events
-                    .iter()
-                    .filter_map(|e| wake::encode_event(peers.node, e)),
-            );
-        for payload in payloads {
-            sent = sqlx::query!("SELECT pg_notify($1, $2)", CHANNEL, payload)
-                .fetch_one(&mut *c)
-                .await
-                .map(drop);
-            if sent.is_err() {
-                break;
-            }
-        }
+        let mut payloads = wake::encode_messages(peers.node, pending);
+        payloads.extend(wake::encode_events(peers.node, events));
+        // All of them in one statement, in order (one round trip however
+        // many conversations and events the last moments brought).
+        sent = sqlx::query!(
+            "SELECT pg_notify($1, payload) FROM unnest($2::text[]) WITH ORDINALITY AS p(payload, n) \
+             ORDER BY n",
+            CHANNEL,
+            &payloads,
+        )
+        .fetch_all(&mut *c)
+        .await
+        .map(drop);
     }
     if sent.is_err()
         && let Some(c) = conn.take()

@@ -27,8 +27,8 @@ pub(crate) enum Wake {
     Here(Uuid),
     /// A node stored messages in these ranges.
     Messages(Uuid, Vec<Range>),
-    /// Something else every node must act on.
-    Event(Uuid, NodeEvent),
+    /// Other things every node must act on, in the order they happened.
+    Events(Uuid, Vec<NodeEvent>),
 }
 
 impl Wake {
@@ -37,7 +37,7 @@ impl Wake {
             Self::Hello(node)
             | Self::Here(node)
             | Self::Messages(node, _)
-            | Self::Event(node, _) => *node,
+            | Self::Events(node, _) => *node,
         }
     }
 
@@ -45,7 +45,7 @@ impl Wake {
         match self {
             Self::Hello(node) => Some(format!("hello;{}", node.simple())),
             Self::Here(node) => Some(format!("here;{}", node.simple())),
-            Self::Messages(..) | Self::Event(..) => None,
+            Self::Messages(..) | Self::Events(..) => None,
         }
     }
 }
@@ -56,12 +56,17 @@ pub(crate) fn parse_payload(payload: &str) -> Option<Wake> {
     match kind {
         "hello" => return Some(Wake::Hello(Uuid::try_parse(rest).ok()?)),
         "here" => return Some(Wake::Here(Uuid::try_parse(rest).ok()?)),
-        "e" => {
-            let (node, event) = rest.split_once(';')?;
-            return Some(Wake::Event(
-                Uuid::try_parse(node).ok()?,
-                serde_json::from_str(event).ok()?,
-            ));
+        // An array of events, or one (as a node of an older build, during
+        // a rolling upgrade, sends it).
+        "e" | "E" => {
+            let (node, json) = rest.split_once(';')?;
+            let node = Uuid::try_parse(node).ok()?;
+            let events = if kind == "e" {
+                vec![serde_json::from_str(json).ok()?]
+            } else {
+                serde_json::from_str(json).ok()?
+            };
+            return Some(Wake::Events(node, events));
         }
         "m" => {}
         _ => return None,
@@ -85,18 +90,41 @@ pub(crate) fn parse_payload(payload: &str) -> Option<Wake> {
     Some(Wake::Messages(node, ranges))
 }
 
-/// An event's payload: `e;node;<json>`; `None` for one too large for a
-/// NOTIFY (events carry small frames; the callers keep them so).
-pub(crate) fn encode_event(node: Uuid, event: &NodeEvent) -> Option<String> {
-    let payload = format!("e;{};{}", node.simple(), serde_json::to_string(event).ok()?);
-    if payload.len() > PAYLOAD_MAX {
-        tracing::warn!(
-            bytes = payload.len(),
-            "an event too large for the other nodes was dropped"
-        );
-        return None;
+/// Events' payloads: `E;node;[<json>,...]`, as many events to a NOTIFY as
+/// fit, in order. An event too large for a NOTIFY on its own is dropped
+/// (events carry small frames; the callers keep them so).
+pub(crate) fn encode_events(node: Uuid, events: &[NodeEvent]) -> Vec<String> {
+    let head = format!("E;{};[", node.simple());
+    let mut out = Vec::new();
+    let mut current = head.clone();
+    for event in events {
+        let Ok(json) = serde_json::to_string(event) else {
+            continue;
+        };
+        if head.len() + json.len() + 1 > PAYLOAD_MAX {
+            tracing::warn!(
+                bytes = json.len(),
+                "an event too large for the other nodes was dropped"
+            );
+            continue;
+        }
+        if current.len() + json.len() + 1 > PAYLOAD_MAX {
+            out.push(close_array(std::mem::replace(&mut current, head.clone())));
+        }
+        if current.len() > head.len() {
+            current.push(',');
+        }
+        current.push_str(&json);
     }
-    Some(payload)
+    if current.len() > head.len() {
+        out.push(close_array(current));
+    }
+    out
+}
+
+fn close_array(mut payload: String) -> String {
+    payload.push(']');
+    payload
 }
 
 /// The wake-up payloads for `pending`: `m;node;conv:first:last,...`,
@@ -147,13 +175,45 @@ mod tests {
         }
         assert_eq!(parsed, pending);
         assert!(parse_payload("garbage").is_none());
-        let event = NodeEvent::ToMembers {
-            conversation: ConversationId::new_v7(),
-            also: vec![crate::protocol::UserId::new_v7()],
-            frame: r#"{"event":"conversation.left","payload":{}}"#.into(),
+        let events: Vec<NodeEvent> = (0..200)
+            .map(|n| NodeEvent::ToMembers {
+                conversation: ConversationId::new_v7(),
+                also: vec![crate::protocol::UserId::new_v7()],
+                frame: format!(r#"{{"event":"conversation.left","payload":{{"n":{n}}}}}"#),
+            })
+            .collect();
+        let payloads = encode_events(node, &events);
+        assert!(payloads.len() > 1, "200 events take more than one NOTIFY");
+        let mut parsed = Vec::new();
+        for payload in &payloads {
+            assert!(payload.len() <= PAYLOAD_MAX);
+            let Some(Wake::Events(n, some)) = parse_payload(payload) else {
+                panic!("not an events wake-up: {payload}");
+            };
+            assert_eq!(n, node);
+            parsed.extend(some);
+        }
+        assert_eq!(parsed, events, "every event, in order");
+        let huge = NodeEvent::ToUser {
+            user: crate::protocol::UserId::new_v7(),
+            frame: "x".repeat(PAYLOAD_MAX),
         };
-        let payload = encode_event(node, &event).unwrap();
-        assert_eq!(parse_payload(&payload), Some(Wake::Event(node, event)));
+        let payloads = encode_events(node, &[huge, events[0].clone()]);
+        assert_eq!(
+            payloads.len(),
+            1,
+            "the oversized one is dropped, not the rest"
+        );
+        // An older node's single event still reads.
+        let old = format!(
+            "e;{};{}",
+            node.simple(),
+            serde_json::to_string(&events[1]).unwrap()
+        );
+        assert_eq!(
+            parse_payload(&old),
+            Some(Wake::Events(node, vec![events[1].clone()]))
+        );
         for wake in [Wake::Hello(node), Wake::Here(node)] {
             assert_eq!(parse_payload(&wake.encode_presence().unwrap()), Some(wake));
         }
