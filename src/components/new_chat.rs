@@ -7,8 +7,11 @@
 
 use crate::api::accounts::search_people;
 use crate::api::conversations::StartConversation;
-use crate::protocol::{UserId, UserSummary};
+use crate::protocol::{Title, UserId, UserSummary};
+use leptos::ev::SubmitEvent;
+use leptos::html::Input;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
@@ -29,6 +32,24 @@ pub(crate) fn NewChat() -> impl IntoView {
         },
     );
     let start = ServerAction::<StartConversation>::new();
+    // Hydrated, the people picked are in `chosen` and the form goes in
+    // place (not leptos's `ActionForm`: its form decoder would weigh on
+    // every page's bundle). A title the browser cannot vouch for is posted
+    // as the form, and the server says what is wrong with it.
+    let title_input = NodeRef::<Input>::new();
+    let on_submit = move |ev: SubmitEvent| {
+        let typed = title_input.get().map(|input| input.value());
+        let Ok(title) = Title::parse(typed.as_deref()) else {
+            return;
+        };
+        ev.prevent_default();
+        let participants =
+            chosen.with_untracked(|c| c.iter().map(|p| p.user_id.to_string()).collect());
+        start.dispatch(StartConversation {
+            participants,
+            title,
+        });
+    };
     let error = move || {
         start
             .value()
@@ -80,14 +101,21 @@ pub(crate) fn NewChat() -> impl IntoView {
                         <button type="submit" class="button subtle search-button">"Search"</button>
                     </div>
                 </form>
-                <ActionForm action=start attr:class="start-form">
+                <form class="start-form" action=StartConversation::url() method="post" on:submit=on_submit>
                     <Chosen chosen/>
                     <Transition fallback=|| view! { <p class="hint">"Searching…"</p> }>{results}</Transition>
                     <label for="group-title">"Group name"</label>
-                    <input id="group-title" name="title" type="text" maxlength="100" placeholder="Only for groups (optional)"/>
+                    <input
+                        id="group-title"
+                        name="title"
+                        type="text"
+                        maxlength="100"
+                        placeholder="Only for groups (optional)"
+                        node_ref=title_input
+                    />
                     {error}
                     <button type="submit" class="button primary">"Start chat"</button>
-                </ActionForm>
+                </form>
             </div>
         </section>
     }

@@ -1,9 +1,14 @@
 //! `/login` and `/register`: plain forms that post to server functions, so
 //! they work with JavaScript off; hydrated, the same forms submit in place.
+//! (Not leptos's `ActionForm`: it reads the form through a query-string
+//! decoder that would be a sizeable part of every page's bundle.)
 
 use crate::api::accounts::{Login, Register, current_user};
 use crate::protocol::{ApiError, PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN};
+use leptos::ev::SubmitEvent;
+use leptos::html::Input;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::{LazyRoute, lazy_route};
@@ -64,8 +69,33 @@ fn error_view(error: Option<ApiError>) -> impl IntoView {
     })
 }
 
+/// The form's two inputs, read when it is submitted in place.
+#[derive(Clone, Copy, Default)]
+struct Inputs {
+    username: NodeRef<Input>,
+    password: NodeRef<Input>,
+}
+
+impl Inputs {
+    /// A submit handler that hands what was typed to `dispatch` instead of
+    /// posting the form (which is what happens before hydration).
+    fn on_submit(self, dispatch: impl Fn(String, String)) -> impl Fn(SubmitEvent) {
+        move |ev| {
+            if let (Some(username), Some(password)) = (self.username.get(), self.password.get()) {
+                ev.prevent_default();
+                dispatch(username.value(), password.value());
+            }
+        }
+    }
+}
+
 #[component]
-fn Fields(mode: Mode, error: Signal<Option<ApiError>>, pending: Signal<bool>) -> impl IntoView {
+fn Fields(
+    mode: Mode,
+    inputs: Inputs,
+    error: Signal<Option<ApiError>>,
+    pending: Signal<bool>,
+) -> impl IntoView {
     let (password_hint, autocomplete) = match mode {
         Mode::Login => (None, "current-password"),
         Mode::Register => (
@@ -87,12 +117,20 @@ fn Fields(mode: Mode, error: Signal<Option<ApiError>>, pending: Signal<bool>) ->
                 spellcheck="false"
                 required
                 autofocus
+                node_ref=inputs.username
             />
             {username_hint.map(|hint| view! { <small class="hint">{hint}</small> })}
         </div>
         <div class="field">
             <label for="password">"Password"</label>
-            <input id="password" name="password" type="password" autocomplete=autocomplete required/>
+            <input
+                id="password"
+                name="password"
+                type="password"
+                autocomplete=autocomplete
+                required
+                node_ref=inputs.password
+            />
             {password_hint.map(|hint| view! { <small class="hint">{hint}</small> })}
         </div>
         {move || error_view(error.get())}
@@ -133,11 +171,15 @@ pub(crate) fn LoginPage() -> impl IntoView {
     let action = ServerAction::<Login>::new();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     let pending = action.pending().into();
+    let inputs = Inputs::default();
+    let on_submit = inputs.on_submit(move |username, password| {
+        action.dispatch(Login { username, password });
+    });
     view! {
         <AuthCard mode=Mode::Login>
-            <ActionForm action attr:class="auth-form">
-                <Fields mode=Mode::Login error pending/>
-            </ActionForm>
+            <form class="auth-form" action=Login::url() method="post" on:submit=on_submit>
+                <Fields mode=Mode::Login inputs error pending/>
+            </form>
         </AuthCard>
     }
 }
@@ -147,11 +189,15 @@ pub(crate) fn RegisterPage() -> impl IntoView {
     let action = ServerAction::<Register>::new();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     let pending = action.pending().into();
+    let inputs = Inputs::default();
+    let on_submit = inputs.on_submit(move |username, password| {
+        action.dispatch(Register { username, password });
+    });
     view! {
         <AuthCard mode=Mode::Register>
-            <ActionForm action attr:class="auth-form">
-                <Fields mode=Mode::Register error pending/>
-            </ActionForm>
+            <form class="auth-form" action=Register::url() method="post" on:submit=on_submit>
+                <Fields mode=Mode::Register inputs error pending/>
+            </form>
         </AuthCard>
     }
 }
