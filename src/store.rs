@@ -125,6 +125,18 @@ impl ChatStore {
         });
     }
 
+    /// I typed in (or cleared, `empty`) the box of `conversation`.
+    pub(crate) fn typed(&self, conversation: ConversationId, empty: bool) {
+        self.change(|chat, clock| chat.typed(conversation, empty, clock.now_ms()));
+    }
+
+    /// "typing…" (a direct chat) or "Bob is typing…" (a group) while
+    /// someone types in `conversation`.
+    pub(crate) fn typing_label(&self, conversation: ConversationId, group: bool) -> Option<String> {
+        let label = self.chat.with(|c| c.typing_label(conversation))?;
+        Some(if group { label } else { "typing…".to_owned() })
+    }
+
     pub(crate) fn retry(&self, id: &MessageId) {
         self.change(|chat, clock| chat.retry(id, clock.now_ms()));
     }

@@ -5,7 +5,7 @@
 use crate::api::conversations::SendMessage;
 use crate::protocol::{Content, ConversationId, MAX_CONTENT_CHARS, MessageId};
 use crate::store::ChatStore;
-use leptos::ev::{KeyboardEvent, SubmitEvent};
+use leptos::ev::{Event, KeyboardEvent, SubmitEvent};
 use leptos::html::Textarea;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -34,6 +34,12 @@ pub(crate) fn Composer(conversation: ConversationId) -> impl IntoView {
         ev.prevent_default();
         submit();
     };
+    // The others see "typing…" while the box holds something.
+    let on_input = move |_: Event| {
+        if let Some(area) = text.get() {
+            store.typed(conversation, area.value().trim().is_empty());
+        }
+    };
     let on_keydown = move |ev: KeyboardEvent| {
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
@@ -60,6 +66,7 @@ pub(crate) fn Composer(conversation: ConversationId) -> impl IntoView {
                 required
                 node_ref=text
                 on:keydown=on_keydown
+                on:input=on_input
             ></textarea>
             <button type="submit" class="button primary send">"Send"</button>
         </form>

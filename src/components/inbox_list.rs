@@ -76,6 +76,10 @@ pub(crate) fn InboxList(later: bool) -> impl IntoView {
                     let current = (open == Some(entry.conversation_id)).then_some("page");
                     let href = format!("/c/{}", entry.conversation_id);
                     let group = entry.kind == ConversationKind::Group;
+                    // Someone typing there shows in place of the last message.
+                    let (id, preview) = (entry.conversation_id, preview(entry, me));
+                    let typing_label = move || store.typing_label(id, group);
+                    let typing = move || typing_label().is_some();
                     view! {
                         <li>
                             <a
@@ -93,7 +97,9 @@ pub(crate) fn InboxList(later: bool) -> impl IntoView {
                                         <time class="inbox-time" datetime=time::iso(entry.timestamp)>{when}</time>
                                     </span>
                                     <span class="inbox-bottom">
-                                        <span class="inbox-preview" data-testid="inbox-preview">{preview(entry, me)}</span>
+                                        <span class="inbox-preview" class:typing=typing data-testid="inbox-preview">{
+                                            move || typing_label().unwrap_or_else(|| preview.clone())
+                                        }</span>
                                         {(unread > 0).then(|| view! {
                                             <span class="badge" data-testid="unread-badge" aria-label=format!("{unread} unread")>{unread}</span>
                                         })}

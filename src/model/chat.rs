@@ -9,9 +9,10 @@
 use super::inbox::InboxList;
 use super::outbox::Outbox;
 use super::timeline::Timeline;
+use super::typing::{self, Typing};
 use crate::protocol::{
     ApiError, ClientEvent, Content, Conversation, ConversationId, ErrorCode, HistoryPage, Inbox,
-    LeftPayload, MessageId, MessagePayload, ReadPayload, ServerEvent, UserId, UserSummary,
+    MemberPayload, MessageId, MessagePayload, ReadPayload, ServerEvent, UserId, UserSummary,
 };
 use std::collections::HashMap;
 
@@ -70,6 +71,8 @@ pub(crate) struct Chat {
     /// The newest message each conversation was marked read up to on this
     /// connection, so a read marker is sent once.
     read_sent: HashMap<ConversationId, MessageId>,
+    /// Who is typing where, and what I said of my own typing.
+    pub(crate) typing: Typing,
 }
 
 impl Chat {
@@ -82,6 +85,7 @@ impl Chat {
             outbox: Outbox::default(),
             connection: Connection::Connecting,
             read_sent: HashMap::new(),
+            typing: Typing::default(),
         }
     }
 
@@ -110,6 +114,47 @@ impl Chat {
             .chain(&open.former_participants)
             .find(|p| p.user_id == user)
             .map(|p| p.username.as_str())
+    }
+
+    /// "Bob is typing…" for `conversation`, or `None`. Names come from the
+    /// open conversation's members, or the few its inbox row carries.
+    pub(crate) fn typing_label(&self, conversation: ConversationId) -> Option<String> {
+        let row = self.inbox.get(conversation);
+        let names: Vec<&str> = self
+            .typing
+            .who(conversation)
+            .map(|user| {
+                let open = (self.open_id() == Some(conversation))
+                    .then(|| self.known_name(user))
+                    .flatten();
+                open.or_else(|| {
+                    row?.participants
+                        .iter()
+                        .find(|p| p.user_id == user)
+                        .map(|p| p.username.as_str())
+                })
+                .unwrap_or("Someone")
+            })
+            .collect();
+        typing::label(&names)
+    }
+
+    /// I typed in (or cleared) the box of `conversation`: tell the others,
+    /// now and then.
+    pub(crate) fn typed(
+        &mut self,
+        conversation: ConversationId,
+        empty: bool,
+        now_ms: i64,
+    ) -> Vec<Effect> {
+        if !self.connected() {
+            return Vec::new();
+        }
+        self.typing
+            .typed(conversation, empty, now_ms)
+            .map(Effect::Send)
+            .into_iter()
+            .collect()
     }
 
     fn connected(&self) -> bool {
@@ -169,6 +214,11 @@ impl Chat {
         self.inbox
             .record(&message, Some(&self.me.username), me, open);
         self.send_due(now_ms, &mut effects);
+        if self.connected()
+            && let Some(stop) = self.typing.done(conversation)
+        {
+            effects.push(Effect::Send(stop));
+        }
         effects
     }
 
@@ -223,18 +273,25 @@ impl Chat {
     /// The connection is down (or not there yet).
     pub(crate) fn on_disconnected(&mut self, state: Connection) {
         self.connection = state;
+        // What was said on the old connection may never be taken back.
+        self.typing.forget();
     }
 
-    /// Time passed: whatever in the outbox fell due goes.
+    /// Time passed: whatever in the outbox fell due goes, and whoever
+    /// stopped typing long enough ago stops showing.
     pub(crate) fn tick(&mut self, now_ms: i64) -> Vec<Effect> {
         let mut effects = Vec::new();
         self.send_due(now_ms, &mut effects);
+        self.typing.expire(now_ms);
         effects
     }
 
     /// When [`Self::tick`] next has something to do.
     pub(crate) fn next_due_ms(&self) -> Option<i64> {
-        self.outbox.next_due_ms()
+        [self.outbox.next_due_ms(), self.typing.next_expiry_ms()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn send_due(&mut self, now_ms: i64, effects: &mut Vec<Effect>) {
@@ -293,6 +350,8 @@ impl Chat {
         let (me, open) = (self.my_id(), self.open_id());
         match event {
             ServerEvent::Receive(message) => {
+                self.typing
+                    .stopped(message.conversation_id, message.sender_id);
                 let here = open == Some(message.conversation_id);
                 if here && let Some(t) = &mut self.timeline {
                     t.receive(message.clone());
@@ -322,8 +381,15 @@ impl Chat {
                 self.inbox.mark_read(read.conversation_id);
             }
             ServerEvent::Left(left) => self.left(left, &mut effects),
-            // Not shown by the web client yet (issue 13's client half).
-            ServerEvent::Typing(_) | ServerEvent::TypingStop(_) => {}
+            ServerEvent::Typing(notice) => {
+                if notice.user_id != me {
+                    self.typing
+                        .heard(notice.conversation_id, notice.user_id, now_ms);
+                }
+            }
+            ServerEvent::TypingStop(notice) => {
+                self.typing.stopped(notice.conversation_id, notice.user_id);
+            }
             ServerEvent::Error(error) => self.refused(error, now_ms, random, &mut effects),
         }
         effects
@@ -332,7 +398,7 @@ impl Chat {
     /// Someone left a group: if it was me (in this tab or another), it
     /// goes from the inbox and, if open, from the screen; else they go
     /// from its members (their messages keep their name).
-    fn left(&mut self, left: LeftPayload, effects: &mut Vec<Effect>) {
+    fn left(&mut self, left: MemberPayload, effects: &mut Vec<Effect>) {
         let conversation = left.conversation_id;
         if left.user_id == self.my_id() {
             self.inbox.remove(conversation);

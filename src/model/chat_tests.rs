@@ -87,6 +87,8 @@ fn sends(effects: &[Effect]) -> Vec<String> {
         .filter_map(|e| match e {
             Effect::Send(ClientEvent::Send(m)) => Some(format!("send {}", m.message_id)),
             Effect::Send(ClientEvent::Read(r)) => Some(format!("read {}", r.message_id)),
+            Effect::Send(ClientEvent::Typing(_)) => Some("typing".into()),
+            Effect::Send(ClientEvent::TypingStop(_)) => Some("typing.stop".into()),
             _ => None,
         })
         .collect()
@@ -338,7 +340,7 @@ fn alice_in_a_group() -> (Chat, ConversationId, UserSummary, UserSummary) {
 }
 
 fn left(conversation: ConversationId, user: UserId) -> ServerEvent {
-    ServerEvent::Left(LeftPayload {
+    ServerEvent::Left(MemberPayload {
         conversation_id: conversation,
         user_id: user,
     })
@@ -406,4 +408,55 @@ fn scrolling_to_the_end_fetches_the_next_page_once_and_lists_it_below() {
         .collect();
     assert_eq!(listed, [a, b]);
     assert!(chat.want_more_inbox().is_empty(), "the end");
+}
+
+fn typing(conversation: ConversationId, who: UserId) -> ServerEvent {
+    ServerEvent::Typing(crate::protocol::MemberPayload {
+        conversation_id: conversation,
+        user_id: who,
+    })
+}
+
+#[test]
+fn someone_typing_shows_by_name_until_their_message_or_six_quiet_seconds() {
+    let (mut chat, c, bob) = alice_with_bob();
+    chat.apply(typing(c, bob), true, 1_000, 0.5);
+    assert_eq!(chat.typing_label(c).as_deref(), Some("bob is typing…"));
+    assert_eq!(
+        chat.next_due_ms(),
+        Some(1_000 + crate::model::typing::SHOW_FOR_MS)
+    );
+    chat.apply(receive(c, "m1", bob), true, 2_000, 0.5);
+    assert_eq!(chat.typing_label(c), None, "his message ends it");
+    chat.apply(typing(c, bob), true, 3_000, 0.5);
+    chat.tick(3_000 + crate::model::typing::SHOW_FOR_MS - 1);
+    assert!(chat.typing_label(c).is_some());
+    chat.tick(3_000 + crate::model::typing::SHOW_FOR_MS);
+    assert_eq!(chat.typing_label(c), None, "quiet too long");
+    // My own typing, told back by the server to another tab, never shows.
+    let me = chat.my_id();
+    chat.apply(typing(c, me), true, 9_000, 0.5);
+    assert_eq!(chat.typing_label(c), None);
+    // A lost connection forgets who was typing.
+    chat.apply(typing(c, bob), true, 9_000, 0.5);
+    chat.on_disconnected(Connection::Reconnecting);
+    assert_eq!(chat.typing_label(c), None);
+}
+
+#[test]
+fn my_typing_is_said_now_and_then_and_stopped_by_my_message() {
+    let (mut chat, c, _) = alice_with_bob();
+    assert_eq!(sends(&chat.typed(c, false, 100)), ["typing"]);
+    assert!(sends(&chat.typed(c, false, 200)).is_empty());
+    assert_eq!(
+        sends(&chat.write(c, text("hi"), id("m1"), 300)),
+        ["send m1", "typing.stop"]
+    );
+    assert_eq!(sends(&chat.typed(c, false, 400)), ["typing"]);
+    assert_eq!(sends(&chat.typed(c, true, 500)), ["typing.stop"]);
+    chat.on_disconnected(Connection::Reconnecting);
+    assert!(
+        sends(&chat.typed(c, false, 600)).is_empty(),
+        "nothing to say it on"
+    );
 }

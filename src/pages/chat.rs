@@ -193,9 +193,12 @@ fn Conversation(data: ConversationView) -> impl IntoView {
         (ConversationKind::Group, Some(title)) => title.clone(),
         _ => others.join(", "),
     };
-    // The member count follows people leaving while the page is open.
+    // The member count follows people leaving while the page is open;
+    // someone typing shows in its place.
     let subtitle = move || {
-        if group {
+        if let Some(typing) = store.typing_label(id, group) {
+            typing
+        } else if group {
             let count = store.with(|c| c.open.as_ref().map_or(0, |o| o.participants.len()));
             format!("{count} members")
         } else {
@@ -248,7 +251,7 @@ fn Conversation(data: ConversationView) -> impl IntoView {
                 <Avatar name=avatar group/>
                 <div class="conversation-title">
                     <h1>{title}</h1>
-                    <p class="subtitle">{subtitle}</p>
+                    <p class="subtitle" aria-live="polite" data-testid="conversation-subtitle">{subtitle}</p>
                 </div>
                 {if group {
                     Either::Left(view! { <LeaveButton conversation=id/> })

@@ -56,14 +56,6 @@ pub struct ReadPayload {
     pub message_id: MessageId,
 }
 
-/// `conversation.left`, server → every connection of the group's members
-/// and of the one who left: `user_id` is no longer in it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LeftPayload {
-    pub conversation_id: ConversationId,
-    pub user_id: UserId,
-}
-
 /// `typing` and `typing.stop`, client → server: I am typing in this
 /// conversation (again at most every 3 s while it lasts), or I stopped.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,10 +63,12 @@ pub struct TypingNotice {
     pub conversation_id: ConversationId,
 }
 
-/// `typing` and `typing.stop`, server → the connections of the
-/// conversation's other members: `user_id` is (no longer) typing in it.
+/// Someone in a conversation, server → client: `conversation.left` (every
+/// connection of the group's members and of the one who left: `user_id`
+/// is no longer in it), `typing` and `typing.stop` (the connections of the
+/// other members: `user_id` is, or no longer is, typing in it).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TypingPayload {
+pub struct MemberPayload {
     pub conversation_id: ConversationId,
     pub user_id: UserId,
 }
@@ -108,11 +102,11 @@ pub enum ServerEvent {
     #[serde(rename = "conversation.read")]
     Read(ReadPayload),
     #[serde(rename = "conversation.left")]
-    Left(LeftPayload),
+    Left(MemberPayload),
     #[serde(rename = "typing")]
-    Typing(TypingPayload),
+    Typing(MemberPayload),
     #[serde(rename = "typing.stop")]
-    TypingStop(TypingPayload),
+    TypingStop(MemberPayload),
     #[serde(rename = "error")]
     Error(ApiError),
 }

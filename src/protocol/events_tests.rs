@@ -232,11 +232,11 @@ fn the_browser_reads_back_every_server_event_and_refuses_others() {
             conversation_id: conv(),
             message_id: mid("msg_xyz789"),
         }),
-        ServerEvent::Typing(TypingPayload {
+        ServerEvent::Typing(MemberPayload {
             conversation_id: conv(),
             user_id: user(),
         }),
-        ServerEvent::TypingStop(TypingPayload {
+        ServerEvent::TypingStop(MemberPayload {
             conversation_id: conv(),
             user_id: user(),
         }),

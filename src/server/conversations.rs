@@ -12,7 +12,7 @@ use super::limits::Action;
 use super::state::AppState;
 use crate::protocol::{
     ApiError, Conversation, ConversationId, ConversationKind, ErrorCode, HistoryMessage,
-    HistoryPage, Inbox, LeftPayload, MessageId, ServerEvent, Title, UserId,
+    HistoryPage, Inbox, MemberPayload, MessageId, ServerEvent, Title, UserId,
 };
 
 pub(crate) const DEFAULT_PAGE: i64 = 20;
@@ -198,7 +198,7 @@ pub(crate) async fn leave(state: &AppState, me: &CurrentUser, id: ConversationId
     chat.members.invalidate(id);
     chat.fanout
         .tell_others(NodeEvent::MembersChanged { conversation: id });
-    let frame = ServerEvent::Left(LeftPayload {
+    let frame = ServerEvent::Left(MemberPayload {
         conversation_id: id,
         user_id: me.id,
     })

@@ -18,8 +18,8 @@ use super::fanout::NodeEvent;
 use super::hub::{ConnectionId, Frame};
 use super::members::Members;
 use crate::protocol::{
-    ApiError, ConversationId, ErrorCode, MessagePayload, ReadPayload, ServerEvent, TypingNotice,
-    TypingPayload, clamp_timestamp,
+    ApiError, ConversationId, ErrorCode, MemberPayload, MessagePayload, ReadPayload, ServerEvent,
+    TypingNotice, clamp_timestamp,
 };
 use crate::server::auth::CurrentUser;
 use crate::server::clock::now_ms;
@@ -199,7 +199,7 @@ impl ChatCore {
         if members.blocked() {
             return Err(refusal::blocked());
         }
-        let payload = TypingPayload {
+        let payload = MemberPayload {
             conversation_id: conversation,
             user_id: me.id,
         };
