@@ -216,6 +216,7 @@ pub struct Incoming {
 #[derive(Deserialize, Default)]
 pub struct Payload {
     pub message_id: Option<String>,
+    pub user_id: Option<String>,
     pub content: Option<String>,
     pub code: Option<String>,
 }

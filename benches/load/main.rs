@@ -30,19 +30,20 @@ pub type Res<T> = Result<T, Error>;
 /// Issue 6's scenarios in its order, then `deliver2` (which starts a second
 /// node for its own run) and `page` (issue 10: the pages, and the same pages
 /// in Chromium).
-pub const SCENARIOS: [&str; 9] = [
-    "send", "deliver", "history", "inbox", "fanout", "idle", "limit", "deliver2", "page",
+pub const SCENARIOS: [&str; 10] = [
+    "send", "deliver", "history", "inbox", "fanout", "idle", "limit", "deliver2", "page", "typing",
 ];
 
 const USAGE: &str = "\
 usage: .ci/bench [OPTIONS] [SCENARIO...]
        cargo bench --features ssr --bench load -- [OPTIONS] [SCENARIO...]
 
-scenarios: send deliver history inbox fanout idle limit deliver2 page, or all
+scenarios: send deliver history inbox fanout idle limit deliver2 page typing, or all
            (the default); deliver2 is deliver across two natter nodes on one
            database (senders on the first, receivers on a second); page is
            the server-rendered pages under 50 clients, then in Chromium on
-           Fast 3G (needs the release bundle: .ci/bench builds it)
+           Fast 3G (needs the release bundle: .ci/bench builds it); typing
+           is a group of 100 all typing (issue 13)
 
 options:
   --url URL               measure a running server (http://host:port) instead of

@@ -296,6 +296,21 @@ pub fn targets(outcomes: &[Outcome]) {
             ));
         }
     }
+    if let Some(o) = find("typing") {
+        let p99 = o.latency.map_or(f64::NAN, |l| l.p99);
+        let per = o.number("db_transactions_per_notice").unwrap_or(f64::NAN);
+        lines.push(format!(
+            "typing (issue 13): notice to each other member p99 {p99:.2} ms (target < 10 ms): {}; \
+             {} database transactions during the run and {} in as long a quiet window, so {per} per \
+             notice (target: none per notice): {}; \
+             server CPU {} µs per delivered notice",
+            verdict(p99 < 10.0),
+            cell(o.number("db_transactions"), 0),
+            cell(o.number("db_transactions_quiet"), 0),
+            verdict(per < 0.01),
+            cell(o.number("server_cpu_us_per_delivery"), 2)
+        ));
+    }
     if let Some(o) = find("idle") {
         let kb = o.number("kb_per_connection").unwrap_or(f64::NAN);
         lines.push(format!(
@@ -317,7 +332,7 @@ pub fn targets(outcomes: &[Outcome]) {
         ));
     }
     if !lines.is_empty() {
-        println!("targets (issues 6 and 10):");
+        println!("targets (issues 6, 10 and 13):");
         for line in lines {
             println!("- {line}");
         }

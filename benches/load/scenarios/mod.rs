@@ -12,6 +12,7 @@ mod limit;
 mod page;
 mod reads;
 mod send;
+mod typing;
 
 use crate::client::{self, Api, Incoming, User};
 use crate::report::{Outcome, progress};
@@ -71,6 +72,7 @@ impl<'a> Ctx<'a> {
             "idle" => idle::idle(self).await,
             "limit" => limit::limit(self).await,
             "page" => page::page(self).await,
+            "typing" => typing::typing(self).await,
             other => Err(format!("unknown scenario {other}").into()),
         }
     }
@@ -116,6 +118,28 @@ impl<'a> Ctx<'a> {
             }
         }
         self.db.as_ref()
+    }
+
+    /// Transactions committed or rolled back in the server's database so
+    /// far, by everyone. PostgreSQL's statistics: a backend that goes idle
+    /// reports its counts within 10 s (sooner only when it is busy), so
+    /// this waits that long first.
+    async fn transactions(&mut self) -> Option<i64> {
+        tokio::time::sleep(Duration::from_secs(11)).await;
+        let db = self.db().await?;
+        let count = sqlx::query_scalar::<_, i64>(
+            "SELECT (xact_commit + xact_rollback)::int8 FROM pg_stat_database \
+             WHERE datname = current_database()",
+        )
+        .fetch_one(db)
+        .await;
+        match count {
+            Ok(count) => Some(count),
+            Err(e) => {
+                eprintln!("load: reading transaction counts: {e}");
+                None
+            }
+        }
     }
 
     /// How the group-commit writer batched these messages: messages stored
