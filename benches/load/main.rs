@@ -34,6 +34,9 @@ pub const SCENARIOS: [&str; 10] = [
     "send", "deliver", "history", "inbox", "fanout", "idle", "limit", "deliver2", "page", "typing",
 ];
 
+/// Scenarios that run only when named: `soak` takes minutes.
+pub const NAMED_ONLY: [&str; 1] = ["soak"];
+
 const USAGE: &str = "\
 usage: .ci/bench [OPTIONS] [SCENARIO...]
        cargo bench --features ssr --bench load -- [OPTIONS] [SCENARIO...]
@@ -43,7 +46,9 @@ scenarios: send deliver history inbox fanout idle limit deliver2 page typing, or
            database (senders on the first, receivers on a second); page is
            the server-rendered pages under 50 clients, then in Chromium on
            Fast 3G (needs the release bundle: .ci/bench builds it); typing
-           is a group of 100 all typing (issue 13)
+           is a group of 100 all typing (issue 13); soak (only when named,
+           issue 17) holds deliver's pattern for minutes and reports every
+           10 s with PostgreSQL's checkpoints and WAL fsyncs
 
 options:
   --url URL               measure a running server (http://host:port) instead of
@@ -58,6 +63,8 @@ options:
                           (default 200)
   --idle-connections N    WebSockets held open by `idle` (default 10000)
   --idle-seconds S        how long `idle` watches them (default 30)
+  --soak-rate N           messages per second in all for soak (default 1500)
+  --soak-seconds S        how long soak lasts (default 180)
 ";
 
 pub struct Options {
@@ -70,6 +77,8 @@ pub struct Options {
     pub deliver_rate: f64,
     pub idle_connections: usize,
     pub idle_seconds: u64,
+    pub soak_rate: f64,
+    pub soak_seconds: u64,
 }
 
 fn parse_args() -> Res<Options> {
@@ -83,6 +92,8 @@ fn parse_args() -> Res<Options> {
         deliver_rate: 200.0,
         idle_connections: 10_000,
         idle_seconds: 30,
+        soak_rate: 1500.0,
+        soak_seconds: 180,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -109,8 +120,10 @@ fn parse_args() -> Res<Options> {
             }
             "--deliver-rate" => options.deliver_rate = value("--deliver-rate")?.parse()?,
             "--idle-seconds" => options.idle_seconds = value("--idle-seconds")?.parse()?,
+            "--soak-rate" => options.soak_rate = value("--soak-rate")?.parse()?,
+            "--soak-seconds" => options.soak_seconds = value("--soak-seconds")?.parse()?,
             "all" => options.scenarios.extend(SCENARIOS),
-            name => match SCENARIOS.iter().find(|s| **s == name) {
+            name => match SCENARIOS.iter().chain(&NAMED_ONLY).find(|s| **s == name) {
                 Some(scenario) => options.scenarios.push(scenario),
                 None => return Err(format!("unknown argument {name:?}\n\n{USAGE}").into()),
             },

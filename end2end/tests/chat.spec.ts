@@ -1,5 +1,5 @@
 import { test, expect } from './fixtures';
-import { aliceAndBob, apiConversation, apiSend, apiUser, hydrated, message, openChat, shownTexts, write } from './helpers';
+import { aliceAndBob, apiConversation, apiSend, apiUser, hydrated, message, openChat, shownTexts, threePeople, write } from './helpers';
 
 test('two people chat both ways; each message appears live in the conversation and the inbox', async ({ browser }) => {
   const { alice, bob, conversation } = await aliceAndBob(browser);
@@ -20,12 +20,7 @@ test('two people chat both ways; each message appears live in the conversation a
 });
 
 test("a conversation with new activity moves to the top of the other person's inbox", async ({ browser }) => {
-  const alice = await (await browser.newContext()).newPage();
-  const bob = await (await browser.newContext()).newPage();
-  const carol = await (await browser.newContext()).newPage();
-  await apiUser(alice, 'alice');
-  const b = await apiUser(bob, 'bob');
-  const c = await apiUser(carol, 'carol');
+  const { alice, bob, carol, b, c } = await threePeople(browser);
   const withBob = await apiConversation(alice, [b.id]);
   const withCarol = await apiConversation(alice, [c.id]);
   await apiSend(alice, withCarol, 'first to carol');

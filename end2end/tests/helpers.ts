@@ -98,6 +98,25 @@ export async function write(page: Page, text: string): Promise<void> {
   await box.press('Enter');
 }
 
+/** Alice, Bob and Carol, each signed up through the API in a browser
+ * context of their own (no conversation yet); Bob's and Carol's ids and
+ * names. */
+export async function threePeople(browser: Browser): Promise<{
+  alice: Page;
+  bob: Page;
+  carol: Page;
+  b: { id: string; username: string };
+  c: { id: string; username: string };
+}> {
+  const alice = await (await browser.newContext()).newPage();
+  const bob = await (await browser.newContext()).newPage();
+  const carol = await (await browser.newContext()).newPage();
+  await apiUser(alice, 'alice');
+  const b = await apiUser(bob, 'bob');
+  const c = await apiUser(carol, 'carol');
+  return { alice, bob, carol, b, c };
+}
+
 /** Alice and Bob, each signed up in a browser context of their own, and a
  * direct chat between them (made by Alice). */
 export async function aliceAndBob(

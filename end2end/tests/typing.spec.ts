@@ -1,5 +1,5 @@
 import { test, expect } from './fixtures';
-import { aliceAndBob, apiConversation, apiUser, message, openChat } from './helpers';
+import { aliceAndBob, apiConversation, message, openChat, threePeople } from './helpers';
 
 test('Bob sees Alice typing in the chat and in his inbox, until she clears the box or sends', async ({ browser }) => {
   const { alice, bob, conversation } = await aliceAndBob(browser);
@@ -28,12 +28,7 @@ test('Bob sees Alice typing in the chat and in his inbox, until she clears the b
 });
 
 test('in a group, the names of those typing show, and it fades six seconds after the last keystroke', async ({ browser }) => {
-  const alice = await (await browser.newContext()).newPage();
-  const bob = await (await browser.newContext()).newPage();
-  const carol = await (await browser.newContext()).newPage();
-  await apiUser(alice, 'alice');
-  const b = await apiUser(bob, 'bob');
-  const c = await apiUser(carol, 'carol');
+  const { alice, bob, carol, b, c } = await threePeople(browser);
   const group = await apiConversation(alice, [b.id, c.id], 'Typists');
   for (const page of [alice, bob, carol]) await openChat(page, group);
   const subtitle = alice.getByTestId('conversation-subtitle');

@@ -12,6 +12,7 @@ mod limit;
 mod page;
 mod reads;
 mod send;
+mod soak;
 mod typing;
 
 use crate::client::{self, Api, Incoming, User};
@@ -73,6 +74,7 @@ impl<'a> Ctx<'a> {
             "limit" => limit::limit(self).await,
             "page" => page::page(self).await,
             "typing" => typing::typing(self).await,
+            "soak" => soak::soak(self).await,
             other => Err(format!("unknown scenario {other}").into()),
         }
     }
