@@ -1,9 +1,9 @@
 //! The HTTP/1.1 server loop, hardened against slow and greedy clients: a
 //! request's header must arrive within `header-read-timeout-secs` (which
 //! also ends a keep-alive connection idle that long: waiting for the next
-//! request is waiting for its header), and one client address (an IPv6 /64) holds at
-//! most `max-connections-per-address` connections, WebSockets included
-//! (the count follows the socket, upgraded or not). Without these, clients
+//! request is waiting for its header), and one client address (an IPv6
+//! /64) holds at most `max-connections-per-address` connections,
+//! WebSockets included (the count follows the socket, upgraded or not). Without these, clients
 //! that send half a header and then a byte now and then hold a connection
 //! each until the process runs out of files. [`read_body_in_time`] holds
 //! the request body to a size and a deadline of its own.
