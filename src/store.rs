@@ -126,8 +126,19 @@ impl ChatStore {
     }
 
     /// I typed in (or cleared, `empty`) the box of `conversation`.
+    /// Most keystrokes have nothing to say: those change nothing, so
+    /// nothing re-renders for them.
     pub(crate) fn typed(&self, conversation: ConversationId, empty: bool) {
-        self.change(|chat, clock| chat.typed(conversation, empty, clock.now_ms()));
+        let now = self
+            .transport
+            .with_value(|t| t.as_ref().map(|t| t.now_ms()));
+        let Some(now) = now else { return };
+        if self
+            .chat
+            .with_untracked(|c| c.connected() && c.typing.would_say(conversation, empty, now))
+        {
+            self.change(|chat, _| chat.typed(conversation, empty, now));
+        }
     }
 
     /// "typing…" (a direct chat) or "Bob is typing…" (a group) while

@@ -1,5 +1,5 @@
 import { test, expect } from './fixtures';
-import { aliceAndBob, apiConversation, apiSend, apiUser, hydrated, message, openChat, shownTexts, threePeople, write } from './helpers';
+import { aliceAndBob, apiConversation, apiSend, apiUser, hydrated, message, openChat, expectShown, shownTexts, threePeople, write } from './helpers';
 
 test('two people chat both ways; each message appears live in the conversation and the inbox', async ({ browser }) => {
   const { alice, bob, conversation } = await aliceAndBob(browser);
@@ -15,8 +15,8 @@ test('two people chat both ways; each message appears live in the conversation a
   // Both inboxes show the newest message as the preview, without a reload.
   await expect(alice.getByTestId('inbox-row').first()).toContainText('Hey Alice, good to see you');
   await expect(bob.getByTestId('inbox-row').first()).toContainText('You: Hey Alice, good to see you');
-  expect(await shownTexts(alice)).toEqual(['Hi Bob!', 'Hey Alice, good to see you']);
-  expect(await shownTexts(bob)).toEqual(['Hi Bob!', 'Hey Alice, good to see you']);
+  await expectShown(alice, ['Hi Bob!', 'Hey Alice, good to see you']);
+  await expectShown(bob, ['Hi Bob!', 'Hey Alice, good to see you']);
 });
 
 test("a conversation with new activity moves to the top of the other person's inbox", async ({ browser }) => {
@@ -55,7 +55,7 @@ test("the sender's second tab gets the message, and a third person in a group se
   await write(carol, 'from carol');
   for (const page of [alice, aliceTab2, bob, carol]) {
     await expect(page.locator('[data-testid="message"]')).toHaveCount(3);
-    expect(await shownTexts(page)).toEqual(['from alice', 'from bob', 'from carol']);
+    await expectShown(page, ['from alice', 'from bob', 'from carol']);
   }
   // In a group, others' messages carry their sender's name.
   await expect(carol.locator('[data-testid="message"]', { hasText: 'from bob' }).locator('.sender')).toHaveText(b.username);
@@ -130,7 +130,7 @@ test('scrolling up loads older messages in order, none missing or repeated', asy
     await bob.waitForTimeout(200);
   }
   await expect(start).toBeVisible();
-  expect(await shownTexts(bob)).toEqual(all);
+  await expectShown(bob, all);
 });
 
 test('an unread badge appears for a new message and clears when the conversation is opened', async ({ browser }) => {
@@ -166,10 +166,10 @@ test('message text is shown as text, never as HTML', async ({ browser }) => {
   const payload = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script><b>bold?</b>';
   await write(alice, payload);
   await expect(message(bob, payload)).toHaveCount(1);
-  expect(await shownTexts(bob)).toEqual([payload]);
+  await expectShown(bob, [payload]);
   await bob.reload();
   await hydrated(bob);
-  expect(await shownTexts(bob)).toEqual([payload]);
+  await expectShown(bob, [payload]);
   expect(await bob.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
   await expect(bob.locator('.bubble b')).toHaveCount(0);
 });
@@ -203,12 +203,12 @@ test.describe('without JavaScript', () => {
     await expect(page.getByTestId('inbox-row')).toContainText('hello from bob');
     await page.getByTestId('inbox-row').click();
     await expect(page).toHaveURL(new RegExp(`/c/${conversation}$`));
-    expect(await shownTexts(page)).toEqual(['hello from bob']);
+    await expectShown(page, ['hello from bob']);
 
     await page.getByRole('textbox', { name: 'Message' }).fill('hello from a page without scripts');
     await page.getByRole('button', { name: 'Send' }).click();
     await expect(page).toHaveURL(new RegExp(`/c/${conversation}$`));
-    expect(await shownTexts(page)).toEqual(['hello from bob', 'hello from a page without scripts']);
+    await expectShown(page, ['hello from bob', 'hello from a page without scripts']);
     const history = await (await bob.request.get(`/api/v1/chat/${conversation}`)).json();
     expect(history.messages[0].content).toBe('hello from a page without scripts');
   });

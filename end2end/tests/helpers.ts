@@ -86,9 +86,15 @@ export async function apiSend(page: Page, conversationId: string, content: strin
   expect(response.status()).toBeLessThan(400);
 }
 
-/** The texts of the messages shown, in order. */
+/** The texts of the messages shown now, in order. */
 export async function shownTexts(page: Page): Promise<string[]> {
   return page.locator('[data-testid="message"] .text').allTextContents();
+}
+
+/** Waits until the messages shown are exactly `texts`, in order (a page
+ * that is still loading gets the time to finish). */
+export async function expectShown(page: Page, texts: string[]): Promise<void> {
+  await expect(page.locator('[data-testid="message"] .text')).toHaveText(texts);
 }
 
 /** Writes in the composer and presses Enter. */

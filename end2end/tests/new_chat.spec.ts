@@ -1,5 +1,5 @@
 import { test, expect } from './fixtures';
-import { apiUser, hydrated, shownTexts, write } from './helpers';
+import { apiUser, hydrated, expectShown, write } from './helpers';
 
 test('New chat finds a person by name and opens the direct chat, once', async ({ browser }) => {
   const alice = await (await browser.newContext()).newPage();
@@ -29,7 +29,7 @@ test('New chat finds a person by name and opens the direct chat, once', async ({
   await alice.getByRole('checkbox', { name: b.username }).check();
   await alice.getByRole('button', { name: 'Start chat' }).click();
   await expect(alice).toHaveURL(url);
-  expect(await shownTexts(alice)).toEqual(['found you']);
+  await expectShown(alice, ['found you']);
   await expect(alice.getByTestId('inbox-row')).toHaveCount(1);
 });
 
@@ -63,7 +63,7 @@ test('a group is made with a title and several people, and everyone can open it'
   await row.click();
   await expect(bob.getByRole('heading', { name: 'Book club' })).toBeVisible();
   await expect(bob.locator('[data-testid="message"]')).toHaveCount(1);
-  expect(await shownTexts(bob)).toEqual(['first chapter by Friday']);
+  await expectShown(bob, ['first chapter by Friday']);
 });
 
 test.describe('without JavaScript', () => {

@@ -157,7 +157,7 @@ impl Chat {
             .collect()
     }
 
-    fn connected(&self) -> bool {
+    pub(crate) fn connected(&self) -> bool {
         self.connection == Connection::Connected
     }
 

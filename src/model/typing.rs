@@ -68,6 +68,15 @@ impl Typing {
             .map(|(_, user, _)| *user)
     }
 
+    /// Whether [`Self::typed`] would say anything now: most keystrokes do
+    /// not, and the page need not change (or re-render) for them.
+    pub(crate) fn would_say(&self, conversation: ConversationId, empty: bool, now_ms: i64) -> bool {
+        match self.mine {
+            Some((c, at)) if c == conversation => empty || now_ms - at >= REPEAT_EVERY_MS,
+            _ => !empty,
+        }
+    }
+
     /// My box in `conversation` changed (`empty`: nothing left in it): the
     /// notice to send, if any.
     pub(crate) fn typed(
@@ -174,6 +183,29 @@ mod tests {
             t.typed(other, false, REPEAT_EVERY_MS + 4),
             Some(ClientEvent::Typing(_))
         ));
+    }
+
+    #[test]
+    fn most_keystrokes_say_nothing_and_are_known_not_to_beforehand() {
+        let (chat, other, _, _) = ids();
+        let mut t = Typing::default();
+        let steps = [
+            (chat, false, 0),
+            (chat, false, 1),
+            (chat, false, REPEAT_EVERY_MS),
+            (other, false, REPEAT_EVERY_MS + 1),
+            (other, true, REPEAT_EVERY_MS + 2),
+            (other, true, REPEAT_EVERY_MS + 3),
+            (chat, true, REPEAT_EVERY_MS + 4),
+        ];
+        for (conversation, empty, now) in steps {
+            let predicted = t.would_say(conversation, empty, now);
+            assert_eq!(
+                predicted,
+                t.typed(conversation, empty, now).is_some(),
+                "at {now}"
+            );
+        }
     }
 
     #[test]
