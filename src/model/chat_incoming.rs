@@ -1,0 +1,166 @@
+//! What the server tells the chat: a frame on the live connection, or a
+//! page it was asked for (the inbox, a conversation's history, the catch-up
+//! after a reconnect); each changes the chat and says what the page must
+//! do next.
+
+use super::{Chat, Effect};
+use crate::protocol::{ApiError, ErrorCode, HistoryPage, Inbox, MemberPayload, ServerEvent};
+
+impl Chat {
+    /// A frame from the server. `random` is uniform in [0, 1) (the jitter of
+    /// a retry).
+    pub(crate) fn apply(
+        &mut self,
+        event: ServerEvent,
+        visible: bool,
+        now_ms: i64,
+        random: f64,
+    ) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let (me, open) = (self.my_id(), self.open_id());
+        match event {
+            ServerEvent::Receive(message) => {
+                self.typing
+                    .stopped(message.conversation_id, message.sender_id);
+                let here = open == Some(message.conversation_id);
+                if here && let Some(t) = &mut self.timeline {
+                    t.receive(message.clone());
+                }
+                if message.sender_id == me && self.outbox.remove(&message.message_id).is_some() {
+                    // Stored (sent from another tab, or resent from a
+                    // shared outbox there): nothing left to send from here.
+                    effects.push(Effect::Forget(message.message_id.clone()));
+                }
+                let name = self.known_name(message.sender_id).map(str::to_owned);
+                if !self.inbox.record(&message, name.as_deref(), me, open) {
+                    effects.push(Effect::FetchInbox(None));
+                }
+                if here && visible {
+                    self.mark_open_read(&mut effects);
+                }
+            }
+            ServerEvent::Ack(ack) => {
+                if self.outbox.remove(&ack.message_id).is_some() {
+                    effects.push(Effect::Forget(ack.message_id.clone()));
+                }
+                if let Some(t) = &mut self.timeline {
+                    t.ack(&ack.message_id, ack.timestamp);
+                }
+            }
+            ServerEvent::Read(read) => {
+                self.inbox.mark_read(read.conversation_id);
+            }
+            ServerEvent::Left(left) => self.left(left, &mut effects),
+            ServerEvent::Typing(notice) => {
+                if notice.user_id != me {
+                    self.typing
+                        .heard(notice.conversation_id, notice.user_id, now_ms);
+                }
+            }
+            ServerEvent::TypingStop(notice) => {
+                self.typing.stopped(notice.conversation_id, notice.user_id);
+            }
+            ServerEvent::Error(error) => self.refused(error, now_ms, random, &mut effects),
+        }
+        effects
+    }
+
+    /// Someone left a group: if it was me (in this tab or another), it
+    /// goes from the inbox and, if open, from the screen; else they go
+    /// from its members (their messages keep their name).
+    fn left(&mut self, left: MemberPayload, effects: &mut Vec<Effect>) {
+        let conversation = left.conversation_id;
+        if left.user_id == self.my_id() {
+            self.inbox.remove(conversation);
+            if self.open_id() == Some(conversation) {
+                effects.push(Effect::ShowInbox);
+            }
+            return;
+        }
+        self.inbox.member_left(conversation, left.user_id);
+        if let Some(open) = self
+            .open
+            .as_mut()
+            .filter(|c| c.conversation_id == conversation)
+            && let Some(at) = open
+                .participants
+                .iter()
+                .position(|p| p.user_id == left.user_id)
+        {
+            let gone = open.participants.remove(at);
+            open.former_participants.push(gone);
+        }
+    }
+
+    /// The list was scrolled to its end: the next page, if there is one
+    /// and it is not on its way already.
+    pub(crate) fn want_more_inbox(&mut self) -> Vec<Effect> {
+        self.inbox
+            .start_loading()
+            .map(|cursor| Effect::FetchInbox(Some(cursor)))
+            .into_iter()
+            .collect()
+    }
+
+    /// What an [`Effect::FetchInbox`] brought: the first page (`more`
+    /// false) or the next one; `None` if it could not be fetched.
+    pub(crate) fn inbox_arrived(&mut self, more: bool, page: Option<Inbox>) -> Vec<Effect> {
+        match (more, page) {
+            (true, Some(page)) => self.inbox.append(page),
+            (true, None) => self.inbox.load_failed(),
+            (false, first) => return self.caught_up(first, None),
+        }
+        Vec::new()
+    }
+
+    fn refused(&mut self, error: ApiError, now_ms: i64, random: f64, effects: &mut Vec<Effect>) {
+        let Some(id) = error.message_id else {
+            return;
+        };
+        // A passing condition: the message stays, and goes again on its own
+        // schedule.
+        let transient = matches!(error.code, ErrorCode::Unavailable | ErrorCode::RateLimited);
+        if transient {
+            self.outbox.refused_for_now(&id, now_ms, random);
+        } else if self.outbox.remove(&id).is_some() {
+            effects.push(Effect::Forget(id.clone()));
+        }
+        if let Some(t) = &mut self.timeline {
+            if transient {
+                t.retrying(&id, error.message);
+            } else {
+                t.fail(&id, error.message);
+            }
+        }
+    }
+
+    /// An older page of the open conversation (scrolling up).
+    pub(crate) fn older_page(&mut self, page: HistoryPage) {
+        if let Some(t) = &mut self.timeline {
+            t.prepend_older(page);
+        }
+    }
+
+    /// Fresh data after a reconnect: the inbox, and the open conversation's
+    /// newest page merged into what is shown.
+    pub(crate) fn caught_up(
+        &mut self,
+        inbox: Option<Inbox>,
+        page: Option<HistoryPage>,
+    ) -> Vec<Effect> {
+        if let Some(first) = inbox {
+            self.inbox.refresh(first);
+            if let Some(open) = self.open_id() {
+                self.inbox.mark_read(open);
+            }
+        }
+        if let Some(page) = page
+            && let Some(t) = &mut self.timeline
+        {
+            t.catch_up(page);
+        }
+        let mut effects = Vec::new();
+        self.mark_open_read(&mut effects);
+        effects
+    }
+}
