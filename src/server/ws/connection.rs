@@ -23,11 +23,12 @@
 use crate::protocol::{ApiError, ClientEvent, ErrorCode, ServerEvent, decode_client_frame};
 use crate::server::auth::CurrentUser;
 use crate::server::chat::committer::ReplyTo;
-use crate::server::chat::hub::{ConnectionHandle, Frame, Kick};
+use crate::server::chat::hub::{ConnectionHandle, Frame, Hub, Kick};
 use crate::server::state::AppState;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -46,12 +47,47 @@ const DRAIN_PING: &[u8] = b"natter:restart";
 /// not answer pings is closed without it).
 const DRAIN_GRACE: Duration = Duration::from_secs(1);
 
-pub(crate) async fn serve(socket: WebSocket, user: CurrentUser, state: AppState) {
-    let (sink, stream) = socket.split();
+/// A connection in the hub from before its upgrade is answered: a client
+/// counts as connected (and catches up) once it has the answer, so a
+/// message stored after that must find the connection registered. Frames
+/// wait in its queue until the socket is served. Dropped (served, or the
+/// upgrade failed), it leaves the hub.
+pub(crate) struct Registered {
+    handle: ConnectionHandle,
+    queue: Option<mpsc::Receiver<Frame>>,
+    hub: Arc<Hub>,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.hub.unregister(self.handle.id());
+        self.handle.kick(Kick::Closed);
+    }
+}
+
+pub(crate) fn register(user: &CurrentUser, state: &AppState) -> Registered {
     let (outbound, queue) = mpsc::channel(state.settings.outbound_queue.max(1));
     let handle = ConnectionHandle::new(user.id, user.token_hash, outbound);
     let hub = state.chat.hub.clone();
     hub.register(handle.clone(), MAX_CONNECTIONS_PER_USER);
+    Registered {
+        handle,
+        queue: Some(queue),
+        hub,
+    }
+}
+
+pub(crate) async fn serve(
+    socket: WebSocket,
+    user: CurrentUser,
+    state: AppState,
+    mut registered: Registered,
+) {
+    let (sink, stream) = socket.split();
+    let handle = registered.handle.clone();
+    let Some(queue) = registered.queue.take() else {
+        return;
+    };
 
     let ping = Duration::from_secs(state.settings.ping_interval_secs.max(1));
     // The reader tells the writer when a restarting connection has been
@@ -65,8 +101,7 @@ pub(crate) async fn serve(socket: WebSocket, user: CurrentUser, state: AppState)
     };
     read_loop(stream, &client, ping * 3, drained).await;
 
-    hub.unregister(handle.id());
-    handle.kick(Kick::Closed);
+    drop(registered);
     // The writer sends what is queued and the close frame, but a peer that
     // stopped reading leaves it blocked on a full socket for good: past a
     // short grace it is dropped, and the socket (both halves gone) with it.

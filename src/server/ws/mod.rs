@@ -32,10 +32,11 @@ pub(crate) async fn upgrade(
         return Err(ApiError::forbidden("cross-site WebSocket connections are refused").into());
     }
     state.limits.check(user.id, Action::Connect)?;
+    let registered = connection::register(&user, &state);
     Ok(ws
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
         .max_message_size(HARD_FRAME_LIMIT.max(MAX_FRAME_BYTES * 2))
         .max_frame_size(HARD_FRAME_LIMIT)
-        .on_upgrade(move |socket| connection::serve(socket, user, state)))
+        .on_upgrade(move |socket| connection::serve(socket, user, state, registered)))
 }
