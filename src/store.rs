@@ -222,11 +222,11 @@ impl ChatStore {
 
     /// A page of the inbox came (or `None`: it could not be fetched).
     pub(crate) fn inbox_arrived(&self, more: bool, page: Option<Inbox>) {
-        self.change(|chat, _| chat.inbox_arrived(more, page));
+        self.change(|chat, clock| chat.inbox_arrived(more, page, clock.now_ms()));
     }
 
     pub(crate) fn caught_up(&self, inbox: Option<Inbox>, page: Option<HistoryPage>) {
-        self.change(|chat, _| chat.caught_up(inbox, page));
+        self.change(|chat, clock| chat.caught_up(inbox, page, clock.now_ms()));
     }
 }
 

@@ -8,6 +8,8 @@
 
 use super::inbox::InboxList;
 use super::outbox::Outbox;
+use super::presence::People;
+use super::receipts::{DeliveryReports, Receipts};
 use super::timeline::Timeline;
 use super::typing::{self, Typing};
 use crate::protocol::{
@@ -73,6 +75,12 @@ pub(crate) struct Chat {
     read_sent: HashMap<ConversationId, MessageId>,
     /// Who is typing where, and what I said of my own typing.
     pub(crate) typing: Typing,
+    /// Who of the people shown is online.
+    pub(crate) people: People,
+    /// How far the others in the open conversation have received and read.
+    pub(crate) receipts: Receipts,
+    /// When this page says how far it has received.
+    reports: DeliveryReports,
 }
 
 impl Chat {
@@ -86,6 +94,9 @@ impl Chat {
             connection: Connection::Connecting,
             read_sent: HashMap::new(),
             typing: Typing::default(),
+            people: People::default(),
+            receipts: Receipts::default(),
+            reports: DeliveryReports::default(),
         }
     }
 
@@ -174,10 +185,12 @@ impl Chat {
         for pending in self.outbox.in_conversation(id) {
             timeline.push_pending(pending.clone());
         }
+        self.receipts = Receipts::from_page(&conversation.markers, self.my_id());
         self.open = Some(conversation);
         self.timeline = Some(timeline);
         let mut effects = Vec::new();
         self.mark_open_read(&mut effects);
+        self.follow_people(&mut effects);
         effects
     }
 
@@ -186,6 +199,60 @@ impl Chat {
         if self.open_id() == Some(conversation) {
             self.open = None;
             self.timeline = None;
+            self.receipts = Receipts::default();
+        }
+    }
+
+    /// Follows the presence of the people shown: the other person of each
+    /// direct chat in the inbox, and the open conversation's members.
+    pub(super) fn follow_people(&mut self, effects: &mut Vec<Effect>) {
+        if !self.connected() {
+            return;
+        }
+        let me = self.my_id();
+        let open = self.open.iter().flat_map(|c| &c.participants);
+        let wanted: Vec<UserId> = self
+            .inbox
+            .entries()
+            .iter()
+            .filter_map(|row| row.participant)
+            .chain(open.map(|p| p.user_id))
+            .filter(|u| *u != me)
+            .collect();
+        effects.extend(self.people.follow(wanted).map(Effect::Send));
+    }
+
+    /// A message from someone else reached this page: say so (now, or
+    /// within a second), unless reading it says more.
+    pub(super) fn received(
+        &mut self,
+        conversation: ConversationId,
+        id: MessageId,
+        now_ms: i64,
+    ) -> Vec<Effect> {
+        if !self.connected() {
+            return Vec::new();
+        }
+        self.reports
+            .received(conversation, id, now_ms)
+            .map(Effect::Send)
+            .into_iter()
+            .collect()
+    }
+
+    /// Says how far this page has received in each inbox row with unread
+    /// messages (it has them now, as the inbox's newest).
+    pub(super) fn report_inbox(&mut self, now_ms: i64, effects: &mut Vec<Effect>) {
+        let me = self.my_id();
+        let unread: Vec<(ConversationId, MessageId)> = self
+            .inbox
+            .entries()
+            .iter()
+            .filter(|row| row.unread_count > 0 && row.last_sender_id != Some(me))
+            .filter_map(|row| Some((row.conversation_id, row.last_message_id.clone()?)))
+            .collect();
+        for (conversation, id) in unread {
+            effects.extend(self.received(conversation, id, now_ms));
         }
     }
 
@@ -267,6 +334,8 @@ impl Chat {
         if visible {
             self.mark_open_read(&mut effects);
         }
+        self.follow_people(&mut effects);
+        self.report_inbox(now_ms, &mut effects);
         effects
     }
 
@@ -275,6 +344,7 @@ impl Chat {
         self.connection = state;
         // What was said on the old connection may never be taken back.
         self.typing.forget();
+        self.people.disconnected();
     }
 
     /// Time passed: whatever in the outbox fell due goes, and whoever
@@ -283,15 +353,22 @@ impl Chat {
         let mut effects = Vec::new();
         self.send_due(now_ms, &mut effects);
         self.typing.expire(now_ms);
+        if self.connected() {
+            effects.extend(self.reports.due(now_ms).into_iter().map(Effect::Send));
+        }
         effects
     }
 
     /// When [`Self::tick`] next has something to do.
     pub(crate) fn next_due_ms(&self) -> Option<i64> {
-        [self.outbox.next_due_ms(), self.typing.next_expiry_ms()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.outbox.next_due_ms(),
+            self.typing.next_expiry_ms(),
+            self.reports.next_due_ms(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn send_due(&mut self, now_ms: i64, effects: &mut Vec<Effect>) {
@@ -331,6 +408,7 @@ impl Chat {
             return;
         }
         self.read_sent.insert(conversation, newest.clone());
+        self.reports.read(conversation);
         effects.push(Effect::Send(ClientEvent::Read(ReadPayload {
             conversation_id: conversation,
             message_id: newest,

@@ -18,6 +18,7 @@ impl Chat {
     ) -> Vec<Effect> {
         let mut effects = Vec::new();
         let (me, open) = (self.my_id(), self.open_id());
+        let read_marker = matches!(event, ServerEvent::Read(_));
         match event {
             ServerEvent::Receive(message) => {
                 self.typing
@@ -37,6 +38,12 @@ impl Chat {
                 }
                 if here && visible {
                     self.mark_open_read(&mut effects);
+                } else if message.sender_id != me {
+                    effects.extend(self.received(
+                        message.conversation_id,
+                        message.message_id,
+                        now_ms,
+                    ));
                 }
             }
             ServerEvent::Ack(ack) => {
@@ -47,9 +54,22 @@ impl Chat {
                     t.ack(&ack.message_id, ack.timestamp);
                 }
             }
-            ServerEvent::Read(read) => {
-                self.inbox.mark_read(read.conversation_id);
+            ServerEvent::Read(marker) | ServerEvent::Delivered(marker) if marker.user_id == me => {
+                // Another tab of mine: what it read is read here too.
+                if read_marker {
+                    self.inbox.mark_read(marker.conversation_id);
+                }
             }
+            ServerEvent::Read(marker) | ServerEvent::Delivered(marker) => {
+                if open == Some(marker.conversation_id)
+                    && let Some(t) = &self.timeline
+                {
+                    self.receipts
+                        .moved(marker.user_id, read_marker, marker.message_id, t);
+                }
+            }
+            ServerEvent::Presence(person) => self.people.changed(person),
+            ServerEvent::PresenceState(list) => self.people.listed(list),
             ServerEvent::Left(left) => self.left(left, &mut effects),
             ServerEvent::Typing(notice) => {
                 if notice.user_id != me {
@@ -78,6 +98,7 @@ impl Chat {
             return;
         }
         self.inbox.member_left(conversation, left.user_id);
+        self.receipts.forget(left.user_id);
         if let Some(open) = self
             .open
             .as_mut()
@@ -104,13 +125,20 @@ impl Chat {
 
     /// What an [`Effect::FetchInbox`] brought: the first page (`more`
     /// false) or the next one; `None` if it could not be fetched.
-    pub(crate) fn inbox_arrived(&mut self, more: bool, page: Option<Inbox>) -> Vec<Effect> {
+    pub(crate) fn inbox_arrived(
+        &mut self,
+        more: bool,
+        page: Option<Inbox>,
+        now_ms: i64,
+    ) -> Vec<Effect> {
+        let mut effects = Vec::new();
         match (more, page) {
             (true, Some(page)) => self.inbox.append(page),
             (true, None) => self.inbox.load_failed(),
-            (false, first) => return self.caught_up(first, None),
+            (false, first) => return self.caught_up(first, None, now_ms),
         }
-        Vec::new()
+        self.follow_people(&mut effects);
+        effects
     }
 
     fn refused(&mut self, error: ApiError, now_ms: i64, random: f64, effects: &mut Vec<Effect>) {
@@ -147,19 +175,22 @@ impl Chat {
         &mut self,
         inbox: Option<Inbox>,
         page: Option<HistoryPage>,
+        now_ms: i64,
     ) -> Vec<Effect> {
+        let mut effects = Vec::new();
         if let Some(first) = inbox {
             self.inbox.refresh(first);
             if let Some(open) = self.open_id() {
                 self.inbox.mark_read(open);
             }
+            self.report_inbox(now_ms, &mut effects);
+            self.follow_people(&mut effects);
         }
         if let Some(page) = page
             && let Some(t) = &mut self.timeline
         {
             t.catch_up(page);
         }
-        let mut effects = Vec::new();
         self.mark_open_read(&mut effects);
         effects
     }

@@ -2,8 +2,8 @@ use super::*;
 use crate::model::outbox::{RETRY_BASE_MS, retry_delay_ms};
 use crate::model::timeline::Status;
 use crate::protocol::{
-    AckPayload, ApiError, ConversationKind, ErrorCode, HistoryMessage, InboxEntry, MemberPayload,
-    ServerEvent,
+    AckPayload, ApiError, ConversationKind, ErrorCode, HistoryMessage, InboxEntry, MarkerPayload,
+    MemberPayload, ServerEvent,
 };
 
 fn user(name: &str) -> UserSummary {
@@ -46,6 +46,7 @@ fn conversation(id: ConversationId, people: &[&UserSummary]) -> Conversation {
         title: None,
         participants: people.iter().map(|p| (*p).clone()).collect(),
         former_participants: Vec::new(),
+        markers: Vec::new(),
     }
 }
 
@@ -90,6 +91,7 @@ fn sends(effects: &[Effect]) -> Vec<String> {
         .filter_map(|e| match e {
             Effect::Send(ClientEvent::Send(m)) => Some(format!("send {}", m.message_id)),
             Effect::Send(ClientEvent::Read(r)) => Some(format!("read {}", r.message_id)),
+            Effect::Send(ClientEvent::Delivered(r)) => Some(format!("delivered {}", r.message_id)),
             Effect::Send(ClientEvent::Typing(_)) => Some("typing".into()),
             Effect::Send(ClientEvent::TypingStop(_)) => Some("typing.stop".into()),
             _ => None,
@@ -232,6 +234,7 @@ fn live_messages_and_the_catch_up_page_merge_in_order_without_doubles() {
             c,
             &[stored("m2", b), stored("m3", b), stored("m4", b)],
         )),
+        4,
     );
     let ids: Vec<String> = shown(&chat).into_iter().map(|(id, _)| id).collect();
     assert_eq!(ids, ["m1", "m2", "m3", "m4", "m5"]);
@@ -246,7 +249,7 @@ fn a_message_elsewhere_counts_as_unread_until_that_conversation_is_opened_and_re
     chat.on_connected(0, true);
     chat.open_conversation(conversation(c, &[&alice, &bob]), page(c, &[]));
     let effects = chat.apply(receive(d, "m1", bob.user_id), true, 1, 0.5);
-    assert!(sends(&effects).is_empty());
+    assert_eq!(sends(&effects), ["delivered m1"], "it reached this page");
     assert_eq!(chat.inbox.get(d).unwrap().unread_count, 1);
     assert_eq!(
         chat.inbox.entries()[0].conversation_id,
@@ -263,13 +266,17 @@ fn a_message_elsewhere_counts_as_unread_until_that_conversation_is_opened_and_re
     assert!(sends(&chat.seen()).is_empty(), "said once per connection");
     // In the open conversation, a message read on arrival is said at once,
     // but not while the page is hidden.
-    assert!(sends(&chat.apply(receive(d, "m2", bob.user_id), false, 2, 0.5)).is_empty());
+    assert_eq!(
+        sends(&chat.apply(receive(d, "m2", bob.user_id), false, 2_000, 0.5)),
+        ["delivered m2"]
+    );
     assert_eq!(sends(&chat.seen()), ["read m2"]);
     // Another tab read it: the badge clears here too.
     chat.apply(receive(c, "m3", bob.user_id), true, 3, 0.5);
     chat.apply(
-        ServerEvent::Read(ReadPayload {
+        ServerEvent::Read(MarkerPayload {
             conversation_id: c,
+            user_id: alice.user_id,
             message_id: id("m3"),
         }),
         true,
@@ -283,7 +290,8 @@ fn a_message_elsewhere_counts_as_unread_until_that_conversation_is_opened_and_re
 fn a_conversation_the_inbox_does_not_list_asks_for_the_inbox_again() {
     let (mut chat, _, bob) = alice_with_bob();
     let effects = chat.apply(receive(ConversationId::new_v7(), "m1", bob), true, 1, 0.5);
-    assert_eq!(effects, [Effect::FetchInbox(None)]);
+    assert_eq!(effects[0], Effect::FetchInbox(None));
+    assert_eq!(sends(&effects), ["delivered m1"]);
 }
 
 #[test]
@@ -343,9 +351,9 @@ fn scrolling_to_the_end_fetches_the_next_page_once_and_lists_it_below() {
     );
     assert!(chat.want_more_inbox().is_empty(), "once while on its way");
     // It failed: the next scroll asks again.
-    assert!(chat.inbox_arrived(true, None).is_empty());
+    assert!(chat.inbox_arrived(true, None, 0).is_empty());
     assert_eq!(chat.want_more_inbox().len(), 1);
-    chat.inbox_arrived(true, Some(inbox(vec![entry(b)])));
+    chat.inbox_arrived(true, Some(inbox(vec![entry(b)])), 0);
     let listed: Vec<ConversationId> = chat
         .inbox
         .entries()
@@ -359,3 +367,7 @@ fn scrolling_to_the_end_fetches_the_next_page_once_and_lists_it_below() {
 // What the others do: leave groups, write in them, type.
 #[path = "chat_others_tests.rs"]
 mod others;
+
+// What the others' devices say: ticks and presence.
+#[path = "chat_receipts_tests.rs"]
+mod receipts;

@@ -100,6 +100,14 @@ impl Timeline {
         self.older.as_ref()
     }
 
+    /// Where `id` is shown, oldest first.
+    pub(crate) fn position(&self, id: &MessageId) -> Option<usize> {
+        if !self.ids.contains(id) {
+            return None;
+        }
+        self.messages.iter().position(|m| &m.message_id == id)
+    }
+
     /// The newest stored message (what a read marker points at).
     pub(crate) fn newest_stored(&self) -> Option<&ChatMessage> {
         self.messages.iter().rev().find(|m| m.is_stored())

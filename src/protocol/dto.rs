@@ -96,6 +96,19 @@ pub struct Conversation {
     /// Those who left the group (their messages stay, with their names).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub former_participants: Vec<UserSummary>,
+    /// How far each member has received and read (`GET
+    /// /api/v1/conversations/:id` and the page; empty elsewhere).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub markers: Vec<MemberMarkers>,
+}
+
+/// One member's markers: the newest message that has reached one of their
+/// devices, and the newest they have read (null while at the start).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberMarkers {
+    pub user_id: UserId,
+    pub delivered: Option<MessageId>,
+    pub read: Option<MessageId>,
 }
 
 /// One message of a history page.
@@ -249,6 +262,7 @@ mod tests {
             title: Some("Trio".into()),
             participants: vec![],
             former_participants: vec![],
+            markers: vec![],
         };
         assert_eq!(
             serde_json::to_value(&group).unwrap(),

@@ -49,11 +49,51 @@ pub struct AckPayload {
     pub timestamp: i64,
 }
 
-/// `conversation.read`, both ways: everything up to `message_id` is read.
+/// `conversation.read` and `conversation.delivered`, client → server:
+/// everything up to `message_id` is read (or has reached this device).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadPayload {
     pub conversation_id: ConversationId,
     pub message_id: MessageId,
+}
+
+/// `conversation.read` and `conversation.delivered`, server → client:
+/// `user_id`'s marker in the conversation moved to `message_id`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkerPayload {
+    pub conversation_id: ConversationId,
+    pub user_id: UserId,
+    pub message_id: MessageId,
+}
+
+/// `presence.subscribe`, client → server: the people whose presence this
+/// connection wants (replacing any earlier list; at most
+/// [`MAX_PRESENCE_SUBSCRIPTION`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresenceSubscription {
+    pub user_ids: Vec<UserId>,
+}
+
+/// People one connection may follow at once.
+pub const MAX_PRESENCE_SUBSCRIPTION: usize = 500;
+
+/// One person's presence, server → client: `presence` when it changes,
+/// and each of the `people` of `presence.state`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresencePayload {
+    pub user_id: UserId,
+    /// At least one open connection, on any node.
+    pub online: bool,
+    /// When they were last online (ms since the epoch); null while online,
+    /// or if never seen.
+    pub last_seen: Option<i64>,
+}
+
+/// `presence.state`, server → the subscribing connection: the present
+/// state of each person it may follow, in the order asked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresenceList {
+    pub people: Vec<PresencePayload>,
 }
 
 /// `typing` and `typing.stop`, client → server: I am typing in this
@@ -81,14 +121,25 @@ pub enum ClientEvent {
     Send(MessagePayload),
     #[serde(rename = "conversation.read")]
     Read(ReadPayload),
+    #[serde(rename = "conversation.delivered")]
+    Delivered(ReadPayload),
     #[serde(rename = "typing")]
     Typing(TypingNotice),
     #[serde(rename = "typing.stop")]
     TypingStop(TypingNotice),
+    #[serde(rename = "presence.subscribe")]
+    PresenceSubscribe(PresenceSubscription),
 }
 
 /// The event names a client may send, in the order an error lists them.
-const CLIENT_EVENTS: [&str; 4] = ["message.send", "conversation.read", "typing", "typing.stop"];
+const CLIENT_EVENTS: [&str; 6] = [
+    "message.send",
+    "conversation.read",
+    "conversation.delivered",
+    "typing",
+    "typing.stop",
+    "presence.subscribe",
+];
 
 /// Every frame the server sends. An `error` answers the frame it is about
 /// and carries its `message_id` when it had a readable one.
@@ -100,13 +151,19 @@ pub enum ServerEvent {
     #[serde(rename = "message.ack")]
     Ack(AckPayload),
     #[serde(rename = "conversation.read")]
-    Read(ReadPayload),
+    Read(MarkerPayload),
+    #[serde(rename = "conversation.delivered")]
+    Delivered(MarkerPayload),
     #[serde(rename = "conversation.left")]
     Left(MemberPayload),
     #[serde(rename = "typing")]
     Typing(MemberPayload),
     #[serde(rename = "typing.stop")]
     TypingStop(MemberPayload),
+    #[serde(rename = "presence")]
+    Presence(PresencePayload),
+    #[serde(rename = "presence.state")]
+    PresenceState(PresenceList),
     #[serde(rename = "error")]
     Error(ApiError),
 }
@@ -132,9 +189,12 @@ impl ServerEvent {
             "message.receive" => Self::Receive(serde_json::from_str(payload)?),
             "message.ack" => Self::Ack(serde_json::from_str(payload)?),
             "conversation.read" => Self::Read(serde_json::from_str(payload)?),
+            "conversation.delivered" => Self::Delivered(serde_json::from_str(payload)?),
             "conversation.left" => Self::Left(serde_json::from_str(payload)?),
             "typing" => Self::Typing(serde_json::from_str(payload)?),
             "typing.stop" => Self::TypingStop(serde_json::from_str(payload)?),
+            "presence" => Self::Presence(serde_json::from_str(payload)?),
+            "presence.state" => Self::PresenceState(serde_json::from_str(payload)?),
             "error" => Self::Error(serde_json::from_str(payload)?),
             other => {
                 return Err(serde::de::Error::custom(format_args!(
@@ -235,8 +295,22 @@ pub fn decode_client_frame(text: &str) -> Result<ClientEvent, ApiError> {
     Ok(match event {
         "message.send" => ClientEvent::Send(serde_json::from_str(payload).map_err(invalid)?),
         "conversation.read" => ClientEvent::Read(serde_json::from_str(payload).map_err(invalid)?),
+        "conversation.delivered" => {
+            ClientEvent::Delivered(serde_json::from_str(payload).map_err(invalid)?)
+        }
         "typing" => ClientEvent::Typing(serde_json::from_str(payload).map_err(invalid)?),
-        _ => ClientEvent::TypingStop(serde_json::from_str(payload).map_err(invalid)?),
+        "typing.stop" => ClientEvent::TypingStop(serde_json::from_str(payload).map_err(invalid)?),
+        _ => {
+            let subscription: PresenceSubscription =
+                serde_json::from_str(payload).map_err(invalid)?;
+            if subscription.user_ids.len() > MAX_PRESENCE_SUBSCRIPTION {
+                return Err(ApiError::invalid(
+                    "user_ids",
+                    format!("at most {MAX_PRESENCE_SUBSCRIPTION} user_ids"),
+                ));
+            }
+            ClientEvent::PresenceSubscribe(subscription)
+        }
     })
 }
 

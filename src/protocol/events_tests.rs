@@ -51,12 +51,23 @@ fn server_events_have_the_exact_spec_json() {
             "message_id": "msg_xyz789", "timestamp": 1713087600000i64}})
     );
     assert_eq!(
-        as_json(ServerEvent::Read(ReadPayload {
+        as_json(ServerEvent::Read(MarkerPayload {
             conversation_id: conv(),
+            user_id: user(),
             message_id: mid("msg_1"),
         })),
         json!({"event": "conversation.read", "payload": {
-            "conversation_id": "conv_0190a6f8c2b47cc1a1b2c3d4e5f60718", "message_id": "msg_1"}})
+            "conversation_id": "conv_0190a6f8c2b47cc1a1b2c3d4e5f60718",
+            "user_id": user().to_string(), "message_id": "msg_1"}})
+    );
+    assert_eq!(
+        as_json(ServerEvent::Presence(PresencePayload {
+            user_id: user(),
+            online: false,
+            last_seen: Some(1713087600000),
+        })),
+        json!({"event": "presence", "payload": {
+            "user_id": user().to_string(), "online": false, "last_seen": 1713087600000i64}})
     );
     assert_eq!(
         as_json(ServerEvent::Error(
@@ -228,9 +239,27 @@ fn the_browser_reads_back_every_server_event_and_refuses_others() {
             message_id: mid("msg_xyz789"),
             timestamp: 1713087600001,
         }),
-        ServerEvent::Read(ReadPayload {
+        ServerEvent::Read(MarkerPayload {
             conversation_id: conv(),
+            user_id: user(),
             message_id: mid("msg_xyz789"),
+        }),
+        ServerEvent::Delivered(MarkerPayload {
+            conversation_id: conv(),
+            user_id: user(),
+            message_id: mid("msg_xyz789"),
+        }),
+        ServerEvent::Presence(PresencePayload {
+            user_id: user(),
+            online: true,
+            last_seen: None,
+        }),
+        ServerEvent::PresenceState(PresenceList {
+            people: vec![PresencePayload {
+                user_id: user(),
+                online: false,
+                last_seen: None,
+            }],
         }),
         ServerEvent::Typing(MemberPayload {
             conversation_id: conv(),
@@ -249,7 +278,7 @@ fn the_browser_reads_back_every_server_event_and_refuses_others() {
         assert_eq!(ServerEvent::from_json(&event.to_json()).unwrap(), event);
     }
     // The payload may come first; unknown events and bad payloads are errors.
-    let reordered = r#"{"payload": {"conversation_id": "conv_0190a6f8c2b47cc1a1b2c3d4e5f60718", "message_id": "m1"}, "event": "conversation.read"}"#;
+    let reordered = r#"{"payload": {"conversation_id": "conv_0190a6f8c2b47cc1a1b2c3d4e5f60718", "user_id": "user_0190a6f8c2b47cc1a1b2c3d4e5f60719", "message_id": "m1"}, "event": "conversation.read"}"#;
     assert!(matches!(
         ServerEvent::from_json(reordered),
         Ok(ServerEvent::Read(_))

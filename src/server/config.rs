@@ -91,6 +91,11 @@ pub struct Settings {
     pub(crate) connect_budget: Budget,
     /// Per user: `typing` and `typing.stop` frames.
     pub(crate) typing_budget: Budget,
+    /// Per user: `presence.subscribe` frames.
+    pub(crate) presence_budget: Budget,
+    /// How long a user whose last connection closed still counts as online
+    /// (a reload does not flicker), in milliseconds.
+    pub(crate) presence_grace_ms: u64,
     /// Per client address: requests whose bearer token matches no session.
     pub(crate) unknown_token_budget: Budget,
     /// Per account: failed log-ins; past it the account's log-ins are
@@ -318,6 +323,8 @@ search-budget = { per-minute = 120, burst = 30 }
 new-conversation-budget = { per-minute = 10, burst = 20 }
 connect-budget = { per-minute = 60, burst = 30 }
 typing-budget = { per-minute = 60, burst = 20 }
+presence-budget = { per-minute = 60, burst = 20 }
+presence-grace-ms = 10000
 unknown-token-budget = { per-minute = 60, burst = 30 }
 failed-login-budget = { per-minute = 1, burst = 10 }
 "#;

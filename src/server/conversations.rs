@@ -82,8 +82,9 @@ pub(crate) async fn create(
     Ok((conversation, created))
 }
 
-/// The conversation, if `me` is in it; 404 otherwise, exactly as for one
-/// that does not exist. A read like a history page, from the same budget.
+/// The conversation with every member's markers, if `me` is in it; 404
+/// otherwise, exactly as for one that does not exist. A read like a
+/// history page, from the same budget.
 pub(crate) async fn get(
     state: &AppState,
     me: &CurrentUser,
@@ -91,9 +92,11 @@ pub(crate) async fn get(
 ) -> AppResult<Conversation> {
     state.limits.check(me.id, Action::HistoryPage)?;
     require_member(state, me, id).await?;
-    db::conversations::get(&state.db, id)
+    let mut conversation = db::conversations::get(&state.db, id)
         .await?
-        .ok_or_else(|| not_found().into())
+        .ok_or_else(not_found)?;
+    conversation.markers = db::markers::of_members(&state.db, id).await?;
+    Ok(conversation)
 }
 
 fn not_found() -> ApiError {

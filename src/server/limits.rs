@@ -95,6 +95,7 @@ pub enum Action {
     NewConversation,
     Connect,
     Typing,
+    PresenceSubscribe,
 }
 
 impl Action {
@@ -108,6 +109,7 @@ impl Action {
             Self::NewConversation => "too many new conversations; wait a while",
             Self::Connect => "too many connections opened; wait a moment",
             Self::Typing => "too many typing notices; slow down",
+            Self::PresenceSubscribe => "too many presence subscriptions; slow down",
         }
     }
 }
@@ -173,6 +175,7 @@ pub struct Limits {
     new_conversations: Bucket<UserId>,
     connects: Bucket<UserId>,
     typing: Bucket<UserId>,
+    presence: Bucket<UserId>,
     auth_attempts: Bucket<ClientAddr>,
     unknown_tokens: Strikes<ClientAddr>,
     failed_logins: Strikes<String>,
@@ -246,6 +249,7 @@ impl Limits {
             new_conversations: bucket(settings.new_conversation_budget.quota(), &clock),
             connects: bucket(settings.connect_budget.quota(), &clock),
             typing: bucket(settings.typing_budget.quota(), &clock),
+            presence: bucket(settings.presence_budget.quota(), &clock),
             auth_attempts: bucket(Quota::per_minute(auth), &clock),
             unknown_tokens: Strikes::new(settings.unknown_token_budget.quota(), &clock),
             failed_logins: Strikes::new(settings.failed_login_budget.quota(), &clock),
@@ -282,6 +286,7 @@ impl Limits {
             Action::NewConversation => &self.new_conversations,
             Action::Connect => &self.connects,
             Action::Typing => &self.typing,
+            Action::PresenceSubscribe => &self.presence,
         };
         bucket
             .check_key(&user)
@@ -331,6 +336,7 @@ impl Limits {
         self.new_conversations.retain_recent();
         self.connects.retain_recent();
         self.typing.retain_recent();
+        self.presence.retain_recent();
         self.auth_attempts.retain_recent();
         let now = self.clock.now();
         self.unknown_tokens.forget_the_quiet(now);

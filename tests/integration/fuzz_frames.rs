@@ -4,7 +4,8 @@
 
 use crate::common::{TestServer, message_id};
 use natter::protocol::{
-    ClientEvent, ErrorCode, MAX_CONTENT_CHARS, MAX_FRAME_BYTES, MessageId, decode_client_frame,
+    ClientEvent, ErrorCode, MAX_CONTENT_CHARS, MAX_FRAME_BYTES, MAX_PRESENCE_SUBSCRIPTION,
+    MessageId, decode_client_frame,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -50,6 +51,8 @@ fn near_miss_frame() -> impl Strategy<Value = Value> {
     let event = prop_oneof![
         Just(json!("message.send")),
         Just(json!("conversation.read")),
+        Just(json!("conversation.delivered")),
+        Just(json!("presence.subscribe")),
         Just(json!("typing")),
         Just(json!("typing.stop")),
         Just(json!("message.receive")),
@@ -97,8 +100,11 @@ fn check_decoded(text: &str) {
             assert!(MessageId::parse(m.message_id.as_str()).is_some());
             assert!(m.timestamp >= 0);
         }
-        Ok(ClientEvent::Read(r)) => {
+        Ok(ClientEvent::Read(r) | ClientEvent::Delivered(r)) => {
             assert!(MessageId::parse(r.message_id.as_str()).is_some());
+        }
+        Ok(ClientEvent::PresenceSubscribe(s)) => {
+            assert!(s.user_ids.len() <= MAX_PRESENCE_SUBSCRIPTION);
         }
         Ok(ClientEvent::Typing(t) | ClientEvent::TypingStop(t)) => {
             assert!(text.contains(&t.conversation_id.to_string()));

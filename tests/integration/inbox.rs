@@ -72,6 +72,14 @@ fn read_frame(conversation: ConversationId, message_id: &str) -> Value {
            "payload": {"conversation_id": conversation, "message_id": message_id}})
 }
 
+/// What every other connection of every member hears when `user`'s read
+/// marker moved.
+fn marker_moved(conversation: ConversationId, user: &TestUser, message_id: &str) -> Value {
+    json!({"event": "conversation.read",
+           "payload": {"conversation_id": conversation, "user_id": user.id,
+                       "message_id": message_id}})
+}
+
 fn summary(user: &TestUser) -> Value {
     json!({"user_id": user.id, "username": user.username})
 }
@@ -268,17 +276,16 @@ async fn unread_counts_others_messages_after_the_read_marker_which_never_moves_b
     let mut reading_tab = alice.ws().await;
     let mut other_tab = alice.ws().await;
     let mut phone = alice.ws().await;
-    // Alice reads up to the second: her other tabs are told, the reading tab
-    // and Bob are not.
+    // Alice reads up to the second: her other tabs are told (their badges
+    // clear) and so is Bob (his ticks turn), but not the reading tab.
     reading_tab
         .send_json(&read_frame(conversation, &ids[1]))
         .await;
-    for tab in [&mut other_tab, &mut phone] {
+    for tab in [&mut other_tab, &mut phone, &mut bob_ws] {
         let event = tab.recv().await;
-        assert_eq!(event, read_frame(conversation, &ids[1]));
+        assert_eq!(event, marker_moved(conversation, &alice, &ids[1]));
     }
     reading_tab.expect_silence(QUIET).await;
-    bob_ws.expect_silence(Duration::from_millis(50)).await;
     assert_eq!(unread(&inbox(&alice).await, conversation), 2);
 
     // An older message does not move the marker back, and tells nobody.
@@ -323,7 +330,7 @@ async fn unread_counts_others_messages_after_the_read_marker_which_never_moves_b
             break frame;
         }
     };
-    assert_eq!(event, read_frame(conversation, &ids[4]));
+    assert_eq!(event, marker_moved(conversation, &alice, &ids[4]));
     assert_eq!(unread(&inbox(&alice).await, conversation), 0);
 
     // Alice's own messages never count for her, and do for Bob, who has
@@ -353,8 +360,13 @@ async fn a_group_counts_every_other_members_messages() {
         carol_ws.expect_event("message.receive").await["message_id"],
         last
     );
+    let mut alice_ws = alice.ws().await;
     carol_ws.send_json(&read_frame(group, &last)).await;
-    // Carol has no other tab; nothing comes back to the reading one.
+    // The others hear it (their ticks); nothing comes back to the reader.
+    assert_eq!(
+        alice_ws.expect_event("conversation.read").await,
+        marker_moved(group, &carol, &last)["payload"]
+    );
     carol_ws.expect_silence(QUIET).await;
     assert_eq!(unread(&inbox(&carol).await, group), 0);
     assert_eq!(

@@ -21,6 +21,7 @@ mod guards;
 mod history;
 mod inbox;
 mod multinode;
+mod presence;
 mod private_db;
 mod sessions;
 mod shutdown;

@@ -87,6 +87,18 @@ pub(crate) enum NodeEvent {
     /// A session ended (log-out, expiry): close its connections. The
     /// session is its token's SHA-256, in hex.
     SessionEnded { user: UserId, session: String },
+    /// `user` came online on the sending node (their first connection
+    /// there), or went offline there (their last one closed a grace
+    /// period ago, at `last_seen`).
+    Presence {
+        user: UserId,
+        online: bool,
+        #[serde(default)]
+        last_seen: Option<i64>,
+    },
+    /// Part of the sending node's list of online users, to a node that
+    /// said `hello`: the `first` part replaces what was known of it.
+    PresenceSnapshot { users: Vec<UserId>, first: bool },
 }
 
 /// Delivery to the connections of this process.

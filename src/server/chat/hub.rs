@@ -172,13 +172,15 @@ impl Hub {
     }
 
     /// Adds a connection. If the user then has more than `max_per_user`,
-    /// their oldest connection is kicked.
-    pub(crate) fn register(&self, handle: ConnectionHandle, max_per_user: usize) {
+    /// their oldest connection is kicked. True if it is the user's first
+    /// here.
+    pub(crate) fn register(&self, handle: ConnectionHandle, max_per_user: usize) -> bool {
         let mut registry = self.lock();
         let user = handle.user();
         let id = handle.id();
         registry.by_connection.insert(id, handle);
         let ids = registry.by_user.entry(user).or_default();
+        let first = ids.is_empty();
         ids.push(id);
         let excess = ids.len().saturating_sub(max_per_user.max(1));
         let oldest: Vec<ConnectionId> = ids.iter().take(excess).copied().collect();
@@ -187,20 +189,25 @@ impl Hub {
                 handle.kick(Kick::Replaced);
             }
         }
+        first
     }
 
-    pub(crate) fn unregister(&self, id: ConnectionId) {
+    /// Removes a connection; true if it was its user's last here.
+    pub(crate) fn unregister(&self, id: ConnectionId) -> bool {
         let mut registry = self.lock();
         let Some(handle) = registry.by_connection.remove(&id) else {
-            return;
+            return false;
         };
         let user = handle.user();
-        if let Some(ids) = registry.by_user.get_mut(&user) {
-            ids.retain(|c| *c != id);
-            if ids.is_empty() {
-                registry.by_user.remove(&user);
-            }
+        let Some(ids) = registry.by_user.get_mut(&user) else {
+            return false;
+        };
+        ids.retain(|c| *c != id);
+        if !ids.is_empty() {
+            return false;
         }
+        registry.by_user.remove(&user);
+        true
     }
 
     /// Queues `frame` on every connection of every user in `users` except

@@ -65,13 +65,15 @@ fn an_offer_skips_the_offerer_and_a_full_queue_loses_it_without_a_kick() {
 fn unregister_keeps_both_indexes_in_step() {
     let hub = Hub::default();
     let alice = UserId::new_v7();
-    let (a1, _r1) = connect(&hub, alice, 8);
+    let (tx, _r1) = mpsc::channel(8);
+    let a1 = ConnectionHandle::new(alice, [7; 32], tx);
+    assert!(hub.register(a1.clone(), 10), "her first connection here");
     let (a2, _r2) = connect(&hub, alice, 8);
-    hub.unregister(a1.id());
+    assert!(!hub.unregister(a1.id()), "not her last");
     hub.check_invariants();
     assert!(hub.is_online(alice));
-    hub.unregister(a2.id());
-    hub.unregister(a2.id());
+    assert!(hub.unregister(a2.id()), "her last");
+    assert!(!hub.unregister(a2.id()), "gone already");
     hub.check_invariants();
     assert!(!hub.is_online(alice));
     assert_eq!(hub.connection_count(), 0);

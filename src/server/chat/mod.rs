@@ -7,6 +7,7 @@ pub(crate) mod fanout;
 pub mod hub;
 pub(crate) mod members;
 pub(crate) mod peers;
+pub(crate) mod presence;
 pub(crate) mod service;
 
 use super::config::Settings;
@@ -14,10 +15,13 @@ use super::limits::Limits;
 use committer::Committer;
 use fanout::{Fanout, LocalFanout};
 use hub::Hub;
+use hub::{ConnectionHandle, ConnectionId};
 use members::MemberCache;
 use peers::{PeerFanout, Peers};
+use presence::Presence;
 use sqlx::PgPool;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Conversations whose member lists stay cached.
 const MEMBER_CACHE_CAPACITY: usize = 100_000;
@@ -31,6 +35,8 @@ pub struct ChatCore {
     pub(crate) fanout: Arc<dyn Fanout>,
     /// Every budget; the service checks sends and read markers.
     pub(crate) limits: Arc<Limits>,
+    /// Who is online, here and on the other nodes, and who follows whom.
+    pub(crate) presence: Arc<Presence>,
 }
 
 impl ChatCore {
@@ -44,6 +50,9 @@ impl ChatCore {
     ) -> (Arc<Self>, tokio::task::JoinHandle<()>) {
         let hub = Arc::new(Hub::default());
         let members = Arc::new(MemberCache::new(MEMBER_CACHE_CAPACITY));
+        let presence = Arc::new(Presence::new(Duration::from_millis(
+            settings.presence_grace_ms,
+        )));
         let fanout: Arc<dyn Fanout> = if settings.peer_fanout {
             let peers = Arc::new(Peers::default());
             tokio::spawn(peers::notifier(peers.clone(), db.clone()));
@@ -53,6 +62,7 @@ impl ChatCore {
                 db.clone(),
                 hub.clone(),
                 members.clone(),
+                presence.clone(),
             ));
             Arc::new(PeerFanout {
                 hub: hub.clone(),
@@ -64,6 +74,7 @@ impl ChatCore {
                 delivered: Default::default(),
             })
         };
+        tokio::spawn(presence::keep(presence.clone(), db.clone(), fanout.clone()));
         let (committer, task) =
             Committer::spawn(db.clone(), fanout.clone(), settings.send_batch_max);
         let core = Arc::new(Self {
@@ -73,7 +84,33 @@ impl ChatCore {
             committer,
             fanout,
             limits,
+            presence,
         });
         (core, task)
+    }
+
+    /// A connection opened: in the hub, and its user online (here at once,
+    /// elsewhere when the others hear of it).
+    pub(crate) fn connect(&self, handle: ConnectionHandle, max_per_user: usize) {
+        let user = handle.user();
+        if self.hub.register(handle, max_per_user)
+            && let Some(event) = self.presence.came(user)
+        {
+            self.fanout.tell_others(event);
+        }
+    }
+
+    /// A connection closed: out of the hub, following nobody, and its user
+    /// offline after the grace if it was their last here.
+    pub(crate) fn disconnect(&self, handle: &ConnectionHandle) {
+        let id: ConnectionId = handle.id();
+        self.presence.unfollow(id);
+        if self.hub.unregister(id) {
+            self.presence.left(
+                handle.user(),
+                crate::server::clock::now_ms(),
+                Instant::now(),
+            );
+        }
     }
 }

@@ -15,15 +15,17 @@
 use super::ChatCore;
 use super::committer::{PendingSend, ReplyTo};
 use super::fanout::NodeEvent;
-use super::hub::{ConnectionId, Frame};
+use super::hub::{ConnectionHandle, ConnectionId, Frame};
 use super::members::Members;
 use crate::protocol::{
-    ApiError, ConversationId, ErrorCode, MemberPayload, MessagePayload, ReadPayload, ServerEvent,
-    TypingNotice, clamp_timestamp,
+    ApiError, ConversationId, ErrorCode, MarkerPayload, MemberPayload, MessagePayload,
+    PresenceSubscription, ReadPayload, ServerEvent, TypingNotice, clamp_timestamp,
 };
 use crate::server::auth::CurrentUser;
 use crate::server::clock::now_ms;
-use crate::server::db::messages::{self, NewMessage, ReadMark};
+use crate::server::db::markers::{self, Marked, Marker};
+use crate::server::db::messages::NewMessage;
+use crate::server::db::presence;
 use crate::server::limits::Action;
 
 /// The answers, one wording per case.
@@ -145,41 +147,92 @@ impl ChatCore {
             .unwrap_or_else(|_| Err(refusal::shutting_down().about(id)))
     }
 
-    /// Marks everything up to `read.message_id` as read for `me` (a marker
-    /// never moves back). When it moved, `me`'s other connections are told
-    /// (all but `from`, the one that said so).
-    pub(crate) async fn mark_read(
+    /// Moves `me`'s read or delivered marker in a conversation to
+    /// `marked.message_id` (a marker never moves back). When it moved,
+    /// every connection of every member hears of it, here and on the other
+    /// nodes, but `from` (the one that said so).
+    pub(crate) async fn mark(
         &self,
         me: &CurrentUser,
-        read: ReadPayload,
+        marker: Marker,
+        marked: ReadPayload,
         from: Option<ConnectionId>,
-    ) -> Result<ReadMark, ApiError> {
-        let id = Some(read.message_id.clone());
+    ) -> Result<Marked, ApiError> {
+        let id = Some(marked.message_id.clone());
         self.limits
             .check(me.id, Action::ReadMarker)
             .map_err(|e| e.about(id.clone()))?;
-        self.membership(me, read.conversation_id)
+        let conversation = marked.conversation_id;
+        let members = self
+            .membership(me, conversation)
             .await
             .map_err(|e| e.about(id.clone()))?;
-        let mark = messages::mark_read(&self.db, read.conversation_id, me.id, &read.message_id)
+        let outcome = markers::mark(&self.db, marker, conversation, me.id, &marked.message_id)
             .await
             .map_err(|e| {
-                tracing::warn!(error = %e, "read marker failed");
+                tracing::warn!(error = %e, "marker failed");
                 ApiError::new(
                     ErrorCode::Unavailable,
                     "the database is unavailable right now; retry",
                 )
                 .about(id.clone())
             })?;
-        match mark {
-            ReadMark::Moved => {
-                let frame = Frame::from(ServerEvent::Read(read).to_json());
-                self.hub.deliver(&[me.id], from, &frame);
-                Ok(mark)
+        match outcome {
+            Marked::Moved => {
+                let payload = MarkerPayload {
+                    conversation_id: conversation,
+                    user_id: me.id,
+                    message_id: marked.message_id,
+                };
+                let frame = match marker {
+                    Marker::Read => ServerEvent::Read(payload),
+                    Marker::Delivered => ServerEvent::Delivered(payload),
+                }
+                .to_json();
+                self.hub
+                    .deliver(members.ids(), from, &Frame::from(frame.as_str()));
+                self.fanout.tell_others(NodeEvent::ToMembers {
+                    conversation,
+                    also: Vec::new(),
+                    frame,
+                });
+                Ok(outcome)
             }
-            ReadMark::Unchanged => Ok(mark),
-            ReadMark::UnknownMessage => Err(refusal::no_such_message().about(id)),
+            Marked::Unchanged => Ok(outcome),
+            Marked::UnknownMessage => Err(refusal::no_such_message().about(id)),
         }
+    }
+
+    /// `from` follows the presence of `subscription.user_ids` (those `me`
+    /// may see: themselves and people in a conversation with them), in
+    /// place of whom it followed, and is told their present state at once
+    /// (`presence.state`). One query.
+    pub(crate) async fn follow_presence(
+        &self,
+        me: &CurrentUser,
+        from: &ConnectionHandle,
+        subscription: PresenceSubscription,
+    ) -> Result<(), ApiError> {
+        self.limits.check(me.id, Action::PresenceSubscribe)?;
+        let mut asked = subscription.user_ids;
+        let mut seen = std::collections::HashSet::with_capacity(asked.len());
+        asked.retain(|u| seen.insert(*u));
+        let people = if asked.is_empty() {
+            Vec::new()
+        } else {
+            presence::visible_to(&self.db, me.id, &asked)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "presence lookup failed");
+                    ApiError::new(
+                        ErrorCode::Unavailable,
+                        "the database is unavailable right now; retry",
+                    )
+                })?
+        };
+        let state = self.presence.follow(from, people);
+        from.send(Frame::from(ServerEvent::PresenceState(state).to_json()));
+        Ok(())
     }
 
     /// `me` is typing in a conversation (`typing`), or stopped: every

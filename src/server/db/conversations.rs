@@ -130,6 +130,7 @@ pub(crate) async fn get(
         title: row.title,
         participants: zip_members(row.member_ids, row.member_names),
         former_participants: zip_members(row.former_ids, row.former_names),
+        markers: Vec::new(),
     }))
 }
 

@@ -6,7 +6,9 @@
 
 pub(crate) mod conversations;
 pub(crate) mod inbox;
+pub(crate) mod markers;
 pub(crate) mod messages;
+pub(crate) mod presence;
 pub(crate) mod sessions;
 pub(crate) mod users;
 

@@ -22,8 +22,10 @@
 
 use crate::protocol::{ApiError, ClientEvent, ErrorCode, ServerEvent, decode_client_frame};
 use crate::server::auth::CurrentUser;
+use crate::server::chat::ChatCore;
 use crate::server::chat::committer::ReplyTo;
-use crate::server::chat::hub::{ConnectionHandle, Frame, Hub, Kick};
+use crate::server::chat::hub::{ConnectionHandle, Frame, Kick};
+use crate::server::db::markers::Marker;
 use crate::server::state::AppState;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures::stream::{SplitSink, SplitStream};
@@ -55,12 +57,12 @@ const DRAIN_GRACE: Duration = Duration::from_secs(1);
 pub(crate) struct Registered {
     handle: ConnectionHandle,
     queue: Option<mpsc::Receiver<Frame>>,
-    hub: Arc<Hub>,
+    chat: Arc<ChatCore>,
 }
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        self.hub.unregister(self.handle.id());
+        self.chat.disconnect(&self.handle);
         self.handle.kick(Kick::Closed);
     }
 }
@@ -68,12 +70,12 @@ impl Drop for Registered {
 pub(crate) fn register(user: &CurrentUser, state: &AppState) -> Registered {
     let (outbound, queue) = mpsc::channel(state.settings.outbound_queue.max(1));
     let handle = ConnectionHandle::new(user.id, user.token_hash, outbound);
-    let hub = state.chat.hub.clone();
-    hub.register(handle.clone(), MAX_CONNECTIONS_PER_USER);
+    let chat = state.chat.clone();
+    chat.connect(handle.clone(), MAX_CONNECTIONS_PER_USER);
     Registered {
         handle,
         queue: Some(queue),
-        hub,
+        chat,
     }
 }
 
@@ -221,11 +223,24 @@ async fn handle_frame(text: &str, client: &Client<'_>) {
             .await
             .err(),
         Ok(ClientEvent::Read(read)) => chat
-            .mark_read(client.user, read, Some(client.handle.id()))
+            .mark(client.user, Marker::Read, read, Some(client.handle.id()))
+            .await
+            .err(),
+        Ok(ClientEvent::Delivered(delivered)) => chat
+            .mark(
+                client.user,
+                Marker::Delivered,
+                delivered,
+                Some(client.handle.id()),
+            )
             .await
             .err(),
         Ok(ClientEvent::Typing(notice)) => chat.typing(client.user, notice, true).await.err(),
         Ok(ClientEvent::TypingStop(notice)) => chat.typing(client.user, notice, false).await.err(),
+        Ok(ClientEvent::PresenceSubscribe(subscription)) => chat
+            .follow_presence(client.user, client.handle, subscription)
+            .await
+            .err(),
         Err(error) => Some(error),
     };
     if let Some(error) = refused {

@@ -110,6 +110,10 @@ pub const UNLIMITED: &[(&str, &str)] = &[
         "{ per-minute = 1000000, burst = 1000000 }",
     ),
     (
+        "NATTER_PRESENCE_BUDGET",
+        "{ per-minute = 1000000, burst = 1000000 }",
+    ),
+    (
         "NATTER_CONNECT_BUDGET",
         "{ per-minute = 1000000, burst = 1000000 }",
     ),

@@ -9,11 +9,14 @@ use crate::protocol::{Content, ConversationId, MessageId, UserId};
 use crate::server::chat::fanout::{NodeEvent, receive_frame};
 use crate::server::chat::hub::{Hub, Kick};
 use crate::server::chat::members::MemberCache;
+use crate::server::chat::presence::Presence;
+use crate::server::clock::now_ms;
 use crate::server::db::messages::NewMessage;
 use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
+use uuid::Uuid;
 
 struct Row {
     conversation_id: ConversationId,
@@ -31,6 +34,7 @@ pub(crate) async fn listener(
     db: PgPool,
     hub: Arc<Hub>,
     members: Arc<MemberCache>,
+    presence: Arc<Presence>,
 ) {
     // The last moment this node is known to have been listening: a
     // catch-up reads from a little before it (a connection that dies
@@ -91,16 +95,22 @@ pub(crate) async fn listener(
                     "another natter node shares the database; telling it of new messages"
                 );
             }
+            presence.heard(wake.node(), Instant::now());
             match wake {
                 Wake::Hello(_) => {
                     if let Err(e) = announce(&db, &Wake::Here(peers.node)).await {
                         tracing::warn!(error = %e, "answering a new node failed");
                     }
+                    // It knows nothing of who is online here (or only what
+                    // it knew before its listener was away).
+                    for event in presence.snapshot() {
+                        peers.queue_event(event);
+                    }
                 }
                 Wake::Here(_) => {}
-                Wake::Events(_, events) => {
+                Wake::Events(node, events) => {
                     for event in events {
-                        if let Err(e) = act_on(event, &db, &hub, &members).await {
+                        if let Err(e) = act_on(node, event, &db, &hub, &members, &presence).await {
                             tracing::warn!(error = %e, "acting on another node's event failed");
                         }
                     }
@@ -121,14 +131,30 @@ pub(crate) async fn listener(
     }
 }
 
-/// Does here what another node did there (see [`NodeEvent`]).
+/// Does here what another node (`node`) did there (see [`NodeEvent`]).
 async fn act_on(
+    node: Uuid,
     event: NodeEvent,
     db: &PgPool,
     hub: &Hub,
     members: &MemberCache,
+    presence: &Presence,
 ) -> sqlx::Result<()> {
     match event {
+        NodeEvent::Presence {
+            user,
+            online,
+            last_seen,
+        } => presence.remote(
+            node,
+            user,
+            online,
+            last_seen.unwrap_or_else(now_ms),
+            Instant::now(),
+        ),
+        NodeEvent::PresenceSnapshot { users, first } => {
+            presence.remote_snapshot(node, &users, first, now_ms(), Instant::now());
+        }
         NodeEvent::MembersChanged { conversation } => members.invalidate(conversation),
         NodeEvent::ToMembers {
             conversation,

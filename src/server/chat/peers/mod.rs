@@ -104,7 +104,7 @@ impl Peers {
     }
 
     /// An event for the others, sent with the next wake-up.
-    fn queue_event(&self, event: NodeEvent) {
+    pub(crate) fn queue_event(&self, event: NodeEvent) {
         self.events
             .lock()
             .unwrap_or_else(|p| p.into_inner())
