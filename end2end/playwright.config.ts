@@ -63,6 +63,9 @@ export default defineConfig({
       NATTER_SEND_BURST: '100000',
       // One test starts sixty groups to fill more than a page of inbox.
       NATTER_NEW_CONVERSATION_BUDGET: '{ per-minute = 100000, burst = 100000 }',
+      // A closed page shows offline after a second rather than ten (the
+      // grace itself has integration tests).
+      NATTER_PRESENCE_GRACE_MS: '1000',
       RUST_LOG: 'warn',
     },
   },

@@ -10,16 +10,23 @@ pub(crate) fn hue(name: &str) -> u32 {
     }) % 12
 }
 
+/// `online`: for a person whose presence is followed, a dot that is green
+/// while they are online (`data-online` says which, for tests and styles).
 #[component]
-pub(crate) fn Avatar(#[prop(into)] name: String, #[prop(optional)] group: bool) -> impl IntoView {
+pub(crate) fn Avatar(
+    #[prop(into)] name: String,
+    #[prop(optional)] group: bool,
+    #[prop(default = None)] online: Option<Signal<bool>>,
+) -> impl IntoView {
     let initial = name
         .chars()
         .find(|c| c.is_alphanumeric())
         .map(|c| c.to_uppercase().to_string())
         .unwrap_or_else(|| "?".into());
     let class = format!("avatar hue-{}", hue(&name));
+    let presence = move || online.map(|o| if o.get() { "true" } else { "false" });
     view! {
-        <span class=class class:group=group aria-hidden="true">
+        <span class=class class:group=group class:followed=online.is_some() data-online=presence aria-hidden="true">
             {initial}
         </span>
     }

@@ -80,6 +80,10 @@ pub(crate) fn InboxList(later: bool) -> impl IntoView {
                     let (id, preview) = (entry.conversation_id, preview(entry, me));
                     let typing_label = move || store.typing_label(id, group);
                     let typing = move || typing_label().is_some();
+                    // The other person of a direct chat: a dot while online.
+                    let online = entry.participant.filter(|_| !group).map(|other| {
+                        Signal::derive(move || store.with(|c| c.people.online(other)))
+                    });
                     view! {
                         <li>
                             <a
@@ -90,7 +94,7 @@ pub(crate) fn InboxList(later: bool) -> impl IntoView {
                                 data-testid="inbox-row"
                                 data-conversation-id=entry.conversation_id.to_string()
                             >
-                                <Avatar name=name.clone() group/>
+                                <Avatar name=name.clone() group online/>
                                 <span class="inbox-text">
                                     <span class="inbox-top">
                                         <span class="inbox-name">{name}</span>

@@ -7,6 +7,7 @@
 //! page prepended above does not move what is on screen, and new messages
 //! keep the view at the bottom when it was there.
 
+use crate::model::receipts::Receipt;
 use crate::model::time;
 use crate::model::timeline::{ChatMessage, Status};
 use crate::protocol::UserId;
@@ -25,6 +26,10 @@ enum Row {
         mine: bool,
         sender: Option<String>,
         time: String,
+        /// Mine and stored: how far it got.
+        receipt: Receipt,
+        /// Mine, the newest of mine, in a group: who has read it.
+        seen_by: Vec<String>,
     },
 }
 
@@ -45,6 +50,14 @@ fn status_tag(status: &Status) -> &'static str {
     }
 }
 
+fn receipt_tag(receipt: &Receipt) -> &'static str {
+    match receipt {
+        Receipt::Sent => "sent",
+        Receipt::Delivered => "delivered",
+        Receipt::Seen => "seen",
+    }
+}
+
 fn rows(store: ChatStore, me: UserId, group: bool) -> Vec<Row> {
     let hydrated = store.hydrated.get();
     let now = store.now_ms.get();
@@ -55,7 +68,12 @@ fn rows(store: ChatStore, me: UserId, group: bool) -> Vec<Row> {
         };
         let mut rows = Vec::with_capacity(timeline.messages().len() + 4);
         let mut previous: Option<(i64, UserId)> = None;
-        for message in timeline.messages() {
+        let receipts = chat.receipts.of(timeline);
+        let newest_mine = timeline
+            .messages()
+            .iter()
+            .rposition(|m| m.sender_id == me && m.status == Status::Sent);
+        for (index, message) in timeline.messages().iter().enumerate() {
             let offset = time::offset_minutes(message.timestamp, hydrated);
             let day = time::day_number(message.timestamp, offset);
             let today = time::day_number(now, time::offset_minutes(now, hydrated));
@@ -71,17 +89,33 @@ fn rows(store: ChatStore, me: UserId, group: bool) -> Vec<Row> {
             let sender =
                 (group && !mine && new_run).then(|| chat.name_of(message.sender_id).to_owned());
             let time = time::clock(message.timestamp, offset);
+            let receipt = receipts.get(index).cloned().unwrap_or(Receipt::Sent);
+            let seen_by: Vec<String> = if group && newest_mine == Some(index) {
+                let readers = chat.receipts.seen_by(timeline, index);
+                let mut names: Vec<String> = readers
+                    .iter()
+                    .map(|u| chat.name_of(*u).to_owned())
+                    .collect();
+                names.sort_unstable();
+                names
+            } else {
+                Vec::new()
+            };
             rows.push(Row::Message {
                 key: format!(
-                    "{}|{}|{}|{time}",
+                    "{}|{}|{}|{time}|{}|{}",
                     message.message_id,
                     status_tag(&message.status),
-                    sender.is_some()
+                    sender.is_some(),
+                    receipt_tag(&receipt),
+                    seen_by.join(",")
                 ),
                 message: message.clone(),
                 mine,
                 sender,
                 time,
+                receipt,
+                seen_by,
             });
             previous = Some((day, message.sender_id));
         }
@@ -100,12 +134,26 @@ fn render(row: Row, store: ChatStore) -> AnyView {
             mine,
             sender,
             time,
+            receipt,
+            seen_by,
             ..
         } => {
             let status = status_tag(&message.status);
             let id = message.message_id.clone();
             let mark = mine.then(|| match &message.status {
-                Status::Sent => view! { <span class="mark" title="Sent">"✓"<span class="visually-hidden">" Sent"</span></span> }.into_any(),
+                Status::Sent => {
+                    let (ticks, label) = match receipt {
+                        Receipt::Sent => ("✓", "Sent"),
+                        Receipt::Delivered => ("✓✓", "Delivered"),
+                        Receipt::Seen => ("✓✓", "Seen"),
+                    };
+                    view! {
+                        <span class="mark" class:seen=receipt == Receipt::Seen title=label data-receipt=receipt_tag(&receipt)>
+                            {ticks}<span class="visually-hidden">{format!(" {label}")}</span>
+                        </span>
+                    }
+                    .into_any()
+                }
                 Status::Pending => view! { <span class="mark" title="Sending">"◷"<span class="visually-hidden">" Sending"</span></span> }.into_any(),
                 // Still on its way: the outbox tries again by itself.
                 Status::Retrying { reason } => {
@@ -138,6 +186,13 @@ fn render(row: Row, store: ChatStore) -> AnyView {
                             {mark}
                         </span>
                     </div>
+                    {(!seen_by.is_empty()).then(|| view! {
+                        // Who: on hover, and on a tap (a plain disclosure).
+                        <details class="seen-by" data-testid="seen-by">
+                            <summary title=seen_by.join(", ")>{format!("Seen by {}", seen_by.len())}</summary>
+                            <span>{seen_by.join(", ")}</span>
+                        </details>
+                    })}
                 </li>
             }
             .into_any()

@@ -12,12 +12,12 @@ use crate::protocol::{
     ClientEvent, MAX_PRESENCE_SUBSCRIPTION, PresenceList, PresencePayload, PresenceSubscription,
     UserId,
 };
-use std::collections::HashMap;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct People {
-    /// Online, and when last seen, as last heard.
-    known: HashMap<UserId, (bool, Option<i64>)>,
+    /// Online, and when last seen, as last heard; sorted by user (a list:
+    /// less code in the browser's bundle than a map).
+    known: Vec<(UserId, bool, Option<i64>)>,
     /// Whom the live connection follows (`None`: nobody asked yet on it).
     following: Option<Vec<UserId>>,
 }
@@ -25,8 +25,21 @@ pub(crate) struct People {
 impl People {
     /// A `presence` push.
     pub(crate) fn changed(&mut self, person: PresencePayload) {
-        self.known
-            .insert(person.user_id, (person.online, person.last_seen));
+        let entry = (person.user_id, person.online, person.last_seen);
+        match self.find(person.user_id) {
+            Ok(at) => self.known[at] = entry,
+            Err(at) => self.known.insert(at, entry),
+        }
+    }
+
+    fn find(&self, user: UserId) -> Result<usize, usize> {
+        self.known.binary_search_by_key(&user, |(u, ..)| *u)
+    }
+
+    fn get(&self, user: UserId) -> Option<(bool, Option<i64>)> {
+        let at = self.find(user).ok()?;
+        let (_, online, seen) = self.known[at];
+        Some((online, seen))
     }
 
     /// The `presence.state` answer.
@@ -38,20 +51,20 @@ impl People {
 
     /// Known to be online now.
     pub(crate) fn online(&self, user: UserId) -> bool {
-        self.known.get(&user).is_some_and(|(online, _)| *online)
+        self.get(user).is_some_and(|(online, _)| online)
     }
 
     /// "online", "last seen 14:02" (today), "last seen yesterday", "last
     /// seen Mon 14 Apr"; `None` while unknown.
     pub(crate) fn label(&self, user: UserId, now_ms: i64, offset_min: i64) -> Option<String> {
-        match self.known.get(&user)? {
+        match self.get(user)? {
             (true, _) => Some("online".into()),
             (false, None) => None,
             (false, Some(seen)) => {
-                let day = time::day_number(*seen, offset_min);
+                let day = time::day_number(seen, offset_min);
                 let today = time::day_number(now_ms, offset_min);
                 Some(if day == today {
-                    format!("last seen {}", time::clock(*seen, offset_min))
+                    format!("last seen {}", time::clock(seen, offset_min))
                 } else if day == today - 1 {
                     "last seen yesterday".into()
                 } else {

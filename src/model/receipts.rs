@@ -12,7 +12,6 @@
 
 use super::timeline::Timeline;
 use crate::protocol::{ClientEvent, ConversationId, MemberMarkers, MessageId, ReadPayload, UserId};
-use std::collections::HashMap;
 
 /// At most one `conversation.delivered` per conversation this often.
 pub(crate) const DELIVERED_EVERY_MS: i64 = 1_000;
@@ -37,8 +36,9 @@ struct Marks {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Receipts {
-    /// The open conversation's members but me.
-    marks: HashMap<UserId, Marks>,
+    /// The open conversation's members but me (a list: a few hundred at
+    /// most, and less code in the browser's bundle than a map).
+    marks: Vec<(UserId, Marks)>,
 }
 
 impl Receipts {
@@ -65,7 +65,14 @@ impl Receipts {
         } else {
             shown.newest_stored().map(|m| m.message_id.clone())
         };
-        let marks = self.marks.entry(user).or_default();
+        let at = match self.marks.iter().position(|(u, _)| *u == user) {
+            Some(at) => at,
+            None => {
+                self.marks.push((user, Marks::default()));
+                self.marks.len() - 1
+            }
+        };
+        let marks = &mut self.marks[at].1;
         if read {
             marks.read = message.clone();
         }
@@ -74,7 +81,7 @@ impl Receipts {
 
     /// Someone left: their marks no longer count.
     pub(crate) fn forget(&mut self, user: UserId) {
-        self.marks.remove(&user);
+        self.marks.retain(|(u, _)| *u != user);
     }
 
     /// For each of the timeline's messages, by index: what it shows if it
@@ -82,8 +89,8 @@ impl Receipts {
     pub(crate) fn of(&self, shown: &Timeline) -> Vec<Receipt> {
         let marks: Vec<(Option<usize>, Option<usize>)> = self
             .marks
-            .values()
-            .map(|m| {
+            .iter()
+            .map(|(_, m)| {
                 let read = place(shown, &m.read);
                 (place(shown, &m.delivered).max(read), read)
             })
@@ -124,10 +131,9 @@ fn place(shown: &Timeline, marker: &Option<MessageId>) -> Option<usize> {
 /// When this page says how far it has received, per conversation.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct DeliveryReports {
-    /// When each conversation's last report went.
-    sent_at: HashMap<ConversationId, i64>,
-    /// Reports waiting for their second to pass.
-    waiting: HashMap<ConversationId, MessageId>,
+    /// Each conversation reported in: when its last report went, and the
+    /// report waiting for its second to pass.
+    reports: Vec<(ConversationId, i64, Option<MessageId>)>,
 }
 
 impl DeliveryReports {
@@ -139,49 +145,51 @@ impl DeliveryReports {
         message: MessageId,
         now_ms: i64,
     ) -> Option<ClientEvent> {
-        let last = self.sent_at.get(&conversation).copied();
-        if last.is_some_and(|at| now_ms - at < DELIVERED_EVERY_MS) {
-            self.waiting.insert(conversation, message);
-            return None;
+        match self.reports.iter_mut().find(|(c, ..)| *c == conversation) {
+            Some((_, sent_at, waiting)) if now_ms - *sent_at < DELIVERED_EVERY_MS => {
+                *waiting = Some(message);
+                None
+            }
+            Some((_, sent_at, waiting)) => {
+                *sent_at = now_ms;
+                *waiting = None;
+                Some(report(conversation, message))
+            }
+            None => {
+                self.reports.push((conversation, now_ms, None));
+                Some(report(conversation, message))
+            }
         }
-        self.sent_at.insert(conversation, now_ms);
-        self.waiting.remove(&conversation);
-        Some(report(conversation, message))
     }
 
     /// The held-back reports whose second has passed.
     pub(crate) fn due(&mut self, now_ms: i64) -> Vec<ClientEvent> {
-        let ready: Vec<ConversationId> = self
-            .waiting
-            .keys()
-            .filter(|c| {
-                self.sent_at
-                    .get(c)
-                    .is_none_or(|at| now_ms - at >= DELIVERED_EVERY_MS)
-            })
-            .copied()
-            .collect();
-        ready
-            .into_iter()
-            .filter_map(|c| {
-                let message = self.waiting.remove(&c)?;
-                self.sent_at.insert(c, now_ms);
-                Some(report(c, message))
-            })
-            .collect()
+        let mut due = Vec::new();
+        for (conversation, sent_at, waiting) in &mut self.reports {
+            if now_ms - *sent_at >= DELIVERED_EVERY_MS
+                && let Some(message) = waiting.take()
+            {
+                *sent_at = now_ms;
+                due.push(report(*conversation, message));
+            }
+        }
+        due
     }
 
     /// When the next held-back report is due.
     pub(crate) fn next_due_ms(&self) -> Option<i64> {
-        self.waiting
-            .keys()
-            .filter_map(|c| self.sent_at.get(c).map(|at| at + DELIVERED_EVERY_MS))
+        self.reports
+            .iter()
+            .filter(|(_, _, waiting)| waiting.is_some())
+            .map(|(_, sent_at, _)| sent_at + DELIVERED_EVERY_MS)
             .min()
     }
 
     /// Read implies delivered: no report needed for what was read.
     pub(crate) fn read(&mut self, conversation: ConversationId) {
-        self.waiting.remove(&conversation);
+        if let Some((.., waiting)) = self.reports.iter_mut().find(|(c, ..)| *c == conversation) {
+            *waiting = None;
+        }
     }
 }
 

@@ -193,18 +193,6 @@ fn Conversation(data: ConversationView) -> impl IntoView {
         (ConversationKind::Group, Some(title)) => title.clone(),
         _ => others.join(", "),
     };
-    // The member count follows people leaving while the page is open;
-    // someone typing shows in its place.
-    let subtitle = move || {
-        if let Some(typing) = store.typing_label(id, group) {
-            typing
-        } else if group {
-            let count = store.with(|c| c.open.as_ref().map_or(0, |o| o.participants.len()));
-            format!("{count} members")
-        } else {
-            "Direct chat".to_owned()
-        }
-    };
     let other = (!group)
         .then(|| {
             conversation
@@ -214,6 +202,26 @@ fn Conversation(data: ConversationView) -> impl IntoView {
                 .cloned()
         })
         .flatten();
+    let other_id = other.as_ref().map(|o| o.user_id);
+    // The member count follows people leaving while the page is open; in a
+    // direct chat, whether the other person is online or when they were
+    // last seen; someone typing shows in its place.
+    let subtitle = move || {
+        if let Some(typing) = store.typing_label(id, group) {
+            return typing;
+        }
+        if group {
+            let count = store.with(|c| c.open.as_ref().map_or(0, |o| o.participants.len()));
+            return format!("{count} members");
+        }
+        let (hydrated, now) = (store.hydrated.get(), store.now_ms.get());
+        let offset = crate::model::time::offset_minutes(now, hydrated);
+        other_id
+            .and_then(|other| store.with(|c| c.people.label(other, now, offset)))
+            .unwrap_or_else(|| "Direct chat".to_owned())
+    };
+    let online =
+        other_id.map(|other| Signal::derive(move || store.with(|c| c.people.online(other))));
     let blocked = data.blocked_by_me;
 
     store.open_conversation(data.conversation, data.page);
@@ -248,7 +256,7 @@ fn Conversation(data: ConversationView) -> impl IntoView {
         <section class="conversation" aria-label=label>
             <header class="conversation-head">
                 <a class="back" href="/" aria-label="Back to chats">"‹"</a>
-                <Avatar name=avatar group/>
+                <Avatar name=avatar group online/>
                 <div class="conversation-title">
                     <h1>{title}</h1>
                     <p class="subtitle" aria-live="polite" data-testid="conversation-subtitle">{subtitle}</p>
