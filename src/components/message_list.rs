@@ -91,13 +91,12 @@ fn rows(store: ChatStore, me: UserId, group: bool) -> Vec<Row> {
             let time = time::clock(message.timestamp, offset);
             let receipt = receipts.get(index).cloned().unwrap_or(Receipt::Sent);
             let seen_by: Vec<String> = if group && newest_mine == Some(index) {
-                let readers = chat.receipts.seen_by(timeline, index);
-                let mut names: Vec<String> = readers
-                    .iter()
-                    .map(|u| chat.name_of(*u).to_owned())
-                    .collect();
-                names.sort_unstable();
-                names
+                // In the members' order: by name.
+                let members = chat.open.iter().flat_map(|c| &c.participants);
+                members
+                    .filter(|p| chat.receipts.has_seen(p.user_id, timeline, index))
+                    .map(|p| p.username.clone())
+                    .collect()
             } else {
                 Vec::new()
             };

@@ -111,16 +111,11 @@ impl Receipts {
             .collect()
     }
 
-    /// Who has read the message at `index` of the timeline.
-    pub(crate) fn seen_by(&self, shown: &Timeline, index: usize) -> Vec<UserId> {
-        let mut users: Vec<UserId> = self
-            .marks
+    /// Whether `user` has read the message at `index` of the timeline.
+    pub(crate) fn has_seen(&self, user: UserId, shown: &Timeline, index: usize) -> bool {
+        self.marks
             .iter()
-            .filter(|(_, m)| place(shown, &m.read).is_some_and(|at| at >= index))
-            .map(|(user, _)| *user)
-            .collect();
-        users.sort_unstable();
-        users
+            .any(|(u, m)| *u == user && place(shown, &m.read).is_some_and(|at| at >= index))
     }
 }
 
