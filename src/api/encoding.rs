@@ -12,8 +12,9 @@ use leptos::server_fn::{Bytes, ContentType, Decodes, Encodes, Format, FormatType
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// JSON, decoded from text.
-pub(crate) struct JsonText;
+/// JSON, decoded from text. Public because the public `ApiError` names it
+/// as the encoding of its server-function errors.
+pub struct JsonText;
 
 impl ContentType for JsonText {
     const CONTENT_TYPE: &'static str = "application/json";

@@ -32,14 +32,20 @@ pub(crate) fn load(user: UserId) -> Vec<MessagePayload> {
     };
     let prefix = prefix(user);
     let count = storage.length().unwrap_or(0);
-    let mut pending: Vec<MessagePayload> = (0..count)
+    let found = (0..count)
         .filter_map(|i| storage.key(i).ok().flatten())
         .filter(|key| key.starts_with(&prefix))
         .filter_map(|key| storage.get_item(&key).ok().flatten())
         .filter_map(|json| serde_json::from_str(&json).ok())
-        .filter(|m: &MessagePayload| m.sender_id == user)
-        .collect();
-    pending.sort_by(|a, b| a.message_id.cmp(&b.message_id));
+        .filter(|m: &MessagePayload| m.sender_id == user);
+    // Each put in its place as it is read (after any with the same id, as a
+    // stable sort leaves them): an outbox holds a few messages, and a sort
+    // of these would add kilobytes to the bundle.
+    let mut pending: Vec<MessagePayload> = Vec::new();
+    for message in found {
+        let at = pending.partition_point(|m| m.message_id <= message.message_id);
+        pending.insert(at, message);
+    }
     pending
 }
 

@@ -10,6 +10,20 @@ pub(crate) fn hue(name: &str) -> u32 {
     }) % 12
 }
 
+/// `c` in upper case, as `char::to_uppercase` gives it (`ß` is `SS`).
+#[cfg(not(feature = "hydrate"))]
+fn upper_case(c: char) -> String {
+    c.to_uppercase().to_string()
+}
+
+/// In the browser, the JavaScript engine's `toUpperCase`: the same full,
+/// locale-free Unicode mapping, without the 12 KB case table Rust's would
+/// add to the bundle every page loads.
+#[cfg(feature = "hydrate")]
+fn upper_case(c: char) -> String {
+    js_sys::JsString::from(c).to_upper_case().into()
+}
+
 /// `online`: for a person whose presence is followed, a dot that is green
 /// while they are online (`data-online` says which, for tests and styles).
 #[component]
@@ -21,7 +35,7 @@ pub(crate) fn Avatar(
     let initial = name
         .chars()
         .find(|c| c.is_alphanumeric())
-        .map(|c| c.to_uppercase().to_string())
+        .map(upper_case)
         .unwrap_or_else(|| "?".into());
     let class = format!("avatar hue-{}", hue(&name));
     let presence = move || online.map(|o| if o.get() { "true" } else { "false" });

@@ -163,7 +163,11 @@ impl ApiError {
 /// decoding failures of the server-function machinery become `internal` (or
 /// `unavailable` when the request never reached the server).
 impl leptos::server_fn::error::FromServerFnError for ApiError {
-    type Encoder = leptos::server_fn::codec::JsonEncoding;
+    // Leptos's `JsonEncoding` writes the same JSON but reads it from bytes:
+    // the browser's bundle would hold a second copy of the JSON reader, and
+    // of this type's deserializer, beside the ones every answer and frame
+    // is read with (from text).
+    type Encoder = crate::api::encoding::JsonText;
 
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
         use leptos::server_fn::error::ServerFnErrorErr as E;
