@@ -219,6 +219,19 @@ pub struct Payload {
     pub user_id: Option<String>,
     pub content: Option<String>,
     pub code: Option<String>,
+    /// `presence`: whether `user_id` is online now.
+    pub online: Option<bool>,
+    /// `presence`: when `user_id`'s last connection closed (ms), if offline.
+    pub last_seen: Option<i64>,
+    /// `presence.state`: everyone the connection follows.
+    pub people: Option<Vec<Person>>,
+}
+
+/// One entry of a `presence.state` list.
+#[derive(Deserialize)]
+pub struct Person {
+    pub user_id: String,
+    pub online: bool,
 }
 
 /// The next text frame as JSON; `None` when the socket ends.

@@ -34,8 +34,9 @@ pub const SCENARIOS: [&str; 10] = [
     "send", "deliver", "history", "inbox", "fanout", "idle", "limit", "deliver2", "page", "typing",
 ];
 
-/// Scenarios that run only when named: `soak` takes minutes.
-pub const NAMED_ONLY: [&str; 1] = ["soak"];
+/// Scenarios that run only when named: `soak` takes minutes, and so does
+/// signing up `presence`'s 5,000 users (an Argon2 hash each).
+pub const NAMED_ONLY: [&str; 2] = ["soak", "presence"];
 
 const USAGE: &str = "\
 usage: .ci/bench [OPTIONS] [SCENARIO...]
@@ -48,7 +49,11 @@ scenarios: send deliver history inbox fanout idle limit deliver2 page typing, or
            Fast 3G (needs the release bundle: .ci/bench builds it); typing
            is a group of 100 all typing (issue 13); soak (only when named,
            issue 17) holds deliver's pattern for minutes and reports every
-           10 s with PostgreSQL's checkpoints and WAL fsyncs
+           10 s with PostgreSQL's checkpoints and WAL fsyncs; presence (only
+           when named, issue 13) signs up 5,000 users, each following 50,
+           who disconnect and come back in waves (a server given with --url
+           must run with NATTER_PRESENCE_GRACE_MS=1000, as the benchmark's
+           own does)
 
 options:
   --url URL               measure a running server (http://host:port) instead of
@@ -63,6 +68,7 @@ options:
                           (default 200)
   --idle-connections N    WebSockets held open by `idle` (default 10000)
   --idle-seconds S        how long `idle` watches them (default 30)
+  --presence-users N      users in `presence` (default 5000)
   --soak-rate N           messages per second in all for soak (default 1500)
   --soak-seconds S        how long soak lasts (default 180)
 ";
@@ -77,6 +83,7 @@ pub struct Options {
     pub deliver_rate: f64,
     pub idle_connections: usize,
     pub idle_seconds: u64,
+    pub presence_users: usize,
     pub soak_rate: f64,
     pub soak_seconds: u64,
 }
@@ -92,6 +99,7 @@ fn parse_args() -> Res<Options> {
         deliver_rate: 200.0,
         idle_connections: 10_000,
         idle_seconds: 30,
+        presence_users: 5000,
         soak_rate: 1500.0,
         soak_seconds: 180,
     };
@@ -120,6 +128,7 @@ fn parse_args() -> Res<Options> {
             }
             "--deliver-rate" => options.deliver_rate = value("--deliver-rate")?.parse()?,
             "--idle-seconds" => options.idle_seconds = value("--idle-seconds")?.parse()?,
+            "--presence-users" => options.presence_users = value("--presence-users")?.parse()?,
             "--soak-rate" => options.soak_rate = value("--soak-rate")?.parse()?,
             "--soak-seconds" => options.soak_seconds = value("--soak-seconds")?.parse()?,
             "all" => options.scenarios.extend(SCENARIOS),

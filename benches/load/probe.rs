@@ -65,7 +65,9 @@ impl Probe {
         self.snapshot()
     }
 
-    fn snapshot(&self) -> Snapshot {
+    /// Every counter, without resetting the memory high-water mark (for a
+    /// part of a scenario measured inside its whole).
+    pub fn snapshot(&self) -> Snapshot {
         Snapshot {
             at: Instant::now(),
             server_cpu: self

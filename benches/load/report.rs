@@ -311,6 +311,20 @@ pub fn targets(outcomes: &[Outcome]) {
             cell(o.number("server_cpu_us_per_delivery"), 2)
         ));
     }
+    if let Some(o) = find("presence") {
+        let p99 = o.latency.map_or(f64::NAN, |l| l.p99);
+        let updates = o.number("db_row_updates").unwrap_or(f64::NAN);
+        let disconnects = o.number("disconnects").unwrap_or(f64::NAN);
+        lines.push(format!(
+            "presence (issue 13): transition to each follower p99 {p99:.2} ms (target < 50 ms): {} \
+             (online {} ms, offline {} ms after the grace); {updates} row updates on users for \
+             {disconnects} disconnects (target: at most one per disconnect): {}",
+            verdict(p99 < 50.0),
+            cell(o.number("online_p99_ms"), 2),
+            cell(o.number("offline_p99_ms"), 2),
+            verdict(updates <= disconnects)
+        ));
+    }
     if let Some(o) = find("idle") {
         let kb = o.number("kb_per_connection").unwrap_or(f64::NAN);
         lines.push(format!(

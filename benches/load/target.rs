@@ -56,6 +56,11 @@ struct Started {
 
 const BENCH_DB_DIR: &str = "target/bench-db";
 
+/// The presence grace natter is started with here (`presence-grace-ms`,
+/// 10,000 by default): `presence` assumes it when it times offline
+/// transitions.
+pub const PRESENCE_GRACE_MS: u64 = 1000;
+
 impl Target {
     pub async fn prepare(options: &Options) -> Res<Self> {
         if let Some(url) = &options.url {
@@ -204,6 +209,8 @@ fn start_server(root: &Path, database_url: &str) -> Res<(Child, String)> {
         // Setting up signs many users up at once.
         .env("NATTER_PASSWORD_HASH_QUEUE", "1000000")
         .env("NATTER_PASSWORD_HASH_WAIT_MS", "600000")
+        // A short grace, so that `presence`'s waves of disconnects are quick.
+        .env("NATTER_PRESENCE_GRACE_MS", PRESENCE_GRACE_MS.to_string())
         .envs(
             [
                 "READ_MARKER",
@@ -213,6 +220,7 @@ fn start_server(root: &Path, database_url: &str) -> Res<(Child, String)> {
                 "NEW_CONVERSATION",
                 "CONNECT",
                 "TYPING",
+                "PRESENCE",
                 "UNKNOWN_TOKEN",
                 "FAILED_LOGIN",
             ]

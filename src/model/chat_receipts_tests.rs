@@ -169,8 +169,8 @@ fn the_page_follows_the_people_it_shows_once_per_connection() {
     assert!(chat.people.online(bob.user_id));
     // Opening a group with Carol adds her; opening it again adds nobody.
     let effects = chat.open_conversation(conversation(d, &[&alice, &carol]), page(d, &[]));
-    let both = vec![bob.user_id, carol.user_id];
-    assert_eq!(followed(&effects), [both.clone()]);
+    let both = [bob.user_id, carol.user_id];
+    assert_eq!(followed(&effects), [both]);
     let again = chat.open_conversation(conversation(d, &[&alice, &carol]), page(d, &[]));
     assert!(followed(&again).is_empty());
     // A new connection knows nothing and follows nobody until told.

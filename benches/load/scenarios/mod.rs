@@ -10,6 +10,7 @@ mod fanout;
 mod idle;
 mod limit;
 mod page;
+mod presence;
 mod reads;
 mod send;
 mod soak;
@@ -74,6 +75,7 @@ impl<'a> Ctx<'a> {
             "limit" => limit::limit(self).await,
             "page" => page::page(self).await,
             "typing" => typing::typing(self).await,
+            "presence" => presence::presence(self).await,
             "soak" => soak::soak(self).await,
             other => Err(format!("unknown scenario {other}").into()),
         }
