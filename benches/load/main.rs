@@ -69,6 +69,8 @@ options:
   --idle-connections N    WebSockets held open by `idle` (default 10000)
   --idle-seconds S        how long `idle` watches them (default 30)
   --presence-users N      users in `presence` (default 5000)
+  --presence-wave-ms N    over how long each `presence` wave's users leave, and come back
+                          (default 0: all at once)
   --soak-rate N           messages per second in all for soak (default 1500)
   --soak-seconds S        how long soak lasts (default 180)
 ";
@@ -84,6 +86,7 @@ pub struct Options {
     pub idle_connections: usize,
     pub idle_seconds: u64,
     pub presence_users: usize,
+    pub presence_wave_ms: u64,
     pub soak_rate: f64,
     pub soak_seconds: u64,
 }
@@ -100,6 +103,7 @@ fn parse_args() -> Res<Options> {
         idle_connections: 10_000,
         idle_seconds: 30,
         presence_users: 5000,
+        presence_wave_ms: 0,
         soak_rate: 1500.0,
         soak_seconds: 180,
     };
@@ -129,6 +133,9 @@ fn parse_args() -> Res<Options> {
             "--deliver-rate" => options.deliver_rate = value("--deliver-rate")?.parse()?,
             "--idle-seconds" => options.idle_seconds = value("--idle-seconds")?.parse()?,
             "--presence-users" => options.presence_users = value("--presence-users")?.parse()?,
+            "--presence-wave-ms" => {
+                options.presence_wave_ms = value("--presence-wave-ms")?.parse()?
+            }
             "--soak-rate" => options.soak_rate = value("--soak-rate")?.parse()?,
             "--soak-seconds" => options.soak_seconds = value("--soak-seconds")?.parse()?,
             "all" => options.scenarios.extend(SCENARIOS),

@@ -111,7 +111,7 @@ pub async fn presence(ctx: &mut Ctx<'_>) -> Res<Outcome> {
     ));
     let connecting = Instant::now();
     let mut conns: Vec<Option<Conn>> = (0..n).map(|_| None).collect();
-    for (user, _, conn) in open(&world, (0..n).collect()).await {
+    for (user, _, conn) in open(&world, (0..n).collect(), Duration::ZERO).await {
         conns[user] = Some(conn.map_err(|e| format!("connecting user {user}: {e}"))?);
     }
     let connected = connecting.elapsed();
@@ -142,7 +142,15 @@ pub async fn presence(ctx: &mut Ctx<'_>) -> Res<Outcome> {
         let mut from = vec![None; n];
         let going = ctx.target.probe.snapshot();
         let closing = Instant::now();
-        for &s in &subjects {
+        // All at once, or spread evenly over `--presence-wave-ms` (and so
+        // is their coming back).
+        let pace =
+            Duration::from_millis(ctx.options.presence_wave_ms) / subjects.len().max(1) as u32;
+        for (k, &s) in subjects.iter().enumerate() {
+            if !pace.is_zero() {
+                let at = closing + pace * k as u32;
+                tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+            }
             if let Some(conn) = conns[s].take() {
                 from[s] = Some(close(conn).await + GRACE);
                 disconnects += 1;
@@ -159,7 +167,7 @@ pub async fn presence(ctx: &mut Ctx<'_>) -> Res<Outcome> {
         let mut from = vec![None; n];
         let mut reconnected = 0;
         let reconnecting = Instant::now();
-        for (user, at, conn) in open(&world, subjects.clone()).await {
+        for (user, at, conn) in open(&world, subjects.clone(), pace).await {
             match conn {
                 Ok(conn) => {
                     conns[user] = Some(conn);
@@ -209,6 +217,7 @@ pub async fn presence(ctx: &mut Ctx<'_>) -> Res<Outcome> {
         spread,
         offline_cpu,
         updates: before.zip(after).map(|(b, a)| a - b),
+        wave_ms: ctx.options.presence_wave_ms,
     };
     report(&tally, &run, usage)
 }
@@ -227,6 +236,8 @@ struct Run {
     offline_cpu: (f64, f64),
     /// Rows of `users` updated over the waves.
     updates: Option<i64>,
+    /// Over how long each wave's users left (0: at once).
+    wave_ms: u64,
 }
 
 fn report(tally: &Tally, run: &Run, usage: Usage) -> Res<Outcome> {
@@ -240,6 +251,7 @@ fn report(tally: &Tally, run: &Run, usage: Usage) -> Res<Outcome> {
         spread,
         offline_cpu,
         updates,
+        wave_ms,
     } = run;
     let mut outcome = Outcome::new("presence", "transition to each follower");
     outcome.count = tally.delivered;
@@ -330,8 +342,13 @@ fn report(tally: &Tally, run: &Run, usage: Usage) -> Res<Outcome> {
                          at most one write per disconnect"
             .into();
     }
+    let leaving = match wave_ms {
+        0 => "each leaving and coming back at once".to_owned(),
+        ms => format!("each leaving, then coming back, over {ms} ms"),
+    };
+    outcome.figure("wave_ms", wave_ms);
     outcome.note = format!(
-        "{n} users following {} each, {WAVES} waves, {disconnects} disconnects; offline p99 {} ms \
+        "{n} users following {} each, {WAVES} waves {leaving}, {disconnects} disconnects; offline p99 {} ms \
          after the {PRESENCE_GRACE_MS} ms grace ({} ms after it from the close as the server saw \
          it; a wave's offline deliveries spread over up to {} ms), online p99 {} ms from the \
          reconnect; {} row updates on users",

@@ -296,9 +296,19 @@ impl<'w> Phase<'w> {
 
 /// Opens a socket for each of `who` that follows the user's group-mates:
 /// each with the moment just before it began.
-pub(super) async fn open(world: &World, who: Vec<usize>) -> Vec<(usize, Instant, Res<Conn>)> {
-    futures::stream::iter(who)
-        .map(|user| async move {
+/// Connects `who`, as fast as the server answers (`pace` zero) or one
+/// every `pace`; each with the moment its connecting began.
+pub(super) async fn open(
+    world: &World,
+    who: Vec<usize>,
+    pace: Duration,
+) -> Vec<(usize, Instant, Res<Conn>)> {
+    let start = tokio::time::Instant::now();
+    futures::stream::iter(who.into_iter().enumerate())
+        .map(|(k, user)| async move {
+            if !pace.is_zero() {
+                tokio::time::sleep_until(start + pace * k as u32).await;
+            }
             let at = Instant::now();
             (user, at, connect(world, user).await)
         })

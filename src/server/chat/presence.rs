@@ -66,6 +66,8 @@ struct State {
     seen: HashMap<UserId, i64>,
     follows: HashMap<ConnectionId, Follow>,
     followers: HashMap<UserId, Vec<ConnectionId>>,
+    /// Changes not told to the followers yet (within one call).
+    changed: Vec<PresencePayload>,
 }
 
 impl State {
@@ -81,22 +83,40 @@ impl State {
         *seen = (*seen).max(at_ms);
     }
 
-    /// Tells every connection that follows `user` of their new state.
-    fn push(&self, user: UserId, online: bool, last_seen: Option<i64>) {
-        let Some(followers) = self.followers.get(&user) else {
-            return;
-        };
-        let frame = Frame::from(
-            ServerEvent::Presence(PresencePayload {
+    /// Notes a change of `user`'s state for their followers (told by
+    /// [`Self::tell_followers`], once the whole change is known).
+    fn push(&mut self, user: UserId, online: bool, last_seen: Option<i64>) {
+        if self.followers.contains_key(&user) {
+            self.changed.push(PresencePayload {
                 user_id: user,
                 online,
                 last_seen,
-            })
-            .to_json(),
-        );
-        for id in followers {
-            if let Some(follow) = self.follows.get(id) {
-                follow.handle.offer(frame.clone());
+            });
+        }
+    }
+
+    /// Tells every follower of each changed user, a connection's frames
+    /// one after another: when a thousand people go offline at once, a
+    /// follower's writer then finds all of its frames queued when it wakes
+    /// and sends them in one write, rather than waking (and writing) once
+    /// for each as they trickle in.
+    fn tell_followers(&mut self) {
+        if self.changed.is_empty() {
+            return;
+        }
+        let changed = std::mem::take(&mut self.changed);
+        let mut frames = Vec::with_capacity(changed.len());
+        let mut sends: Vec<(ConnectionId, usize)> = Vec::new();
+        for (n, person) in changed.into_iter().enumerate() {
+            for id in self.followers.get(&person.user_id).into_iter().flatten() {
+                sends.push((*id, n));
+            }
+            frames.push(Frame::from(ServerEvent::Presence(person).to_json()));
+        }
+        sends.sort_unstable();
+        for (id, n) in sends {
+            if let Some(follow) = self.follows.get(&id) {
+                follow.handle.offer(frames[n].clone());
             }
         }
     }
@@ -183,6 +203,7 @@ impl Presence {
             Some(Here::Leaving { .. }) => None,
             _ => {
                 state.transition(user, was, 0);
+                state.tell_followers();
                 Some(NodeEvent::Presence {
                     user,
                     online: true,
@@ -227,6 +248,7 @@ impl Presence {
             });
             expired.gone.push((user, at_ms));
         }
+        state.tell_followers();
         expired
     }
 
@@ -256,7 +278,9 @@ impl Presence {
 
     /// What another node said of one of its users.
     pub(crate) fn remote(&self, node: Uuid, user: UserId, online: bool, at_ms: i64, now: Instant) {
-        self.lock().remote(node, user, online, at_ms, now);
+        let mut state = self.lock();
+        state.remote(node, user, online, at_ms, now);
+        state.tell_followers();
     }
 
     /// Part of another node's whole list of its online users; the `first`
@@ -284,6 +308,7 @@ impl Presence {
         for user in users {
             state.remote(node, *user, true, at_ms, now);
         }
+        state.tell_followers();
     }
 
     /// Nodes not heard from since `silent_since` are gone, and their users
@@ -310,6 +335,7 @@ impl Presence {
             }
             state.nodes.remove(&node);
         }
+        state.tell_followers();
     }
 
     /// This node's online users, as events for a node that just said
@@ -420,7 +446,10 @@ pub(crate) async fn keep(presence: Arc<Presence>, db: PgPool, fanout: Arc<dyn Fa
             _ = presence.due.notified() => continue,
         }
         let now = Instant::now();
-        let expired = presence.expire(now);
+        // Graces ending in the next moments end together: a crowd that
+        // left at once (a network drop) is told to each follower in one
+        // write, a few milliseconds early.
+        let expired = presence.expire(now + TOGETHER);
         if let Some(silent_since) = now.checked_sub(PRESENCE_TTL) {
             presence.forget_silent(silent_since, now_ms(), now);
         }
@@ -443,6 +472,9 @@ pub(crate) async fn keep(presence: Arc<Presence>, db: PgPool, fanout: Arc<dyn Fa
         }
     }
 }
+
+/// Graces that end within this of each other end together.
+const TOGETHER: Duration = Duration::from_millis(25);
 
 /// The keeper looks at least this often (for silent nodes, and for a
 /// store to try again).
