@@ -14,6 +14,11 @@ test('Alice sees Bob online, and a grey dot and "last seen" once his page closes
   await expect(subtitle).toHaveText('online');
   await expect(headerDot).toHaveAttribute('data-online', 'true');
   await expect(rowDot).toHaveAttribute('data-online', 'true');
+  // A message redraws the inbox in the browser: the dot stays.
+  await write(alice, 'still there?');
+  await expect(message(alice, 'still there?')).toHaveAttribute('data-status', 'sent');
+  await expect(rowDot).toHaveClass(/\bfollowed\b/);
+  await expect(rowDot).toHaveAttribute('data-online', 'true');
 
   await bobContext.close();
   await expect(subtitle).toHaveText(/^last seen \d\d:\d\d$/);

@@ -37,10 +37,18 @@ pub(crate) fn Avatar(
         .find(|c| c.is_alphanumeric())
         .map(upper_case)
         .unwrap_or_else(|| "?".into());
-    let class = format!("avatar hue-{}", hue(&name));
+    // One class string, not `class=` beside `class:` toggles: an element
+    // made in the browser (a row added after hydration) applied `class=`
+    // last and lost the toggled ones.
+    let class = format!(
+        "avatar hue-{}{}{}",
+        hue(&name),
+        if group { " group" } else { "" },
+        if online.is_some() { " followed" } else { "" }
+    );
     let presence = move || online.map(|o| if o.get() { "true" } else { "false" });
     view! {
-        <span class=class class:group=group class:followed=online.is_some() data-online=presence aria-hidden="true">
+        <span class=class data-online=presence aria-hidden="true">
             {initial}
         </span>
     }
