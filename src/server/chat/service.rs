@@ -18,8 +18,8 @@ use super::fanout::NodeEvent;
 use super::hub::{ConnectionHandle, ConnectionId, Frame};
 use super::members::Members;
 use crate::protocol::{
-    ApiError, ConversationId, ErrorCode, MarkerPayload, MemberPayload, MessagePayload,
-    PresenceSubscription, ReadPayload, ServerEvent, TypingNotice, clamp_timestamp,
+    ApiError, ConversationId, MarkerPayload, MemberPayload, MessagePayload, PresenceSubscription,
+    ReadPayload, ServerEvent, TypingNotice, clamp_timestamp,
 };
 use crate::server::auth::CurrentUser;
 use crate::server::clock::now_ms;
@@ -56,6 +56,14 @@ pub(crate) mod refusal {
         ApiError::new(
             ErrorCode::Unavailable,
             "the database is unavailable right now; nothing was stored, retry",
+        )
+    }
+
+    /// A read or a marker the database could not take (nothing to undo).
+    pub(crate) fn database_busy() -> ApiError {
+        ApiError::new(
+            ErrorCode::Unavailable,
+            "the database is unavailable right now; retry",
         )
     }
 
@@ -171,11 +179,7 @@ impl ChatCore {
             .await
             .map_err(|e| {
                 tracing::warn!(error = %e, "marker failed");
-                ApiError::new(
-                    ErrorCode::Unavailable,
-                    "the database is unavailable right now; retry",
-                )
-                .about(id.clone())
+                refusal::database_busy().about(id.clone())
             })?;
         match outcome {
             Marked::Moved => {
@@ -224,10 +228,7 @@ impl ChatCore {
                 .await
                 .map_err(|e| {
                     tracing::warn!(error = %e, "presence lookup failed");
-                    ApiError::new(
-                        ErrorCode::Unavailable,
-                        "the database is unavailable right now; retry",
-                    )
+                    refusal::database_busy()
                 })?
         };
         let state = self.presence.follow(from, people);

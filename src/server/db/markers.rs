@@ -32,47 +32,29 @@ pub(crate) async fn mark(
     user: UserId,
     message: &MessageId,
 ) -> sqlx::Result<Marked> {
-    let (target, moved) = match marker {
-        Marker::Read => {
-            let row = sqlx::query!(
-                r#"WITH found AS MATERIALIZED (
-                     SELECT conversation_id, seq FROM messages WHERE message_id = $2),
-                 target AS (SELECT seq FROM found WHERE conversation_id = $1),
-                 moved AS (
-                     UPDATE participants p
-                     SET read_seq = t.seq, delivered_seq = GREATEST(p.delivered_seq, t.seq)
-                     FROM target t
-                     WHERE p.conversation_id = $1 AND p.user_id = $3 AND p.read_seq < t.seq
-                     RETURNING 1)
-                 SELECT (SELECT seq FROM target) AS "target?", EXISTS (SELECT 1 FROM moved) AS "moved!""#,
-                conversation as ConversationId,
-                message as &MessageId,
-                user as UserId,
-            )
-            .fetch_one(db)
-            .await?;
-            (row.target, row.moved)
-        }
-        Marker::Delivered => {
-            let row = sqlx::query!(
-                r#"WITH found AS MATERIALIZED (
-                     SELECT conversation_id, seq FROM messages WHERE message_id = $2),
-                 target AS (SELECT seq FROM found WHERE conversation_id = $1),
-                 moved AS (
-                     UPDATE participants p SET delivered_seq = t.seq FROM target t
-                     WHERE p.conversation_id = $1 AND p.user_id = $3
-                       AND p.delivered_seq < t.seq AND p.read_seq < t.seq
-                     RETURNING 1)
-                 SELECT (SELECT seq FROM target) AS "target?", EXISTS (SELECT 1 FROM moved) AS "moved!""#,
-                conversation as ConversationId,
-                message as &MessageId,
-                user as UserId,
-            )
-            .fetch_one(db)
-            .await?;
-            (row.target, row.moved)
-        }
-    };
+    // One statement for both: reading moves both markers; delivery only
+    // the delivered one, and only past the read marker.
+    let row = sqlx::query!(
+        r#"WITH found AS MATERIALIZED (
+             SELECT conversation_id, seq FROM messages WHERE message_id = $2),
+         target AS (SELECT seq FROM found WHERE conversation_id = $1),
+         moved AS (
+             UPDATE participants p
+             SET read_seq = CASE WHEN $4 THEN t.seq ELSE p.read_seq END,
+                 delivered_seq = GREATEST(p.delivered_seq, t.seq)
+             FROM target t
+             WHERE p.conversation_id = $1 AND p.user_id = $3 AND p.read_seq < t.seq
+               AND ($4 OR p.delivered_seq < t.seq)
+             RETURNING 1)
+         SELECT (SELECT seq FROM target) AS "target?", EXISTS (SELECT 1 FROM moved) AS "moved!""#,
+        conversation as ConversationId,
+        message as &MessageId,
+        user as UserId,
+        marker == Marker::Read,
+    )
+    .fetch_one(db)
+    .await?;
+    let (target, moved) = (row.target, row.moved);
     Ok(match (target, moved) {
         (None, _) => Marked::UnknownMessage,
         (Some(_), true) => Marked::Moved,
