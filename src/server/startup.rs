@@ -163,5 +163,21 @@ async fn drain(state: &AppState, committer: tokio::task::JoinHandle<()>) {
     while state.chat.hub.connection_count() > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // Graces cut short: whoever was here was last seen now (or when they
+    // left), stored in one statement; the other nodes drop them when this
+    // node goes quiet, or keep them if they reconnected there.
+    let here = state
+        .chat
+        .presence
+        .everyone_here(crate::server::clock::now_ms());
+    if !here.is_empty() {
+        let (users, at): (Vec<_>, Vec<_>) = here.into_iter().unzip();
+        let stored = super::db::presence::store_last_seen(&state.db, &users, &at);
+        match tokio::time::timeout(Duration::from_secs(1), stored).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "shutdown: storing last-seen times failed"),
+            Err(_) => tracing::warn!("shutdown: storing last-seen times took over 1 s; skipped"),
+        }
+    }
     tracing::info!("shutdown: every send answered, every connection closed");
 }

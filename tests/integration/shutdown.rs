@@ -140,6 +140,22 @@ async fn sigterm_answers_every_send_closes_with_1012_and_exits_in_time() {
     assert!(status.success(), "a clean exit: {status}");
     assert!(exited_in < SHUTDOWN_BOUND, "took {exited_in:?}");
     assert!(a.logged("every send answered, every connection closed"));
+    // Everyone node A had was last seen when it went (stored once, before
+    // it exited); the listeners on node B are still there.
+    let db = sqlx::PgPool::connect(&db_url).await.unwrap();
+    for (first, second, listener, _) in &groups {
+        for (user, stored) in [(first, true), (second, true), (listener, false)] {
+            let seen: Option<i64> = sqlx::query_scalar(
+                "SELECT (extract(epoch FROM last_seen_at) * 1000)::int8 FROM users WHERE id = $1",
+            )
+            .bind(user.id)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+            assert_eq!(seen.is_some(), stored, "{}: {seen:?}", user.username);
+        }
+    }
+    db.close().await;
 
     // On node B everything ends up acknowledged, and the listeners there get
     // every message of their group once: those node A stored (its last

@@ -249,6 +249,21 @@ impl Presence {
         expired
     }
 
+    /// Everyone online here (in a grace or not), with when they were last
+    /// seen here (`now_ms` for those still connected): what a node that
+    /// shuts down stores, so that a user who does not come back elsewhere
+    /// keeps a true last-seen time.
+    pub(crate) fn everyone_here(&self, now_ms: i64) -> Vec<(UserId, i64)> {
+        self.lock()
+            .here
+            .iter()
+            .map(|(user, here)| match here {
+                Here::Leaving { at_ms, .. } => (*user, *at_ms),
+                Here::Connected => (*user, now_ms),
+            })
+            .collect()
+    }
+
     /// When the next grace ends, if any is running.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.lock()
