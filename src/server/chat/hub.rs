@@ -218,41 +218,38 @@ impl Hub {
         except: Option<ConnectionId>,
         frame: &Frame,
     ) -> usize {
-        let registry = self.lock();
-        let mut delivered = 0;
-        for user in users {
-            let Some(ids) = registry.by_user.get(user) else {
-                continue;
-            };
-            for id in ids {
-                if Some(*id) == except {
-                    continue;
-                }
-                if let Some(handle) = registry.by_connection.get(id)
-                    && handle.send(frame.clone())
-                {
-                    delivered += 1;
-                }
-            }
-        }
-        delivered
+        self.each_connection(users, |handle| {
+            Some(handle.id()) != except && handle.send(frame.clone())
+        })
     }
 
     /// Offers `frame` (see [`ConnectionHandle::offer`]) to every connection
     /// of every user in `users` but `except`. How many queued it.
     pub(crate) fn offer(&self, users: &[UserId], except: UserId, frame: &Frame) -> usize {
+        self.each_connection(users, |handle| {
+            handle.user() != except && handle.offer(frame.clone())
+        })
+    }
+
+    /// Calls `queue` on each connection of each of `users`, under one lock;
+    /// how many times it said the frame was queued.
+    fn each_connection(
+        &self,
+        users: &[UserId],
+        mut queue: impl FnMut(&ConnectionHandle) -> bool,
+    ) -> usize {
         let registry = self.lock();
-        let mut offered = 0;
-        for user in users.iter().filter(|u| **u != except) {
+        let mut queued = 0;
+        for user in users {
             for id in registry.by_user.get(user).into_iter().flatten() {
                 if let Some(handle) = registry.by_connection.get(id)
-                    && handle.offer(frame.clone())
+                    && queue(handle)
                 {
-                    offered += 1;
+                    queued += 1;
                 }
             }
         }
-        offered
+        queued
     }
 
     /// Kicks every connection opened with this session (logout).
