@@ -24,6 +24,21 @@ fn upper_case(c: char) -> String {
     js_sys::JsString::from(c).to_upper_case().into()
 }
 
+/// The first letter or digit of `name`, as `char::is_alphanumeric` finds
+/// it (Unicode's Alphabetic or Number).
+#[cfg(not(feature = "hydrate"))]
+fn first_alphanumeric(name: &str) -> Option<char> {
+    name.chars().find(|c| c.is_alphanumeric())
+}
+
+/// In the browser, the JavaScript engine's Unicode properties (the same
+/// two), without Rust's tables in the bundle every page loads.
+#[cfg(feature = "hydrate")]
+fn first_alphanumeric(name: &str) -> Option<char> {
+    let pattern = js_sys::RegExp::new(r"[\p{Alphabetic}\p{N}]", "u");
+    pattern.exec(name)?.get(0).as_string()?.chars().next()
+}
+
 /// `online`: for a person whose presence is followed, a dot that is green
 /// while they are online (`data-online` says which, for tests and styles).
 #[component]
@@ -32,9 +47,7 @@ pub(crate) fn Avatar(
     #[prop(optional)] group: bool,
     #[prop(default = None)] online: Option<Signal<bool>>,
 ) -> impl IntoView {
-    let initial = name
-        .chars()
-        .find(|c| c.is_alphanumeric())
+    let initial = first_alphanumeric(&name)
         .map(upper_case)
         .unwrap_or_else(|| "?".into());
     // One class string, not `class=` beside `class:` toggles: an element

@@ -19,8 +19,8 @@
 //! it; the client asks again when it reconnects).
 
 use super::fanout::NodeEvent;
-use super::hub::{ConnectionHandle, ConnectionId, Frame};
-use crate::protocol::{PresenceList, PresencePayload, ServerEvent, UserId};
+use super::hub::{ConnectionHandle, ConnectionId};
+use crate::protocol::{PresenceList, PresencePayload, UserId};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -78,44 +78,6 @@ impl State {
         }
         let seen = self.seen.entry(user).or_insert(at_ms);
         *seen = (*seen).max(at_ms);
-    }
-
-    /// Notes a change of `user`'s state for their followers (told by
-    /// [`Self::tell_followers`], once the whole change is known).
-    fn push(&mut self, user: UserId, online: bool, last_seen: Option<i64>) {
-        if self.followers.contains_key(&user) {
-            self.changed.push(PresencePayload {
-                user_id: user,
-                online,
-                last_seen,
-            });
-        }
-    }
-
-    /// Tells every follower of each changed user, a connection's frames
-    /// one after another: when a thousand people go offline at once, a
-    /// follower's writer then finds all of its frames queued when it wakes
-    /// and sends them in one write, rather than waking (and writing) once
-    /// for each as they trickle in.
-    fn tell_followers(&mut self) {
-        if self.changed.is_empty() {
-            return;
-        }
-        let changed = std::mem::take(&mut self.changed);
-        let mut frames = Vec::with_capacity(changed.len());
-        let mut sends: Vec<(ConnectionId, usize)> = Vec::new();
-        for (n, person) in changed.into_iter().enumerate() {
-            for id in self.followers.get(&person.user_id).into_iter().flatten() {
-                sends.push((*id, n));
-            }
-            frames.push(Frame::from(ServerEvent::Presence(person).to_json()));
-        }
-        sends.sort_unstable();
-        for (id, n) in sends {
-            if let Some(follow) = self.follows.get(&id) {
-                follow.handle.offer(frames[n].clone());
-            }
-        }
     }
 
     /// `user` is online on `node` (true) or no longer (false).
@@ -371,6 +333,16 @@ impl Presence {
         events
     }
 
+    /// The present states of `people`, each with their last-seen time from
+    /// the database.
+    pub(crate) fn now(&self, people: Vec<(UserId, Option<i64>)>) -> Vec<PresencePayload> {
+        let state = self.lock();
+        people
+            .into_iter()
+            .map(|(user, stored)| state.present(user, stored))
+            .collect()
+    }
+
     /// `handle` now follows `people` (replacing whom it followed), each with
     /// their last-seen time from the database: their present states.
     pub(crate) fn follow(
@@ -384,20 +356,7 @@ impl Presence {
         let mut list = Vec::with_capacity(people.len());
         let mut users = Vec::with_capacity(people.len());
         for (user, stored) in people {
-            let online = state.online(user);
-            let last_seen = if online {
-                None
-            } else {
-                match (stored, state.seen.get(&user)) {
-                    (Some(a), Some(b)) => Some(a.max(*b)),
-                    (a, b) => a.or(b.copied()),
-                }
-            };
-            list.push(PresencePayload {
-                user_id: user,
-                online,
-                last_seen,
-            });
+            list.push(state.present(user, stored));
             users.push(user);
         }
         for user in &users {
@@ -426,21 +385,9 @@ impl Presence {
     }
 }
 
-impl State {
-    fn unfollow(&mut self, id: ConnectionId) {
-        let Some(follow) = self.follows.remove(&id) else {
-            return;
-        };
-        for user in follow.users {
-            if let Some(ids) = self.followers.get_mut(&user) {
-                ids.retain(|c| *c != id);
-                if ids.is_empty() {
-                    self.followers.remove(&user);
-                }
-            }
-        }
-    }
-}
+// Telling followers, and answering who is online, in a file of their own.
+#[path = "presence_followers.rs"]
+mod followers;
 
 // The task that ends graces and forgets silent nodes, in a file of its own.
 #[path = "presence_keeper.rs"]

@@ -1,4 +1,6 @@
 use super::*;
+use crate::protocol::ServerEvent;
+use crate::server::chat::hub::Frame;
 use tokio::sync::mpsc;
 
 const GRACE: Duration = Duration::from_secs(10);
