@@ -13,7 +13,7 @@
 use crate::model::chat::{Chat, Connection, Effect};
 use crate::protocol::{
     Content, Conversation, ConversationId, HistoryPage, Inbox, MessageId, MessagePayload,
-    PresencePayload, ServerEvent, UserSummary,
+    ServerEvent, UserSummary,
 };
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -105,16 +105,6 @@ impl ChatStore {
         if let Some(transport) = transport {
             carry_out(transport.as_ref(), effects);
         }
-    }
-
-    /// What the server rendered the page with: who is online.
-    pub(crate) fn heard_presence(&self, people: Vec<PresencePayload>) {
-        self.change(|chat, _| {
-            for person in people {
-                chat.people.changed(person);
-            }
-            Vec::new()
-        });
     }
 
     pub(crate) fn open_conversation(&self, conversation: Conversation, page: HistoryPage) {

@@ -2,7 +2,7 @@ import { test, expect } from './fixtures';
 import { aliceAndBob, apiConversation, hydrated, message, openChat, threePeople, write } from './helpers';
 
 test('Alice sees Bob online, and a grey dot and "last seen" once his page closes', async ({ browser }) => {
-  const { alice, bob, aliceContext, bobContext, conversation } = await aliceAndBob(browser);
+  const { alice, bob, bobContext, conversation } = await aliceAndBob(browser);
   await openChat(alice, conversation);
   const headerDot = alice.locator('.conversation-head .avatar');
   const rowDot = alice.locator(`[data-conversation-id="${conversation}"] .avatar`);
@@ -24,23 +24,6 @@ test('Alice sees Bob online, and a grey dot and "last seen" once his page closes
   await expect(subtitle).toHaveText(/^last seen \d\d:\d\d$/);
   await expect(headerDot).toHaveAttribute('data-online', 'false');
   await expect(rowDot).toHaveAttribute('data-online', 'false');
-
-  // The page comes with it: without JavaScript too.
-  const plain = await (await browser.newContext({ javaScriptEnabled: false, storageState: await aliceContext.storageState() })).newPage();
-  await plain.goto(`/c/${conversation}`);
-  await expect(plain.getByTestId('conversation-subtitle')).toHaveText(/^last seen \d\d:\d\d$/);
-  await expect(plain.locator(`[data-conversation-id="${conversation}"] .avatar`)).toHaveAttribute('data-online', 'false');
-});
-
-test('a page is rendered with who is online, before its socket is up and without JavaScript', async ({ browser }) => {
-  const { alice, bob, aliceContext, conversation } = await aliceAndBob(browser);
-  await openChat(bob, conversation);
-  const plain = await (await browser.newContext({ javaScriptEnabled: false, storageState: await aliceContext.storageState() })).newPage();
-  await plain.goto(`/c/${conversation}`);
-  await expect(plain.getByTestId('conversation-subtitle')).toHaveText('online');
-  await expect(plain.locator('.conversation-head .avatar')).toHaveAttribute('data-online', 'true');
-  await expect(plain.locator(`[data-conversation-id="${conversation}"] .avatar`)).toHaveAttribute('data-online', 'true');
-  await alice.close();
 });
 
 test('my message goes from one tick to delivered while Bob is elsewhere, and to seen when he opens it, without a reload', async ({ browser }) => {

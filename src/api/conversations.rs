@@ -3,8 +3,8 @@
 
 use super::encoding::Json;
 use crate::protocol::{
-    ApiError, Content, Conversation, ConversationId, HistoryPage, Inbox, MessageId,
-    PresencePayload, Title, UserId, UserSummary,
+    ApiError, Content, Conversation, ConversationId, HistoryPage, Inbox, MessageId, Title, UserId,
+    UserSummary,
 };
 use leptos::server;
 use serde::{Deserialize, Serialize};
@@ -19,9 +19,6 @@ pub(crate) struct Home {
     /// The server's clock when this was read: "today" for the first render,
     /// so the hydrated page matches the server's HTML.
     pub(crate) now_ms: i64,
-    /// Whether the other person of each direct chat listed is online, and
-    /// when last seen: the dots are right before the socket is up.
-    pub(crate) people: Vec<PresencePayload>,
 }
 
 /// An open conversation: who is in it and its newest page of history.
@@ -31,8 +28,6 @@ pub(crate) struct ConversationView {
     pub(crate) page: HistoryPage,
     /// A direct chat whose other person I blocked.
     pub(crate) blocked_by_me: bool,
-    /// The members' presence (the header's "online" or "last seen").
-    pub(crate) people: Vec<PresencePayload>,
 }
 
 #[cfg(feature = "ssr")]
@@ -68,8 +63,6 @@ pub(crate) async fn load_home(after: Option<String>) -> Result<Option<Home>, Api
     )
     .await
     .map_err(|e| e.to_api())?;
-    let partners = inbox.chats.iter().filter_map(|c| c.participant).collect();
-    let people = state.chat.presence_now(&me, partners).await?;
     Ok(Some(Home {
         me: UserSummary {
             user_id: me.id,
@@ -77,7 +70,6 @@ pub(crate) async fn load_home(after: Option<String>) -> Result<Option<Home>, Api
         },
         inbox,
         now_ms: crate::server::clock::now_ms(),
-        people,
     }))
 }
 
@@ -97,18 +89,10 @@ pub(crate) async fn open_conversation(id: String) -> Result<ConversationView, Ap
     let blocked_by_me = conversations::blocked_by_me(&state, &me, &conversation)
         .await
         .map_err(|e| e.to_api())?;
-    let members = conversation
-        .participants
-        .iter()
-        .map(|p| p.user_id)
-        .filter(|u| *u != me.id)
-        .collect();
-    let people = state.chat.presence_now(&me, members).await?;
     Ok(ConversationView {
         conversation,
         page,
         blocked_by_me,
-        people,
     })
 }
 

@@ -95,7 +95,6 @@ pub(crate) fn ChatLayout() -> impl IntoView {
 #[component]
 fn SignedIn(home: Home, later: bool) -> impl IntoView {
     let store = ChatStore::new(home.me, home.inbox, home.now_ms);
-    store.heard_presence(home.people);
     provide_context(store);
     let my_name = store.me().username;
     let location = use_location();
@@ -225,7 +224,6 @@ fn Conversation(data: ConversationView) -> impl IntoView {
         other_id.map(|other| Signal::derive(move || store.with(|c| c.people.online(other))));
     let blocked = data.blocked_by_me;
 
-    store.heard_presence(data.people);
     store.open_conversation(data.conversation, data.page);
     on_cleanup(move || store.close_conversation(id));
     // Each time the connection comes (back) up, the newest page is merged

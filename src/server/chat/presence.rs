@@ -333,16 +333,6 @@ impl Presence {
         events
     }
 
-    /// The present states of `people`, each with their last-seen time from
-    /// the database.
-    pub(crate) fn now(&self, people: Vec<(UserId, Option<i64>)>) -> Vec<PresencePayload> {
-        let state = self.lock();
-        people
-            .into_iter()
-            .map(|(user, stored)| state.present(user, stored))
-            .collect()
-    }
-
     /// `handle` now follows `people` (replacing whom it followed), each with
     /// their last-seen time from the database: their present states.
     pub(crate) fn follow(

@@ -18,8 +18,8 @@ use super::fanout::NodeEvent;
 use super::hub::{ConnectionHandle, ConnectionId, Frame};
 use super::members::Members;
 use crate::protocol::{
-    ApiError, ConversationId, MarkerPayload, MemberPayload, MessagePayload, PresencePayload,
-    PresenceSubscription, ReadPayload, ServerEvent, TypingNotice, UserId, clamp_timestamp,
+    ApiError, ConversationId, MarkerPayload, MemberPayload, MessagePayload, PresenceSubscription,
+    ReadPayload, ServerEvent, TypingNotice, clamp_timestamp,
 };
 use crate::server::auth::CurrentUser;
 use crate::server::clock::now_ms;
@@ -234,30 +234,6 @@ impl ChatCore {
         let state = self.presence.follow(from, people);
         from.send(Frame::from(ServerEvent::PresenceState(state).to_json()));
         Ok(())
-    }
-
-    /// The present state of those of `people` whom `me` may follow (as
-    /// [`Self::follow_presence`] answers, without following them): what a
-    /// page is rendered with, so its dots and "last seen" are right before
-    /// its socket is up, and without JavaScript. One query (none for
-    /// nobody).
-    pub(crate) async fn presence_now(
-        &self,
-        me: &CurrentUser,
-        mut people: Vec<UserId>,
-    ) -> Result<Vec<PresencePayload>, ApiError> {
-        let mut seen = std::collections::HashSet::with_capacity(people.len());
-        people.retain(|u| seen.insert(*u));
-        if people.is_empty() {
-            return Ok(Vec::new());
-        }
-        let visible = presence::visible_to(&self.db, me.id, &people)
-            .await
-            .map_err(|e| {
-                tracing::warn!(error = %e, "presence lookup failed");
-                refusal::database_busy()
-            })?;
-        Ok(self.presence.now(visible))
     }
 
     /// `me` is typing in a conversation (`typing`), or stopped: every
