@@ -158,14 +158,19 @@ impl Chat {
         empty: bool,
         now_ms: i64,
     ) -> Vec<Effect> {
+        self.say_if_connected(|chat| chat.typing.typed(conversation, empty, now_ms))
+    }
+
+    /// A frame `say` makes, sent if the connection is up; while it is down,
+    /// `say` is not asked (what it would say is not recorded as said).
+    fn say_if_connected(
+        &mut self,
+        say: impl FnOnce(&mut Self) -> Option<ClientEvent>,
+    ) -> Vec<Effect> {
         if !self.connected() {
             return Vec::new();
         }
-        self.typing
-            .typed(conversation, empty, now_ms)
-            .map(Effect::Send)
-            .into_iter()
-            .collect()
+        say(self).map(Effect::Send).into_iter().collect()
     }
 
     pub(crate) fn connected(&self) -> bool {
@@ -230,14 +235,7 @@ impl Chat {
         id: MessageId,
         now_ms: i64,
     ) -> Vec<Effect> {
-        if !self.connected() {
-            return Vec::new();
-        }
-        self.reports
-            .received(conversation, id, now_ms)
-            .map(Effect::Send)
-            .into_iter()
-            .collect()
+        self.say_if_connected(|chat| chat.reports.received(conversation, id, now_ms))
     }
 
     /// Says how far this page has received in each inbox row with unread
@@ -281,11 +279,7 @@ impl Chat {
         self.inbox
             .record(&message, Some(&self.me.username), me, open);
         self.send_due(now_ms, &mut effects);
-        if self.connected()
-            && let Some(stop) = self.typing.done(conversation)
-        {
-            effects.push(Effect::Send(stop));
-        }
+        effects.extend(self.say_if_connected(|chat| chat.typing.done(conversation)));
         effects
     }
 
