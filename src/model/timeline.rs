@@ -236,7 +236,10 @@ impl Timeline {
     /// back to anything shown, the hole cannot be bridged: the timeline
     /// restarts from this page and older pages load on scroll as usual.
     pub(crate) fn catch_up(&mut self, page: HistoryPage) {
-        if page.conversation_id != self.conversation_id {
+        // An empty page was read before anything shown was stored (a
+        // message acked while the page was on its way): it has nothing
+        // to add, and restarting from it would take that message away.
+        if page.conversation_id != self.conversation_id || page.messages.is_empty() {
             return;
         }
         let in_page: HashSet<MessageId> =

@@ -116,6 +116,19 @@ fn catch_up_inserts_what_was_missed_in_server_order() {
 }
 
 #[test]
+fn an_empty_catch_up_page_read_before_my_message_was_stored_takes_nothing_away() {
+    // An empty conversation; I wrote offline. Back online, the catch-up
+    // page is read (empty) while the resend commits, and the ack arrives
+    // before the page does.
+    let mut t = Timeline::from_page(page(1, 0, false));
+    t.push_pending(payload(100));
+    assert!(t.ack(&id(100), 100));
+    t.catch_up(page(1, 0, false));
+    assert_eq!(order(&t), [100]);
+    assert_eq!(t.messages()[0].status, Status::Sent);
+}
+
+#[test]
 fn catch_up_across_a_hole_restarts_from_the_newest_page() {
     let mut t = Timeline::from_page(page(1, 5, false));
     t.push_pending(payload(100));
