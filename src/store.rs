@@ -12,8 +12,8 @@
 
 use crate::model::chat::{Chat, Connection, Effect};
 use crate::protocol::{
-    Content, Conversation, ConversationId, HistoryPage, Inbox, MessageId, MessagePayload,
-    ServerEvent, UserSummary,
+    ChangesPage, Content, Conversation, ConversationId, Emoji, HistoryPage, Inbox, MessageId,
+    MessagePayload, ServerEvent, UserSummary,
 };
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -223,6 +223,50 @@ impl ChatStore {
     /// A page of the inbox came (or `None`: it could not be fetched).
     pub(crate) fn inbox_arrived(&self, more: bool, page: Option<Inbox>) {
         self.change(|chat, clock| chat.inbox_arrived(more, page, clock.now_ms()));
+    }
+
+    /// The next message answers `id`.
+    pub(crate) fn start_reply(&self, id: &MessageId) {
+        self.change(|chat, _| {
+            chat.start_reply(id);
+            Vec::new()
+        });
+    }
+
+    /// The composer takes my message `id` to change it; its text.
+    pub(crate) fn start_edit(&self, id: &MessageId) -> Option<String> {
+        let mut text = None;
+        self.change(|chat, _| {
+            text = chat.start_edit(id);
+            Vec::new()
+        });
+        text
+    }
+
+    pub(crate) fn cancel_draft(&self) {
+        self.change(|chat, _| {
+            chat.cancel_draft();
+            Vec::new()
+        });
+    }
+
+    pub(crate) fn edit(&self, id: MessageId, content: Content) {
+        self.change(|chat, _| chat.edit(id, content, MessageId::new_v7()));
+    }
+
+    pub(crate) fn delete(&self, id: MessageId) {
+        self.change(|chat, _| chat.delete(id, MessageId::new_v7()));
+    }
+
+    pub(crate) fn toggle_reaction(&self, id: MessageId, emoji: Emoji) {
+        self.change(|chat, _| chat.toggle_reaction(id, emoji, MessageId::new_v7()));
+    }
+
+    pub(crate) fn changes_arrived(&self, changes: ChangesPage) {
+        self.change(|chat, _| {
+            chat.changes_arrived(changes);
+            Vec::new()
+        });
     }
 
     pub(crate) fn caught_up(&self, inbox: Option<Inbox>, page: Option<HistoryPage>) {

@@ -83,7 +83,8 @@ pub(crate) async fn open_conversation(id: String) -> Result<ConversationView, Ap
     let conversation = conversations::get(&state, &me, id)
         .await
         .map_err(|e| e.to_api())?;
-    let page = conversations::history(&state, &me, id, None, conversations::DEFAULT_PAGE * 2)
+    let newest = conversations::Window::Newest;
+    let page = conversations::history(&state, &me, id, newest, conversations::DEFAULT_PAGE * 2)
         .await
         .map_err(|e| e.to_api())?;
     let blocked_by_me = conversations::blocked_by_me(&state, &me, &conversation)
@@ -112,15 +113,13 @@ pub(crate) async fn load_history(
         ),
         None => None,
     };
-    conversations::history(
-        &state,
-        &me,
-        id,
-        cursor.as_ref(),
-        conversations::MAX_PAGE / 2,
-    )
-    .await
-    .map_err(|e| e.to_api())
+    let window = match &cursor {
+        Some(cursor) => conversations::Window::Before(cursor),
+        None => conversations::Window::Newest,
+    };
+    conversations::history(&state, &me, id, window, conversations::MAX_PAGE / 2)
+        .await
+        .map_err(|e| e.to_api())
 }
 
 /// Sends a message from a plain form post (the page without JavaScript):
@@ -133,6 +132,7 @@ pub(crate) async fn send_message(
     conversation_id: ConversationId,
     message_id: MessageId,
     content: Content,
+    #[server(default)] reply_to: Option<MessageId>,
 ) -> Result<(), ApiError> {
     use crate::protocol::MessagePayload;
     use crate::server::clock::now_ms;
@@ -143,6 +143,9 @@ pub(crate) async fn send_message(
         message_id,
         content,
         timestamp: now_ms(),
+        reply_to,
+        reply: None,
+        change: None,
     };
     state.chat.send_and_wait(&me, message).await?;
     leptos_axum::redirect(&format!("/c/{conversation_id}"));

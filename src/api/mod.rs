@@ -5,6 +5,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod conversations;
+pub(crate) mod messages;
 
 #[cfg(feature = "ssr")]
 mod context;

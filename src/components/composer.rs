@@ -1,8 +1,11 @@
 //! Writing a message. Hydrated, Enter or Send puts the message in the
 //! conversation at once (pending) and on the WebSocket; without JavaScript
-//! the same form posts to the server function and comes back.
+//! the same form posts to the server function and comes back. Above the
+//! box, the message being answered (with a way to stop answering it), or
+//! "Editing" while the box holds one of mine to change.
 
 use crate::api::conversations::SendMessage;
+use crate::model::chat::Draft;
 use crate::protocol::{Content, ConversationId, MAX_CONTENT_CHARS, MessageId};
 use crate::store::ChatStore;
 use leptos::ev::{Event, KeyboardEvent, SubmitEvent};
@@ -26,9 +29,76 @@ pub(crate) fn Composer(conversation: ConversationId) -> impl IntoView {
         let Ok(content) = Content::parse(&area.value()) else {
             return;
         };
-        store.write(conversation, content);
+        match store.with_untracked(|c| c.draft.clone()) {
+            Some(Draft::Edit(id)) => store.edit(id, content),
+            _ => store.write(conversation, content),
+        }
         area.set_value("");
         let _ = area.focus();
+    };
+    let draft = move || store.with(|c| c.draft.clone());
+    // Answering or editing: the box is where the person types next; an
+    // edit starts from the message's text.
+    Effect::new(move |_| {
+        let Some(draft) = draft() else { return };
+        let Some(area) = text.get() else { return };
+        if let Draft::Edit(id) = &draft {
+            let now = store.with_untracked(|c| {
+                c.timeline
+                    .as_ref()
+                    .and_then(|t| t.get(id))
+                    .and_then(|m| m.content.clone())
+            });
+            if let Some(now) = now {
+                area.set_value(&now);
+            }
+        }
+        let _ = area.focus();
+    });
+    let cancel = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
+        if matches!(
+            store.with_untracked(|c| c.draft.clone()),
+            Some(Draft::Edit(_))
+        ) && let Some(area) = text.get()
+        {
+            area.set_value("");
+        }
+        store.cancel_draft();
+    };
+    let bar = move || {
+        let (label, quote, reply_to) = match draft()? {
+            Draft::Reply(quote) => {
+                let name = store.with(|c| {
+                    if quote.sender_id == c.my_id() {
+                        "yourself".to_owned()
+                    } else {
+                        c.name_of(quote.sender_id).to_owned()
+                    }
+                });
+                (
+                    format!("Replying to {name}"),
+                    quote.text.clone().unwrap_or_default(),
+                    Some(quote.message_id.to_string()),
+                )
+            }
+            Draft::Edit(_) => ("Editing message".to_owned(), String::new(), None),
+        };
+        Some(view! {
+            <div class="draft-bar" data-testid="draft-bar">
+                <div class="draft-what">
+                    <span class="draft-label">{label}</span>
+                    <span class="draft-text">{quote}</span>
+                </div>
+                <a class="draft-cancel" href=format!("/c/{conversation}") on:click=cancel aria-label="Cancel" title="Cancel">"✕"</a>
+                {reply_to.map(|id| view! { <input type="hidden" name="reply_to" value=id/> })}
+            </div>
+        })
+    };
+    let action_error = move || {
+        store
+            .with(|c| c.action_error.clone())
+            .map(|e| view! { <p class="form-error composer-error" role="alert">{e}</p> })
     };
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -44,6 +114,15 @@ pub(crate) fn Composer(conversation: ConversationId) -> impl IntoView {
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
             submit();
+        } else if ev.key() == "Escape" && store.with_untracked(|c| c.draft.is_some()) {
+            if matches!(
+                store.with_untracked(|c| c.draft.clone()),
+                Some(Draft::Edit(_))
+            ) && let Some(area) = text.get()
+            {
+                area.set_value("");
+            }
+            store.cancel_draft();
         }
     };
     let error =
@@ -54,7 +133,9 @@ pub(crate) fn Composer(conversation: ConversationId) -> impl IntoView {
         };
     view! {
         {error}
+        {action_error}
         <form class="composer" action=SendMessage::url() method="post" on:submit=on_submit>
+            {bar}
             <input type="hidden" name="conversation_id" value=conversation.to_string()/>
             <input type="hidden" name="message_id" value=form_message_id/>
             <textarea

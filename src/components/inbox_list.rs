@@ -37,10 +37,11 @@ pub(crate) fn display_name(entry: &InboxEntry) -> String {
 }
 
 fn preview(entry: &InboxEntry, me: UserId) -> String {
-    let Some(text) = &entry.last_message else {
-        return "No messages yet".into();
+    let text: String = match (&entry.last_message, &entry.last_message_id) {
+        (Some(text), _) => text.chars().take(120).collect(),
+        (None, Some(_)) => "This message was deleted".into(),
+        (None, None) => return "No messages yet".into(),
     };
-    let text: String = text.chars().take(120).collect();
     match entry.last_sender_id {
         Some(sender) if sender == me => format!("You: {text}"),
         Some(_) if entry.kind == ConversationKind::Group => match &entry.last_sender_name {

@@ -7,30 +7,18 @@
 //! page prepended above does not move what is on screen, and new messages
 //! keep the view at the bottom when it was there.
 
+use super::message::{self, Shown, receipt_tag, status_tag, who_reacted};
 use crate::model::receipts::Receipt;
 use crate::model::time;
-use crate::model::timeline::{ChatMessage, Status};
+use crate::model::timeline::Status;
 use crate::protocol::UserId;
 use crate::store::ChatStore;
 use leptos::prelude::*;
 
 #[derive(Clone, Debug, PartialEq)]
 enum Row {
-    Day {
-        key: String,
-        label: String,
-    },
-    Message {
-        key: String,
-        message: ChatMessage,
-        mine: bool,
-        sender: Option<String>,
-        time: String,
-        /// Mine and stored: how far it got.
-        receipt: Receipt,
-        /// Mine, the newest of mine, in a group: who has read it.
-        seen_by: Vec<String>,
-    },
+    Day { key: String, label: String },
+    Message { key: String, shown: Box<Shown> },
 }
 
 impl Row {
@@ -38,23 +26,6 @@ impl Row {
         match self {
             Self::Day { key, .. } | Self::Message { key, .. } => key.clone(),
         }
-    }
-}
-
-fn status_tag(status: &Status) -> &'static str {
-    match status {
-        Status::Sent => "sent",
-        Status::Pending => "pending",
-        Status::Retrying { .. } => "retrying",
-        Status::Failed { .. } => "failed",
-    }
-}
-
-fn receipt_tag(receipt: &Receipt) -> &'static str {
-    match receipt {
-        Receipt::Sent => "sent",
-        Receipt::Delivered => "delivered",
-        Receipt::Seen => "seen",
     }
 }
 
@@ -66,6 +37,9 @@ fn rows(store: ChatStore, me: UserId, group: bool) -> Vec<Row> {
         let Some(timeline) = timeline else {
             return Vec::new();
         };
+        let Some(conversation) = chat.open_id() else {
+            return Vec::new();
+        };
         let mut rows = Vec::with_capacity(timeline.messages().len() + 4);
         let mut previous: Option<(i64, UserId)> = None;
         let receipts = chat.receipts.of(timeline);
@@ -73,6 +47,13 @@ fn rows(store: ChatStore, me: UserId, group: bool) -> Vec<Row> {
             .messages()
             .iter()
             .rposition(|m| m.sender_id == me && m.status == Status::Sent);
+        let name = |user: &UserId| {
+            if *user == me {
+                "You".to_owned()
+            } else {
+                chat.name_of(*user).to_owned()
+            }
+        };
         for (index, message) in timeline.messages().iter().enumerate() {
             let offset = time::offset_minutes(message.timestamp, hydrated);
             let day = time::day_number(message.timestamp, offset);
@@ -102,19 +83,29 @@ fn rows(store: ChatStore, me: UserId, group: bool) -> Vec<Row> {
             };
             rows.push(Row::Message {
                 key: format!(
-                    "{}|{}|{}|{time}|{}|{}",
+                    "{}|{}|{}|{}|{time}|{}|{}",
                     message.message_id,
+                    message.change,
                     status_tag(&message.status),
                     sender.is_some(),
                     receipt_tag(&receipt),
                     seen_by.join(",")
                 ),
-                message: message.clone(),
-                mine,
-                sender,
-                time,
-                receipt,
-                seen_by,
+                shown: Box::new(Shown {
+                    quoted_name: message.reply.as_ref().map(|q| name(&q.sender_id)),
+                    reaction_names: message
+                        .reactions
+                        .iter()
+                        .map(|r| who_reacted(r, name))
+                        .collect(),
+                    message: message.clone(),
+                    conversation,
+                    mine,
+                    sender,
+                    time,
+                    receipt,
+                    seen_by,
+                }),
             });
             previous = Some((day, message.sender_id));
         }
@@ -128,74 +119,7 @@ fn render(row: Row, store: ChatStore) -> AnyView {
             <li class="day" role="separator"><span>{label}</span></li>
         }
         .into_any(),
-        Row::Message {
-            message,
-            mine,
-            sender,
-            time,
-            receipt,
-            seen_by,
-            ..
-        } => {
-            let status = status_tag(&message.status);
-            let id = message.message_id.clone();
-            let mark = mine.then(|| match &message.status {
-                Status::Sent => {
-                    let (ticks, label) = match receipt {
-                        Receipt::Sent => ("✓", "Sent"),
-                        Receipt::Delivered => ("✓✓", "Delivered"),
-                        Receipt::Seen => ("✓✓", "Seen"),
-                    };
-                    view! {
-                        <span class="mark" class:seen=receipt == Receipt::Seen title=label data-receipt=receipt_tag(&receipt)>
-                            {ticks}<span class="visually-hidden">{format!(" {label}")}</span>
-                        </span>
-                    }
-                    .into_any()
-                }
-                Status::Pending => view! { <span class="mark" title="Sending">"◷"<span class="visually-hidden">" Sending"</span></span> }.into_any(),
-                // Still on its way: the outbox tries again by itself.
-                Status::Retrying { reason } => {
-                    let title = format!("Not sent yet, trying again: {reason}");
-                    view! { <span class="mark waiting" title=title>"◷"<span class="visually-hidden">" Not sent yet, trying again"</span></span> }.into_any()
-                }
-                Status::Failed { reason } => {
-                    let reason = reason.clone();
-                    view! {
-                        <span class="failed" role="alert">"Not sent: " {reason}</span>
-                        <button type="button" class="link retry" on:click=move |_| store.retry(&id)>"Retry"</button>
-                    }
-                    .into_any()
-                }
-            });
-            view! {
-                <li
-                    class="message"
-                    class:mine=mine
-                    class:theirs=!mine
-                    data-testid="message"
-                    data-message-id=message.message_id.to_string()
-                    data-status=status
-                >
-                    {sender.map(|name| view! { <span class="sender">{name}</span> })}
-                    <div class="bubble">
-                        <p class="text">{message.content.into_string()}</p>
-                        <span class="meta">
-                            <time datetime=time::iso(message.timestamp)>{time}</time>
-                            {mark}
-                        </span>
-                    </div>
-                    {(!seen_by.is_empty()).then(|| view! {
-                        // Who: on hover, and on a tap (a plain disclosure).
-                        <details class="seen-by" data-testid="seen-by">
-                            <summary title=seen_by.join(", ")>{format!("Seen by {}", seen_by.len())}</summary>
-                            <span>{seen_by.join(", ")}</span>
-                        </details>
-                    })}
-                </li>
-            }
-            .into_any()
-        }
+        Row::Message { shown, .. } => message::render(*shown, store).into_any(),
     }
 }
 

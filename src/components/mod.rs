@@ -4,5 +4,6 @@ pub(crate) mod avatar;
 pub(crate) mod composer;
 pub(crate) mod connection_badge;
 pub(crate) mod inbox_list;
+pub(crate) mod message;
 pub(crate) mod message_list;
 pub(crate) mod new_chat;

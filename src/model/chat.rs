@@ -16,6 +16,7 @@ use crate::protocol::{
     ClientEvent, Content, Conversation, ConversationId, HistoryPage, Inbox, MessageId,
     MessagePayload, ReadPayload, UserId, UserSummary,
 };
+pub(crate) use actions::Draft;
 use std::collections::HashMap;
 
 /// The live connection as the person sees it.
@@ -81,6 +82,12 @@ pub(crate) struct Chat {
     pub(crate) receipts: Receipts,
     /// When this page says how far it has received.
     reports: DeliveryReports,
+    /// A reply or an edit being written.
+    pub(crate) draft: Option<Draft>,
+    /// Edits, deletions and reactions sent and not answered yet.
+    actions: Vec<ClientEvent>,
+    /// Why the last of them was refused.
+    pub(crate) action_error: Option<String>,
 }
 
 impl Chat {
@@ -97,6 +104,9 @@ impl Chat {
             people: People::default(),
             receipts: Receipts::default(),
             reports: DeliveryReports::default(),
+            draft: None,
+            actions: Vec::new(),
+            action_error: None,
         }
     }
 
@@ -205,6 +215,9 @@ impl Chat {
             self.open = None;
             self.timeline = None;
             self.receipts = Receipts::default();
+            self.draft = None;
+            self.actions.clear();
+            self.action_error = None;
         }
     }
 
@@ -263,12 +276,16 @@ impl Chat {
         message_id: MessageId,
         now_ms: i64,
     ) -> Vec<Effect> {
+        let reply = self.take_reply();
         let message = MessagePayload {
             conversation_id: conversation,
             sender_id: self.my_id(),
             message_id,
             content,
             timestamp: now_ms,
+            reply_to: reply.as_ref().map(|q| q.message_id.clone()),
+            reply,
+            change: None,
         };
         let mut effects = vec![Effect::Keep(message.clone())];
         self.outbox.push(message.clone(), now_ms);
@@ -288,6 +305,10 @@ impl Chat {
         let Some(message) = self.timeline.as_mut().and_then(|t| t.retry(id)).cloned() else {
             return Vec::new();
         };
+        // A message of mine not stored yet always has its text.
+        let Some(content) = message.content else {
+            return Vec::new();
+        };
         let Some(conversation) = self.open_id() else {
             return Vec::new();
         };
@@ -295,8 +316,11 @@ impl Chat {
             conversation_id: conversation,
             sender_id: message.sender_id,
             message_id: message.message_id,
-            content: message.content,
+            content,
             timestamp: message.timestamp,
+            reply_to: message.reply.as_ref().map(|q| q.message_id.clone()),
+            reply: message.reply,
+            change: None,
         };
         let mut effects = vec![Effect::Keep(message.clone())];
         self.outbox.push(message, now_ms);
@@ -325,6 +349,7 @@ impl Chat {
         self.outbox.reconnected(now_ms);
         let mut effects = Vec::new();
         self.send_due(now_ms, &mut effects);
+        self.resend_actions(&mut effects);
         if visible {
             self.mark_open_read(&mut effects);
         }
@@ -414,6 +439,10 @@ impl Chat {
 // with it, in a file of its own.
 #[path = "chat_incoming.rs"]
 mod incoming;
+
+// Replies, edits, deletions and reactions.
+#[path = "chat_actions.rs"]
+mod actions;
 
 #[cfg(test)]
 #[path = "chat_tests.rs"]

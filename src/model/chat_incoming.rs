@@ -4,7 +4,9 @@
 //! do next.
 
 use super::{Chat, Effect};
-use crate::protocol::{ApiError, ErrorCode, HistoryPage, Inbox, MemberPayload, ServerEvent};
+use crate::protocol::{
+    ApiError, ChangesPage, ErrorCode, HistoryPage, Inbox, MemberPayload, ServerEvent,
+};
 
 impl Chat {
     /// A frame from the server. `random` is uniform in [0, 1) (the jitter of
@@ -51,7 +53,7 @@ impl Chat {
                     effects.push(Effect::Forget(ack.message_id.clone()));
                 }
                 if let Some(t) = &mut self.timeline {
-                    t.ack(&ack.message_id, ack.timestamp);
+                    t.ack(&ack.message_id, ack.timestamp, ack.change);
                 }
             }
             ServerEvent::Read(marker) | ServerEvent::Delivered(marker) if marker.user_id == me => {
@@ -79,6 +81,32 @@ impl Chat {
             }
             ServerEvent::TypingStop(notice) => {
                 self.typing.stopped(notice.conversation_id, notice.user_id);
+            }
+            ServerEvent::ActionAck(ack) => self.action_done(&ack),
+            ServerEvent::Edited(edit) => {
+                let (conversation, id) = (edit.conversation_id, edit.message_id.clone());
+                self.inbox
+                    .changed(conversation, &id, Some(edit.content.clone()));
+                if let Some(t) = &mut self.timeline {
+                    t.edited(edit);
+                }
+            }
+            ServerEvent::Deleted(gone) => {
+                self.inbox
+                    .changed(gone.conversation_id, &gone.message_id, None);
+                if let Some(t) = &mut self.timeline {
+                    t.deleted(gone);
+                }
+            }
+            ServerEvent::Reacted(r) => {
+                if let Some(t) = &mut self.timeline {
+                    t.reacted(r, true, me);
+                }
+            }
+            ServerEvent::Unreacted(r) => {
+                if let Some(t) = &mut self.timeline {
+                    t.reacted(r, false, me);
+                }
             }
             ServerEvent::Error(error) => self.refused(error, now_ms, random, &mut effects),
         }
@@ -142,6 +170,10 @@ impl Chat {
     }
 
     fn refused(&mut self, error: ApiError, now_ms: i64, random: f64, effects: &mut Vec<Effect>) {
+        if let Some(action) = &error.action_id {
+            self.action_refused(action, error.code, error.message);
+            return;
+        }
         let Some(id) = error.message_id else {
             return;
         };
@@ -166,6 +198,16 @@ impl Chat {
     pub(crate) fn older_page(&mut self, page: HistoryPage) {
         if let Some(t) = &mut self.timeline {
             t.prepend_older(page);
+        }
+    }
+
+    /// What changed in the open conversation while this page was not
+    /// listening (`changes?since=`).
+    pub(crate) fn changes_arrived(&mut self, changes: ChangesPage) {
+        if let Some(t) = &mut self.timeline
+            && t.conversation_id == changes.conversation_id
+        {
+            t.changes(changes.messages, changes.last_change);
         }
     }
 

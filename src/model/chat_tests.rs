@@ -61,8 +61,13 @@ fn stored(message_id: &str, sender: UserId) -> HistoryMessage {
     HistoryMessage {
         message_id: id(message_id),
         sender_id: sender,
-        content: text(message_id),
+        content: Some(text(message_id)),
         timestamp: 1,
+        change: 0,
+        edited_at: None,
+        deleted: false,
+        reply: None,
+        reactions: Vec::new(),
     }
 }
 
@@ -72,6 +77,7 @@ fn page(conversation: ConversationId, oldest_first: &[HistoryMessage]) -> Histor
         conversation_id: conversation,
         messages: oldest_first.iter().rev().cloned().collect(),
         next_cursor: None,
+        last_change: 0,
     }
 }
 
@@ -82,6 +88,9 @@ fn receive(conversation: ConversationId, message_id: &str, from: UserId) -> Serv
         message_id: id(message_id),
         content: text(message_id),
         timestamp: 1,
+        reply_to: None,
+        reply: None,
+        change: None,
     })
 }
 
@@ -136,6 +145,7 @@ fn a_message_written_offline_goes_once_connected_and_is_forgotten_when_acknowled
             conversation_id: c,
             message_id: id("m1"),
             timestamp: 11,
+            change: None,
         }),
         true,
         60,
@@ -323,6 +333,9 @@ fn messages_left_by_an_earlier_page_are_sent_again_and_shown_pending() {
         message_id: id("m9"),
         content: text("left behind"),
         timestamp: 5,
+        reply_to: None,
+        reply: None,
+        change: None,
     };
     let someone_elses = MessagePayload {
         sender_id: bob.user_id,
@@ -371,3 +384,7 @@ mod others;
 // What the others' devices say: ticks and presence.
 #[path = "chat_receipts_tests.rs"]
 mod receipts;
+
+// Replies, edits, deletions and reactions.
+#[path = "chat_actions_tests.rs"]
+mod actions;

@@ -1,7 +1,9 @@
 //! The inbox list as the person sees it: most recent activity first, with a
 //! preview and an unread badge per conversation, a page at a time.
 
-use crate::protocol::{ConversationId, Inbox, InboxEntry, MessagePayload, UserId};
+use crate::protocol::{
+    Content, ConversationId, Inbox, InboxEntry, MessageId, MessagePayload, UserId,
+};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct InboxList {
@@ -164,6 +166,23 @@ impl InboxList {
         true
     }
 
+    /// A message was edited (`Some` text) or deleted: the preview follows
+    /// if it is the conversation's newest.
+    pub(crate) fn changed(
+        &mut self,
+        conversation: ConversationId,
+        id: &MessageId,
+        content: Option<Content>,
+    ) {
+        if let Some(entry) = self
+            .entries
+            .iter_mut()
+            .find(|e| e.conversation_id == conversation && e.last_message_id.as_ref() == Some(id))
+        {
+            entry.last_message = content;
+        }
+    }
+
     /// The badge clears (the conversation was opened or read elsewhere).
     pub(crate) fn mark_read(&mut self, conversation: ConversationId) -> bool {
         match self
@@ -228,6 +247,9 @@ mod tests {
             message_id: MessageId::parse(id).unwrap(),
             content: crate::protocol::Content::parse(&format!("text {id}")).unwrap(),
             timestamp: 42,
+            reply_to: None,
+            reply: None,
+            change: None,
         }
     }
 

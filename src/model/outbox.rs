@@ -207,6 +207,9 @@ mod tests {
             message_id: MessageId::parse(id).unwrap(),
             content: Content::parse("hi").unwrap(),
             timestamp: 1,
+            reply_to: None,
+            reply: None,
+            change: None,
         }
     }
 

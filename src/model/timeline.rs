@@ -6,7 +6,8 @@
 //! outbox brings it: the message id is the key.
 
 use crate::protocol::{
-    Content, ConversationId, HistoryMessage, HistoryPage, MessageId, MessagePayload, UserId,
+    Content, ConversationId, DeletedPayload, EditedPayload, HistoryMessage, HistoryPage, MessageId,
+    MessagePayload, QUOTE_CHARS, Quote, REACTION_NAMES, ReactedPayload, Reaction, UserId,
 };
 use std::collections::HashSet;
 
@@ -28,9 +29,17 @@ pub(crate) enum Status {
 pub(crate) struct ChatMessage {
     pub(crate) message_id: MessageId,
     pub(crate) sender_id: UserId,
-    pub(crate) content: Content,
+    /// `None` once deleted.
+    pub(crate) content: Option<Content>,
     pub(crate) timestamp: i64,
     pub(crate) status: Status,
+    /// The conversation's change this state is as of (0: not known yet, a
+    /// message of mine on its way).
+    pub(crate) change: i64,
+    pub(crate) edited: bool,
+    /// The message it answers.
+    pub(crate) reply: Option<Quote>,
+    pub(crate) reactions: Vec<Reaction>,
 }
 
 impl ChatMessage {
@@ -41,6 +50,10 @@ impl ChatMessage {
             content: m.content,
             timestamp: m.timestamp,
             status: Status::Sent,
+            change: m.change,
+            edited: m.edited_at.is_some(),
+            reply: m.reply,
+            reactions: m.reactions,
         }
     }
 
@@ -48,13 +61,28 @@ impl ChatMessage {
         Self {
             message_id: m.message_id,
             sender_id: m.sender_id,
-            content: m.content,
+            content: Some(m.content),
             timestamp: m.timestamp,
             status,
+            change: m.change.unwrap_or(0),
+            edited: false,
+            reply: m.reply,
+            reactions: Vec::new(),
         }
     }
 
-    fn is_stored(&self) -> bool {
+    /// As history now has it (a page read after what is shown).
+    fn take_state(&mut self, m: HistoryMessage) {
+        if m.change > self.change {
+            self.content = m.content;
+            self.change = m.change;
+            self.edited = m.edited_at.is_some();
+            self.reply = m.reply;
+            self.reactions = m.reactions;
+        }
+    }
+
+    pub(crate) fn is_stored(&self) -> bool {
         self.status == Status::Sent
     }
 
@@ -73,6 +101,9 @@ pub(crate) struct Timeline {
     ids: HashSet<MessageId>,
     /// The cursor for the next older page, `None` when the start is loaded.
     older: Option<MessageId>,
+    /// Every change of the conversation up to this one is shown: the point
+    /// to ask for the changes after, on a reconnect.
+    last_change: i64,
 }
 
 impl Timeline {
@@ -83,6 +114,7 @@ impl Timeline {
             messages: Vec::with_capacity(page.messages.len()),
             ids: HashSet::new(),
             older: page.next_cursor,
+            last_change: page.last_change,
         };
         for m in page.messages.into_iter().rev() {
             if timeline.ids.insert(m.message_id.clone()) {
@@ -141,12 +173,150 @@ impl Timeline {
         added
     }
 
+    /// Since when changes must be asked for to be sure none was missed.
+    pub(crate) fn last_change(&self) -> i64 {
+        self.last_change
+    }
+
+    /// A live change numbered `change` was applied: the point moves on if
+    /// it was the next one (after a gap it stays, so the next catch-up
+    /// asks for what fell in it).
+    fn heard(&mut self, change: i64) {
+        if change == self.last_change + 1 {
+            self.last_change = change;
+        }
+    }
+
+    pub(crate) fn get(&self, id: &MessageId) -> Option<&ChatMessage> {
+        if !self.ids.contains(id) {
+            return None;
+        }
+        self.messages.iter().find(|m| &m.message_id == id)
+    }
+
+    fn find_mut(&mut self, id: &MessageId) -> Option<&mut ChatMessage> {
+        if !self.ids.contains(id) {
+            return None;
+        }
+        self.messages.iter_mut().find(|m| &m.message_id == id)
+    }
+
+    /// Quotes of `id` follow its text (edited, or gone).
+    fn requote(&mut self, id: &MessageId, text: Option<&str>) {
+        for m in &mut self.messages {
+            if let Some(quote) = m.reply.as_mut().filter(|q| &q.message_id == id) {
+                quote.text = text.map(|t| t.chars().take(QUOTE_CHARS).collect());
+            }
+        }
+    }
+
+    /// `message.edited`: the new text, if this is news.
+    pub(crate) fn edited(&mut self, edit: EditedPayload) -> bool {
+        if edit.conversation_id != self.conversation_id {
+            return false;
+        }
+        self.heard(edit.change);
+        let Some(m) = self
+            .find_mut(&edit.message_id)
+            .filter(|m| edit.change > m.change)
+        else {
+            return false;
+        };
+        m.change = edit.change;
+        m.edited = true;
+        m.content = Some(edit.content.clone());
+        self.requote(&edit.message_id, Some(edit.content.as_str()));
+        true
+    }
+
+    /// `message.deleted`: text and reactions gone, the place kept.
+    pub(crate) fn deleted(&mut self, gone: DeletedPayload) -> bool {
+        if gone.conversation_id != self.conversation_id {
+            return false;
+        }
+        self.heard(gone.change);
+        let Some(m) = self
+            .find_mut(&gone.message_id)
+            .filter(|m| gone.change > m.change)
+        else {
+            return false;
+        };
+        m.change = gone.change;
+        m.content = None;
+        m.reactions.clear();
+        self.requote(&gone.message_id, None);
+        true
+    }
+
+    /// `reaction.added` (`added`) or `reaction.removed`. Each is told once
+    /// per real change, so counting it is exact; one older than what is
+    /// shown is already counted.
+    pub(crate) fn reacted(&mut self, r: ReactedPayload, added: bool, me: UserId) -> bool {
+        if r.conversation_id != self.conversation_id {
+            return false;
+        }
+        self.heard(r.change);
+        let Some(m) = self.find_mut(&r.message_id).filter(|m| r.change > m.change) else {
+            return false;
+        };
+        m.change = r.change;
+        let at = m.reactions.iter().position(|x| x.emoji == r.emoji);
+        match (at, added) {
+            (Some(at), true) => {
+                let x = &mut m.reactions[at];
+                x.count += 1;
+                x.mine |= r.user_id == me;
+                if x.users.len() < REACTION_NAMES && !x.users.contains(&r.user_id) {
+                    x.users.push(r.user_id);
+                }
+            }
+            (None, true) => m.reactions.push(Reaction {
+                emoji: r.emoji,
+                count: 1,
+                mine: r.user_id == me,
+                users: vec![r.user_id],
+            }),
+            (Some(at), false) => {
+                let x = &mut m.reactions[at];
+                x.count -= 1;
+                if r.user_id == me {
+                    x.mine = false;
+                }
+                x.users.retain(|u| *u != r.user_id);
+                if x.count <= 0 {
+                    m.reactions.remove(at);
+                }
+            }
+            (None, false) => {}
+        }
+        true
+    }
+
+    /// What changed while this page was not listening (`changes?since=`):
+    /// each message shown takes its present state; the point moves to
+    /// `last_change`. Messages not shown are left to history (new ones
+    /// come with the newest page).
+    pub(crate) fn changes(&mut self, messages: Vec<HistoryMessage>, last_change: i64) {
+        for m in messages {
+            let quote_text = m.content.as_ref().map(|c| c.to_string());
+            let id = m.message_id.clone();
+            if let Some(shown) = self.find_mut(&id) {
+                shown.take_state(m);
+                self.requote(&id, quote_text.as_deref());
+            }
+        }
+        self.last_change = self.last_change.max(last_change);
+    }
+
     /// A `message.receive` for this conversation. False if it was already
     /// shown (a duplicate delivery, or my own message from another tab that
     /// this tab also holds).
     pub(crate) fn receive(&mut self, message: MessagePayload) -> bool {
         if message.conversation_id != self.conversation_id {
             return false;
+        }
+        if let Some(change) = message.change {
+            self.heard(change);
         }
         if self.ids.contains(&message.message_id) {
             // My own pending message, stored and delivered via another tab:
@@ -183,7 +353,10 @@ impl Timeline {
     /// `message.ack`: stored. The message joins the stored ones, after those
     /// already there (the server stored it after every message it delivered
     /// to us before this ack).
-    pub(crate) fn ack(&mut self, id: &MessageId, timestamp: i64) -> bool {
+    pub(crate) fn ack(&mut self, id: &MessageId, timestamp: i64, change: Option<i64>) -> bool {
+        if let Some(change) = change {
+            self.heard(change);
+        }
         let Some(index) = self.messages.iter().position(|m| &m.message_id == id) else {
             return false;
         };
@@ -193,6 +366,7 @@ impl Timeline {
         let mut message = self.messages.remove(index);
         message.status = Status::Sent;
         message.timestamp = timestamp;
+        message.change = change.unwrap_or(message.change);
         let at = self.stored_end();
         self.messages.insert(at, message);
         true

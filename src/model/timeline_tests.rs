@@ -13,8 +13,13 @@ fn history(n: u32) -> HistoryMessage {
     HistoryMessage {
         message_id: id(n),
         sender_id: alice(),
-        content: crate::protocol::Content::parse(&format!("message {n}")).unwrap(),
+        content: Some(crate::protocol::Content::parse(&format!("message {n}")).unwrap()),
         timestamp: i64::from(n),
+        change: i64::from(n),
+        edited_at: None,
+        deleted: false,
+        reply: None,
+        reactions: Vec::new(),
     }
 }
 /// A newest-first page of messages `from..=to` (to newest).
@@ -23,6 +28,7 @@ fn page(from: u32, to: u32, more: bool) -> HistoryPage {
         conversation_id: conv(),
         messages: (from..=to).rev().map(history).collect(),
         next_cursor: more.then(|| id(from)),
+        last_change: i64::from(to),
     }
 }
 fn payload(n: u32) -> MessagePayload {
@@ -32,6 +38,9 @@ fn payload(n: u32) -> MessagePayload {
         message_id: id(n),
         content: crate::protocol::Content::parse(&format!("message {n}")).unwrap(),
         timestamp: i64::from(n),
+        reply_to: None,
+        reply: None,
+        change: None,
     }
 }
 fn order(t: &Timeline) -> Vec<u32> {
@@ -73,11 +82,11 @@ fn an_ack_marks_sent_and_places_it_after_what_was_stored_before() {
     t.push_pending(payload(100));
     t.push_pending(payload(101));
     t.receive(payload(3));
-    assert!(t.ack(&id(101), 555));
+    assert!(t.ack(&id(101), 555, None));
     assert_eq!(order(&t), [1, 2, 3, 101, 100]);
     assert_eq!(t.messages()[3].status, Status::Sent);
     assert_eq!(t.messages()[3].timestamp, 555);
-    assert!(!t.ack(&id(101), 555), "a second ack changes nothing");
+    assert!(!t.ack(&id(101), 555, None), "a second ack changes nothing");
 }
 
 #[test]
@@ -122,7 +131,7 @@ fn an_empty_catch_up_page_read_before_my_message_was_stored_takes_nothing_away()
     // before the page does.
     let mut t = Timeline::from_page(page(1, 0, false));
     t.push_pending(payload(100));
-    assert!(t.ack(&id(100), 100));
+    assert!(t.ack(&id(100), 100, None));
     t.catch_up(page(1, 0, false));
     assert_eq!(order(&t), [100]);
     assert_eq!(t.messages()[0].status, Status::Sent);

@@ -12,7 +12,7 @@ use crate::components::composer::Composer;
 use crate::components::connection_badge::ConnectionBadge;
 use crate::components::inbox_list::InboxList;
 use crate::components::message_list::MessageList;
-use crate::protocol::{ConversationId, ConversationKind, ErrorCode, UserId};
+use crate::protocol::{ConversationId, ConversationKind, ErrorCode, MessageId, UserId};
 use crate::store::ChatStore;
 use leptos::either::{Either, EitherOf3};
 use leptos::ev::SubmitEvent;
@@ -226,6 +226,11 @@ fn Conversation(data: ConversationView) -> impl IntoView {
 
     store.open_conversation(data.conversation, data.page);
     on_cleanup(move || store.close_conversation(id));
+    // `?reply=<message id>`: the Reply link, followed without JavaScript.
+    let reply = use_query_map().with_untracked(|q| q.get("reply"));
+    if let Some(reply) = reply.as_deref().and_then(MessageId::parse) {
+        store.start_reply(&reply);
+    }
     // Each time the connection comes (back) up, the newest page is merged
     // in: messages sent while it was down, or since this page was rendered.
     #[cfg(feature = "hydrate")]
@@ -240,6 +245,7 @@ fn Conversation(data: ConversationView) -> impl IntoView {
                     if let Ok(page) = page.await {
                         store.caught_up(None, Some(page));
                     }
+                    catch_up_changes(store, id).await;
                 });
             }
             now
@@ -279,6 +285,30 @@ fn Conversation(data: ConversationView) -> impl IntoView {
                 None => Either::Right(view! { <Composer conversation=id/> }),
             }}
         </section>
+    }
+}
+
+/// Edits, deletions and reactions made while the connection was down, to
+/// the messages shown (the newest page brings new messages).
+#[cfg(feature = "hydrate")]
+async fn catch_up_changes(store: ChatStore, id: ConversationId) {
+    use crate::api::messages::load_changes;
+    /// Pages of 100 at most; past that the shown messages are far behind.
+    const MAX_PAGES: usize = 20;
+    let Some(mut since) = store.with_untracked(|c| c.timeline.as_ref().map(|t| t.last_change()))
+    else {
+        return;
+    };
+    for _ in 0..MAX_PAGES {
+        let Ok(changes) = load_changes(id.to_string(), since).await else {
+            return;
+        };
+        let more = changes.more;
+        since = changes.last_change;
+        store.changes_arrived(changes);
+        if !more {
+            return;
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! Bodies of the REST API and of the server functions behind the pages.
 
+use super::events::Quote;
 use super::ids::{ConversationId, MessageId, UserId};
-use super::validate::{Content, Password, Title, Username};
+use super::validate::{Content, Emoji, Password, Title, Username};
 use serde::{Deserialize, Serialize};
 
 /// A person as others see them.
@@ -111,14 +112,47 @@ pub struct MemberMarkers {
     pub read: Option<MessageId>,
 }
 
-/// One message of a history page.
+/// One message as it is now (a history page, the change stream).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryMessage {
     pub message_id: MessageId,
     pub sender_id: UserId,
-    pub content: Content,
+    /// Null once deleted.
+    pub content: Option<Content>,
     pub timestamp: i64,
+    /// The conversation's change that last touched it.
+    #[serde(default)]
+    pub change: i64,
+    /// When it was last edited (server clock, ms); absent if never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deleted: bool,
+    /// The message it answers, as that one is now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<Quote>,
+    /// In the order each emoji was first given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
 }
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// One emoji on a message, as one reader sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    pub emoji: Emoji,
+    pub count: i64,
+    /// The reader is one of them.
+    pub mine: bool,
+    /// The first (at most [`REACTION_NAMES`]) who gave it, earliest first.
+    pub users: Vec<UserId>,
+}
+
+/// How many of those who gave a reaction it names.
+pub const REACTION_NAMES: usize = 10;
 
 /// `GET /api/v1/chat/:conversation_id`: newest first; `next_cursor` names the
 /// oldest message of this page, or is null when nothing older is left.
@@ -127,6 +161,24 @@ pub struct HistoryPage {
     pub conversation_id: ConversationId,
     pub messages: Vec<HistoryMessage>,
     pub next_cursor: Option<MessageId>,
+    /// The conversation's newest change when the page was read: ask for
+    /// the changes after it to stay up to date.
+    #[serde(default)]
+    pub last_change: i64,
+}
+
+/// `GET /api/v1/chat/:conversation_id/changes?since=`: every message
+/// changed (sent, edited, deleted, reacted to) after `since`, each once and
+/// as it is now, in the order of its latest change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangesPage {
+    pub conversation_id: ConversationId,
+    pub messages: Vec<HistoryMessage>,
+    /// Where the next call starts (`since=last_change`): the last listed
+    /// message's change while `more`, else the conversation's newest.
+    pub last_change: i64,
+    /// More changes follow: ask again from `last_change`.
+    pub more: bool,
 }
 
 /// One row of the inbox. The first four fields are the spec's; the rest are
@@ -185,18 +237,25 @@ mod tests {
             messages: vec![HistoryMessage {
                 message_id: mid("msg_xyz789"),
                 sender_id: user(1),
-                content: Content::parse("hey").unwrap(),
+                content: Some(Content::parse("hey").unwrap()),
                 timestamp: 1713087600000,
+                change: 7,
+                edited_at: None,
+                deleted: false,
+                reply: None,
+                reactions: vec![],
             }],
             next_cursor: None,
+            last_change: 9,
         };
         assert_eq!(
             serde_json::to_value(&page).unwrap(),
             json!({"conversation_id": "conv_0190a6f8c2b47cc1a1b2c3d4e5f60718",
                    "messages": [{"message_id": "msg_xyz789",
                                  "sender_id": "user_0190a6f8c2b47cc1a1b2c3d4e5f60701",
-                                 "content": "hey", "timestamp": 1713087600000i64}],
-                   "next_cursor": null})
+                                 "content": "hey", "timestamp": 1713087600000i64,
+                                 "change": 7}],
+                   "next_cursor": null, "last_change": 9})
         );
         let more = HistoryPage {
             next_cursor: Some(mid("msg_abc456")),

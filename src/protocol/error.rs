@@ -108,6 +108,9 @@ pub struct ApiError {
     pub field: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<MessageId>,
+    /// For an edit, a deletion or a reaction: the `action_id` it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_id: Option<MessageId>,
 }
 
 impl ApiError {
@@ -117,6 +120,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             message_id: None,
+            action_id: None,
         }
     }
 
@@ -131,6 +135,12 @@ impl ApiError {
     /// The same error, about this message.
     pub fn about(mut self, message_id: Option<MessageId>) -> Self {
         self.message_id = message_id;
+        self
+    }
+
+    /// The same error, about this action (an edit, a deletion, a reaction).
+    pub fn about_action(mut self, action_id: Option<MessageId>) -> Self {
+        self.action_id = action_id;
         self
     }
 

@@ -8,7 +8,7 @@
 
 use super::error::{ApiError, ErrorCode};
 use super::ids::{ConversationId, MessageId, UserId};
-use super::validate::{Content, Invalid};
+use super::validate::{Content, Emoji, Invalid};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 
@@ -27,6 +27,99 @@ pub struct MessagePayload {
     /// was more than 60 s ahead of the server (then the server's time).
     #[serde(deserialize_with = "epoch_ms")]
     pub timestamp: i64,
+    /// The message this one answers, in the same conversation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<MessageId>,
+    /// `message.receive` only: that message as it is now, quoted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<Quote>,
+    /// `message.receive` only: the conversation's change this message was
+    /// ([2.19](../../docs/protocol.md)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<i64>,
+}
+
+/// The message a reply answers, as it is now: who wrote it and the start
+/// of its text (at most [`QUOTE_CHARS`] characters), or no text once it
+/// was deleted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quote {
+    pub message_id: MessageId,
+    pub sender_id: UserId,
+    pub text: Option<String>,
+}
+
+/// How much of a message a quote of it shows.
+pub const QUOTE_CHARS: usize = 100;
+
+/// `message.edit`, client → server: the author's new text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditPayload {
+    /// Made by the client, the same for every retry of this edit.
+    pub action_id: MessageId,
+    pub conversation_id: ConversationId,
+    pub message_id: MessageId,
+    pub content: Content,
+}
+
+/// `message.delete`, client → server: the author takes a message back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletePayload {
+    pub action_id: MessageId,
+    pub conversation_id: ConversationId,
+    pub message_id: MessageId,
+}
+
+/// `reaction.add` and `reaction.remove`, client → server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactionPayload {
+    pub action_id: MessageId,
+    pub conversation_id: ConversationId,
+    pub message_id: MessageId,
+    pub emoji: Emoji,
+}
+
+/// `action.ack`, server → the connection that asked, after the commit:
+/// the change the action made, or null when it changed nothing (the
+/// reaction was there already, the text was the same, the message was
+/// deleted already). A retried `action_id` gets the first answer again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionAck {
+    pub action_id: MessageId,
+    pub conversation_id: ConversationId,
+    pub message_id: MessageId,
+    pub change: Option<i64>,
+}
+
+/// `message.edited`, server → every member: the message's text now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditedPayload {
+    pub conversation_id: ConversationId,
+    pub message_id: MessageId,
+    pub content: Content,
+    /// When it was edited (the server's clock, ms since the epoch).
+    pub edited_at: i64,
+    pub change: i64,
+}
+
+/// `message.deleted`, server → every member: its text and reactions are
+/// gone; it stays in its place as deleted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletedPayload {
+    pub conversation_id: ConversationId,
+    pub message_id: MessageId,
+    pub change: i64,
+}
+
+/// `reaction.added` and `reaction.removed`, server → every member:
+/// `user_id` put `emoji` on the message, or took it away.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactedPayload {
+    pub conversation_id: ConversationId,
+    pub message_id: MessageId,
+    pub user_id: UserId,
+    pub emoji: Emoji,
+    pub change: i64,
 }
 
 /// Milliseconds since the epoch: a whole, non-negative number.
@@ -47,6 +140,10 @@ pub struct AckPayload {
     pub conversation_id: ConversationId,
     pub message_id: MessageId,
     pub timestamp: i64,
+    /// The conversation's change the message was (its latest, for a
+    /// retry of a message changed since).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<i64>,
 }
 
 /// `conversation.read` and `conversation.delivered`, client → server:
@@ -129,16 +226,28 @@ pub enum ClientEvent {
     TypingStop(TypingNotice),
     #[serde(rename = "presence.subscribe")]
     PresenceSubscribe(PresenceSubscription),
+    #[serde(rename = "message.edit")]
+    Edit(EditPayload),
+    #[serde(rename = "message.delete")]
+    Delete(DeletePayload),
+    #[serde(rename = "reaction.add")]
+    React(ReactionPayload),
+    #[serde(rename = "reaction.remove")]
+    Unreact(ReactionPayload),
 }
 
 /// The event names a client may send, in the order an error lists them.
-const CLIENT_EVENTS: [&str; 6] = [
+const CLIENT_EVENTS: [&str; 10] = [
     "message.send",
     "conversation.read",
     "conversation.delivered",
     "typing",
     "typing.stop",
     "presence.subscribe",
+    "message.edit",
+    "message.delete",
+    "reaction.add",
+    "reaction.remove",
 ];
 
 /// Every frame the server sends. An `error` answers the frame it is about
@@ -164,6 +273,16 @@ pub enum ServerEvent {
     Presence(PresencePayload),
     #[serde(rename = "presence.state")]
     PresenceState(PresenceList),
+    #[serde(rename = "action.ack")]
+    ActionAck(ActionAck),
+    #[serde(rename = "message.edited")]
+    Edited(EditedPayload),
+    #[serde(rename = "message.deleted")]
+    Deleted(DeletedPayload),
+    #[serde(rename = "reaction.added")]
+    Reacted(ReactedPayload),
+    #[serde(rename = "reaction.removed")]
+    Unreacted(ReactedPayload),
     #[serde(rename = "error")]
     Error(ApiError),
 }
@@ -195,6 +314,11 @@ impl ServerEvent {
             "typing.stop" => Self::TypingStop(serde_json::from_str(payload)?),
             "presence" => Self::Presence(serde_json::from_str(payload)?),
             "presence.state" => Self::PresenceState(serde_json::from_str(payload)?),
+            "action.ack" => Self::ActionAck(serde_json::from_str(payload)?),
+            "message.edited" => Self::Edited(serde_json::from_str(payload)?),
+            "message.deleted" => Self::Deleted(serde_json::from_str(payload)?),
+            "reaction.added" => Self::Reacted(serde_json::from_str(payload)?),
+            "reaction.removed" => Self::Unreacted(serde_json::from_str(payload)?),
             "error" => Self::Error(serde_json::from_str(payload)?),
             other => {
                 return Err(serde::de::Error::custom(format_args!(
@@ -213,17 +337,22 @@ struct RawFrame<'a> {
     payload: Option<&'a RawValue>,
 }
 
-/// Reads just the message id of a payload that failed to decode, if it has a
-/// well-formed one.
-fn salvage_message_id(payload: &RawValue) -> Option<MessageId> {
+/// Reads just the id a refusal of a payload that failed to decode is
+/// about, if it has a well-formed one: its `action_id` (an edit, a
+/// deletion, a reaction) or else its `message_id` (a send, a marker).
+fn salvage_ids(payload: &RawValue) -> (Option<MessageId>, Option<MessageId>) {
     #[derive(Deserialize)]
-    struct JustId<'a> {
+    struct JustIds<'a> {
         message_id: Option<&'a str>,
+        action_id: Option<&'a str>,
     }
-    serde_json::from_str::<JustId>(payload.get())
-        .ok()?
-        .message_id
-        .and_then(MessageId::parse)
+    let Ok(ids) = serde_json::from_str::<JustIds>(payload.get()) else {
+        return (None, None);
+    };
+    match ids.action_id.and_then(MessageId::parse) {
+        Some(action) => (None, Some(action)),
+        None => (ids.message_id.and_then(MessageId::parse), None),
+    }
 }
 
 fn frame_error(code: ErrorCode, message: impl Into<String>) -> ApiError {
@@ -282,6 +411,7 @@ pub fn decode_client_frame(text: &str) -> Result<ClientEvent, ApiError> {
     };
     let invalid = |e: serde_json::Error| {
         let text = e.to_string();
+        let (message, action) = salvage_ids(payload);
         Invalid::from_message(&text)
             .unwrap_or_else(|| {
                 frame_error(
@@ -289,7 +419,8 @@ pub fn decode_client_frame(text: &str) -> Result<ClientEvent, ApiError> {
                     format!("invalid {event} payload: {text}"),
                 )
             })
-            .about(salvage_message_id(payload))
+            .about(message)
+            .about_action(action)
     };
     let payload = payload.get();
     Ok(match event {
@@ -300,6 +431,10 @@ pub fn decode_client_frame(text: &str) -> Result<ClientEvent, ApiError> {
         }
         "typing" => ClientEvent::Typing(serde_json::from_str(payload).map_err(invalid)?),
         "typing.stop" => ClientEvent::TypingStop(serde_json::from_str(payload).map_err(invalid)?),
+        "message.edit" => ClientEvent::Edit(serde_json::from_str(payload).map_err(invalid)?),
+        "message.delete" => ClientEvent::Delete(serde_json::from_str(payload).map_err(invalid)?),
+        "reaction.add" => ClientEvent::React(serde_json::from_str(payload).map_err(invalid)?),
+        "reaction.remove" => ClientEvent::Unreact(serde_json::from_str(payload).map_err(invalid)?),
         _ => {
             let subscription: PresenceSubscription =
                 serde_json::from_str(payload).map_err(invalid)?;

@@ -31,6 +31,9 @@ fn server_events_have_the_exact_spec_json() {
         message_id: mid("msg_xyz789"),
         content: Content::parse("hey").unwrap(),
         timestamp: 1713087600000,
+        reply_to: None,
+        reply: None,
+        change: None,
     };
     let as_json = |event: ServerEvent| serde_json::from_str::<Value>(&event.to_json()).unwrap();
     assert_eq!(
@@ -45,6 +48,7 @@ fn server_events_have_the_exact_spec_json() {
             conversation_id: conv(),
             message_id: mid("msg_xyz789"),
             timestamp: 1713087600000,
+            change: None,
         })),
         json!({"event": "message.ack", "payload": {
             "conversation_id": "conv_0190a6f8c2b47cc1a1b2c3d4e5f60718",
@@ -91,6 +95,9 @@ fn client_events_round_trip_through_the_decoder() {
         message_id: mid("msg_xyz789"),
         content: Content::parse("hey").unwrap(),
         timestamp: 1713087600000,
+        reply_to: None,
+        reply: None,
+        change: None,
     });
     let text = serde_json::to_string(&send).unwrap();
     assert_eq!(
@@ -141,7 +148,7 @@ fn each_kind_of_bad_frame_gets_its_code() {
     assert_eq!(code_of("[1,2]"), ErrorCode::InvalidJson);
     assert_eq!(code_of(r#"{"payload":{}}"#), ErrorCode::InvalidJson);
     assert_eq!(
-        code_of(r#"{"event":"message.delete","payload":{}}"#),
+        code_of(r#"{"event":"message.destroy","payload":{}}"#),
         ErrorCode::UnknownEvent
     );
     assert_eq!(
@@ -233,11 +240,15 @@ fn the_browser_reads_back_every_server_event_and_refuses_others() {
             message_id: mid("msg_xyz789"),
             content: Content::parse("hey \"you\" \u{1F44B}").unwrap(),
             timestamp: 1713087600000,
+            reply_to: None,
+            reply: None,
+            change: None,
         }),
         ServerEvent::Ack(AckPayload {
             conversation_id: conv(),
             message_id: mid("msg_xyz789"),
             timestamp: 1713087600001,
+            change: None,
         }),
         ServerEvent::Read(MarkerPayload {
             conversation_id: conv(),
@@ -273,6 +284,53 @@ fn the_browser_reads_back_every_server_event_and_refuses_others() {
             ApiError::new(ErrorCode::RateLimited, "slow down").about(Some(mid("msg_1"))),
         ),
         ServerEvent::Error(ApiError::new(ErrorCode::InvalidJson, "bad").about(None)),
+        ServerEvent::Receive(MessagePayload {
+            conversation_id: conv(),
+            sender_id: user(),
+            message_id: mid("msg_r"),
+            content: Content::parse("yes").unwrap(),
+            timestamp: 1,
+            reply_to: Some(mid("msg_xyz789")),
+            reply: Some(Quote {
+                message_id: mid("msg_xyz789"),
+                sender_id: user(),
+                text: None,
+            }),
+            change: Some(7),
+        }),
+        ServerEvent::ActionAck(ActionAck {
+            action_id: mid("act_1"),
+            conversation_id: conv(),
+            message_id: mid("msg_xyz789"),
+            change: None,
+        }),
+        ServerEvent::Edited(EditedPayload {
+            conversation_id: conv(),
+            message_id: mid("msg_xyz789"),
+            content: Content::parse("fixed").unwrap(),
+            edited_at: 5,
+            change: 8,
+        }),
+        ServerEvent::Deleted(DeletedPayload {
+            conversation_id: conv(),
+            message_id: mid("msg_xyz789"),
+            change: 9,
+        }),
+        ServerEvent::Reacted(ReactedPayload {
+            conversation_id: conv(),
+            message_id: mid("msg_xyz789"),
+            user_id: user(),
+            emoji: Emoji::parse("👍").unwrap(),
+            change: 10,
+        }),
+        ServerEvent::Unreacted(ReactedPayload {
+            conversation_id: conv(),
+            message_id: mid("msg_xyz789"),
+            user_id: user(),
+            emoji: Emoji::parse("👍").unwrap(),
+            change: 11,
+        }),
+        ServerEvent::Error(ApiError::forbidden("no").about_action(Some(mid("act_2")))),
     ];
     for event in events {
         assert_eq!(ServerEvent::from_json(&event.to_json()).unwrap(), event);
@@ -288,4 +346,35 @@ fn the_browser_reads_back_every_server_event_and_refuses_others() {
     assert!(ServerEvent::from_json(r#"{"event": "message.ack", "payload": {}}"#).is_err());
     assert!(ServerEvent::from_json(r#"{"payload": {}}"#).is_err());
     assert!(ServerEvent::from_json("[1]").is_err());
+}
+
+#[test]
+fn actions_decode_with_their_action_id_and_refusals_name_it() {
+    let edit = r#"{"event":"message.edit","payload":{"action_id":"act_1","conversation_id":"conv_0190a6f8c2b47cc1a1b2c3d4e5f60718","message_id":"msg_xyz789","content":"fixed"}}"#;
+    match decode_client_frame(edit).unwrap() {
+        ClientEvent::Edit(e) => {
+            assert_eq!((e.action_id, e.content.as_str()), (mid("act_1"), "fixed"))
+        }
+        other => panic!("{other:?}"),
+    }
+    let blank = edit.replace("fixed", "  ");
+    let error = decode_client_frame(&blank).unwrap_err();
+    assert_eq!(
+        (error.field.as_deref(), error.action_id, error.message_id),
+        (Some("content"), Some(mid("act_1")), None)
+    );
+    let react = r#"{"event":"reaction.add","payload":{"action_id":"act_2","conversation_id":"conv_0190a6f8c2b47cc1a1b2c3d4e5f60718","message_id":"msg_xyz789","emoji":"not one"}}"#;
+    let error = decode_client_frame(react).unwrap_err();
+    assert_eq!(
+        (
+            error.field.as_deref(),
+            error.message.as_str(),
+            error.action_id
+        ),
+        (
+            Some("emoji"),
+            "emoji must be a single emoji",
+            Some(mid("act_2"))
+        )
+    );
 }

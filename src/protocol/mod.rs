@@ -13,6 +13,6 @@ pub use error::{ApiError, ErrorCode};
 pub use events::*;
 pub use ids::{ConversationId, InvalidId, MessageId, UserId};
 pub use validate::{
-    Content, Invalid, MAX_CONTENT_CHARS, PASSWORD_MAX, PASSWORD_MIN, Password, TITLE_MAX, Title,
-    USERNAME_MAX, USERNAME_MIN, Username,
+    Content, Emoji, Invalid, MAX_CONTENT_CHARS, MAX_REACTIONS_PER_MESSAGE, PASSWORD_MAX,
+    PASSWORD_MIN, Password, REACTIONS, TITLE_MAX, Title, USERNAME_MAX, USERNAME_MIN, Username,
 };

@@ -68,6 +68,7 @@ impl Invalid {
             message: message.to_owned(),
             field: Some(field.to_owned()),
             message_id: None,
+            action_id: None,
         })
     }
 }
@@ -85,6 +86,7 @@ impl From<Invalid> for ApiError {
             message: invalid.message,
             field: Some(invalid.field.to_owned()),
             message_id: None,
+            action_id: None,
         }
     }
 }
@@ -156,6 +158,47 @@ impl Content {
                 field: "content",
                 message: format!("content is over {MAX_CONTENT_CHARS} characters"),
             });
+        }
+        Ok(Self(text.to_owned()))
+    }
+}
+
+/// The reactions the page offers, most used first.
+pub const REACTIONS: [&str; 24] = [
+    "👍", "❤️", "😂", "😮", "😢", "🙏", "🎉", "🔥", "👀", "✅", "👎", "😍", "🤔", "👏", "💯", "😅",
+    "🙌", "😊", "😎", "🤝", "💪", "⭐", "🚀", "😡",
+];
+
+/// Different emoji one message may carry.
+pub const MAX_REACTIONS_PER_MESSAGE: usize = 20;
+
+/// A reaction: one of [`REACTIONS`], or any other single user-perceived
+/// character (a grapheme cluster) of at most 32 bytes that is not a letter,
+/// digit, space or control character. The server checks the "single
+/// character" part; the browser only ever sends one of [`REACTIONS`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", sqlx(transparent))]
+#[serde(transparent)]
+pub struct Emoji(String);
+validated_string!(Emoji);
+
+impl Emoji {
+    pub fn parse(text: &str) -> Result<Self, Invalid> {
+        if REACTIONS.contains(&text) {
+            return Ok(Self(text.to_owned()));
+        }
+        let plain = |c: char| c.is_alphanumeric() || c.is_whitespace() || c.is_control();
+        let refused = || Invalid::new("emoji", "emoji must be a single emoji");
+        if text.is_empty() || text.len() > 32 || text.chars().any(plain) {
+            return Err(refused());
+        }
+        #[cfg(feature = "ssr")]
+        {
+            use unicode_segmentation::UnicodeSegmentation;
+            if text.graphemes(true).nth(1).is_some() {
+                return Err(refused());
+            }
         }
         Ok(Self(text.to_owned()))
     }
@@ -349,5 +392,21 @@ mod tests {
         assert_eq!(api.field.as_deref(), Some("content"));
         assert_eq!(api.message, "content is over 4000 characters");
         assert_eq!(Invalid::from_message("expected a string at line 1"), None);
+    }
+
+    #[test]
+    fn a_reaction_is_one_emoji() {
+        for ok in ["👍", "❤️", "🏳️‍🌈", "👨‍👩‍👧", "🇫🇷", "★"] {
+            assert!(Emoji::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "a", "1", "👍👍", "👍 ", "ok", "\u{7}", "🇫🇷🇩🇪"] {
+            let refused = Emoji::parse(bad).unwrap_err();
+            assert_eq!(
+                (refused.field, refused.message.as_str()),
+                ("emoji", "emoji must be a single emoji"),
+                "{bad:?}"
+            );
+        }
+        assert!(REACTIONS.iter().all(|e| Emoji::parse(e).is_ok()));
     }
 }

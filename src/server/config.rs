@@ -93,6 +93,8 @@ pub struct Settings {
     pub(crate) typing_budget: Budget,
     /// Per user: `presence.subscribe` frames.
     pub(crate) presence_budget: Budget,
+    /// Per user: edits, deletions, reactions added and taken away.
+    pub(crate) action_budget: Budget,
     /// How long a user whose last connection closed still counts as online
     /// (a reload does not flicker), in milliseconds.
     pub(crate) presence_grace_ms: u64,
@@ -324,6 +326,7 @@ new-conversation-budget = { per-minute = 10, burst = 20 }
 connect-budget = { per-minute = 60, burst = 30 }
 typing-budget = { per-minute = 60, burst = 20 }
 presence-budget = { per-minute = 60, burst = 20 }
+action-budget = { per-minute = 120, burst = 30 }
 presence-grace-ms = 10000
 unknown-token-budget = { per-minute = 60, burst = 30 }
 failed-login-budget = { per-minute = 1, burst = 10 }

@@ -11,9 +11,10 @@ use super::error::AppResult;
 use super::limits::Action;
 use super::state::AppState;
 use crate::protocol::{
-    ApiError, Conversation, ConversationId, ConversationKind, ErrorCode, HistoryMessage,
-    HistoryPage, Inbox, MemberPayload, MessageId, ServerEvent, Title, UserId,
+    ApiError, ChangesPage, Conversation, ConversationId, ConversationKind, ErrorCode, HistoryPage,
+    Inbox, MemberPayload, ServerEvent, Title, UserId,
 };
+pub(crate) use db::messages::Window;
 
 pub(crate) const DEFAULT_PAGE: i64 = 20;
 pub(crate) const MAX_PAGE: i64 = 100;
@@ -110,13 +111,14 @@ async fn require_member(state: &AppState, me: &CurrentUser, id: ConversationId) 
     }
 }
 
-/// A page of history, newest first: `limit` messages strictly older than
-/// `cursor`. One query (membership comes from the cache).
+/// A page of history, newest first: `limit` messages of `window` (the
+/// newest, those older than a cursor, or those around a message), each as
+/// `me` sees it now. One query (membership comes from the cache).
 pub(crate) async fn history(
     state: &AppState,
     me: &CurrentUser,
     id: ConversationId,
-    cursor: Option<&MessageId>,
+    window: Window<'_>,
     limit: i64,
 ) -> AppResult<HistoryPage> {
     if !(1..=MAX_PAGE).contains(&limit) {
@@ -124,31 +126,66 @@ pub(crate) async fn history(
     }
     state.limits.check(me.id, Action::HistoryPage)?;
     require_member(state, me, id).await?;
-    // One more than asked tells whether anything older is left.
-    let Some(mut rows) = db::messages::page(&state.db, id, cursor, limit + 1).await? else {
-        return Err(
-            ApiError::invalid("cursor", "cursor is not a message of this conversation").into(),
-        );
+    let field = match window {
+        Window::Around(..) => "around",
+        _ => "cursor",
     };
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
+    // One more than asked tells whether anything older is left.
+    let Some((mut messages, last_change)) =
+        db::messages::page(&state.db, id, window, limit + 1, me.id).await?
+    else {
+        return Err(ApiError::invalid(
+            field,
+            format!("{field} is not a message of this conversation"),
+        )
+        .into());
+    };
+    let more = messages.len() as i64 > limit;
+    messages.truncate(limit as usize);
     let next_cursor = if more {
-        rows.last().map(|r| r.message_id.clone())
+        messages.last().map(|m| m.message_id.clone())
     } else {
         None
     };
     Ok(HistoryPage {
         conversation_id: id,
-        messages: rows
-            .into_iter()
-            .map(|r| HistoryMessage {
-                message_id: r.message_id,
-                sender_id: r.sender_id,
-                content: r.content,
-                timestamp: r.client_ts,
-            })
-            .collect(),
+        messages,
         next_cursor,
+        last_change,
+    })
+}
+
+/// The messages of conversation `id` changed after change `since`, at most
+/// `limit` of them, in the order of their latest change. A history read:
+/// the same budget, the same privacy.
+pub(crate) async fn changes(
+    state: &AppState,
+    me: &CurrentUser,
+    id: ConversationId,
+    since: i64,
+    limit: i64,
+) -> AppResult<ChangesPage> {
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::invalid("limit", format!("limit must be 1 to {MAX_PAGE}")).into());
+    }
+    if since < 0 {
+        return Err(ApiError::invalid("since", "since must be a change number (0 or more)").into());
+    }
+    state.limits.check(me.id, Action::HistoryPage)?;
+    require_member(state, me, id).await?;
+    let (mut messages, newest) =
+        db::messages::changes(&state.db, id, since, limit + 1, me.id).await?;
+    let more = messages.len() as i64 > limit;
+    messages.truncate(limit as usize);
+    let last_change = match messages.last() {
+        Some(last) if more => last.change,
+        _ => newest.max(since),
+    };
+    Ok(ChangesPage {
+        conversation_id: id,
+        messages,
+        last_change,
+        more,
     })
 }
 

@@ -96,6 +96,7 @@ pub enum Action {
     Connect,
     Typing,
     PresenceSubscribe,
+    MessageAction,
 }
 
 impl Action {
@@ -110,6 +111,7 @@ impl Action {
             Self::Connect => "too many connections opened; wait a moment",
             Self::Typing => "too many typing notices; slow down",
             Self::PresenceSubscribe => "too many presence subscriptions; slow down",
+            Self::MessageAction => "too many edits and reactions; slow down",
         }
     }
 }
@@ -176,6 +178,7 @@ pub struct Limits {
     connects: Bucket<UserId>,
     typing: Bucket<UserId>,
     presence: Bucket<UserId>,
+    actions: Bucket<UserId>,
     auth_attempts: Bucket<ClientAddr>,
     unknown_tokens: Strikes<ClientAddr>,
     failed_logins: Strikes<String>,
@@ -250,6 +253,7 @@ impl Limits {
             connects: bucket(settings.connect_budget.quota(), &clock),
             typing: bucket(settings.typing_budget.quota(), &clock),
             presence: bucket(settings.presence_budget.quota(), &clock),
+            actions: bucket(settings.action_budget.quota(), &clock),
             auth_attempts: bucket(Quota::per_minute(auth), &clock),
             unknown_tokens: Strikes::new(settings.unknown_token_budget.quota(), &clock),
             failed_logins: Strikes::new(settings.failed_login_budget.quota(), &clock),
@@ -287,6 +291,7 @@ impl Limits {
             Action::Connect => &self.connects,
             Action::Typing => &self.typing,
             Action::PresenceSubscribe => &self.presence,
+            Action::MessageAction => &self.actions,
         };
         bucket
             .check_key(&user)
@@ -337,6 +342,7 @@ impl Limits {
         self.connects.retain_recent();
         self.typing.retain_recent();
         self.presence.retain_recent();
+        self.actions.retain_recent();
         self.auth_attempts.retain_recent();
         let now = self.clock.now();
         self.unknown_tokens.forget_the_quiet(now);

@@ -55,6 +55,10 @@ fn near_miss_frame() -> impl Strategy<Value = Value> {
         Just(json!("presence.subscribe")),
         Just(json!("typing")),
         Just(json!("typing.stop")),
+        Just(json!("message.edit")),
+        Just(json!("message.delete")),
+        Just(json!("reaction.add")),
+        Just(json!("reaction.remove")),
         Just(json!("message.receive")),
         Just(json!(7)),
         ".{0,12}".prop_map(Value::String),
@@ -73,8 +77,10 @@ fn near_miss_frame() -> impl Strategy<Value = Value> {
         field(json!("msg_abc-123")),
         prop_oneof![3 => ".{0,60}".prop_map(|s| Some(json!(s))), 1 => Just(None), 1 => any_json().prop_map(Some)],
         field(json!(1_713_087_600_000i64)),
+        field(json!("act_abc-123")),
+        prop_oneof![2 => Just(Some(json!("👍"))), 1 => ".{0,4}".prop_map(|s| Some(json!(s))), 1 => Just(None)],
     )
-        .prop_map(|(event, conv, sender, id, content, ts)| {
+        .prop_map(|(event, conv, sender, id, content, ts, action, emoji)| {
             let mut payload = serde_json::Map::new();
             for (key, value) in [
                 ("conversation_id", conv),
@@ -82,6 +88,8 @@ fn near_miss_frame() -> impl Strategy<Value = Value> {
                 ("message_id", id),
                 ("content", content),
                 ("timestamp", ts),
+                ("action_id", action),
+                ("emoji", emoji),
             ] {
                 if let Some(value) = value {
                     payload.insert(key.to_owned(), value);
@@ -108,6 +116,18 @@ fn check_decoded(text: &str) {
         }
         Ok(ClientEvent::Typing(t) | ClientEvent::TypingStop(t)) => {
             assert!(text.contains(&t.conversation_id.to_string()));
+        }
+        Ok(ClientEvent::Edit(e)) => {
+            assert!(!e.content.trim().is_empty());
+            assert!(e.content.chars().count() <= MAX_CONTENT_CHARS);
+            assert!(MessageId::parse(e.action_id.as_str()).is_some());
+        }
+        Ok(ClientEvent::Delete(d)) => {
+            assert!(MessageId::parse(d.action_id.as_str()).is_some());
+        }
+        Ok(ClientEvent::React(r) | ClientEvent::Unreact(r)) => {
+            assert!(!r.emoji.is_empty() && r.emoji.len() <= 32);
+            assert!(!r.emoji.chars().any(char::is_alphanumeric));
         }
         Err(e) => {
             assert!(matches!(

@@ -65,7 +65,8 @@ async fn a_page_is_exactly_the_specs_json_newest_first() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         empty,
-        json!({"conversation_id": conversation, "messages": [], "next_cursor": null})
+        json!({"conversation_id": conversation, "messages": [], "next_cursor": null,
+               "last_change": 0})
     );
 
     let mut alice_ws = alice.ws().await;
@@ -78,17 +79,17 @@ async fn a_page_is_exactly_the_specs_json_newest_first() {
 
     let (status, page) = get(&bob, &format!("/api/v1/chat/{conversation}")).await;
     assert_eq!(status, StatusCode::OK);
-    let entry = |frame: &Value| {
+    let entry = |frame: &Value, change: i64| {
         let p = &frame["payload"];
         json!({"message_id": p["message_id"], "sender_id": p["sender_id"],
-               "content": p["content"], "timestamp": p["timestamp"]})
+               "content": p["content"], "timestamp": p["timestamp"], "change": change})
     };
     // Whole-value equality: no missing, extra or differently typed field.
     assert_eq!(
         page,
         json!({"conversation_id": conversation,
-               "messages": [entry(&second), entry(&first)],
-               "next_cursor": null})
+               "messages": [entry(&second, 2), entry(&first, 1)],
+               "next_cursor": null, "last_change": 2})
     );
     assert!(page["messages"][0]["timestamp"].is_i64());
 }

@@ -11,7 +11,9 @@ mod common;
 mod support;
 
 mod accounts;
+mod actions;
 mod budgets;
+mod changes;
 mod conversations;
 mod crash;
 mod db_restart;

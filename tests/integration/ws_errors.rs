@@ -127,7 +127,7 @@ async fn events_the_server_does_not_take_are_unknown_event() {
     let mut chat = Chat::start().await;
     let payload = chat.payload("hi");
     for event in [
-        "message.delete",
+        "message.destroy",
         "message.receive",
         "message.ack",
         "MESSAGE.SEND",

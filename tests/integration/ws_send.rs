@@ -75,11 +75,16 @@ async fn the_ack_waits_for_the_commit_and_the_row_is_there_when_it_arrives() {
     assert_eq!(
         ack,
         json!({"conversation_id": conversation, "message_id": id,
-               "timestamp": frame["payload"]["timestamp"]}),
+               "timestamp": frame["payload"]["timestamp"], "change": 1}),
         "the ack is exactly the spec's"
     );
     let received = bob_ws.expect_event("message.receive").await;
-    assert_eq!(received, frame["payload"], "Bob gets the message as sent");
+    let mut expected = frame["payload"].clone();
+    expected["change"] = json!(1);
+    assert_eq!(
+        received, expected,
+        "Bob gets the message as sent, and its change"
+    );
 }
 
 #[tokio::test]
@@ -98,10 +103,12 @@ async fn no_echo_to_the_sending_connection_but_every_other_tab_gets_it() {
     let ack = alice_tab1.send_and_ack(&frame).await;
     assert_eq!(
         keys(&ack["payload"]),
-        ["conversation_id", "message_id", "timestamp"]
+        ["change", "conversation_id", "message_id", "timestamp"]
             .map(String::from)
             .into()
     );
+    let mut expected = frame["payload"].clone();
+    expected["change"] = json!(1);
     for (who, ws) in [
         ("Alice's other tab", &mut alice_tab2),
         ("Bob's phone", &mut bob_phone),
@@ -109,8 +116,8 @@ async fn no_echo_to_the_sending_connection_but_every_other_tab_gets_it() {
     ] {
         let received = ws.recv().await;
         assert_eq!(received["event"], "message.receive", "{who}: {received}");
-        // The payload stands alone, exactly the spec's five fields.
-        assert_eq!(received["payload"], frame["payload"], "{who}");
+        // The payload stands alone: the spec's five fields and its change.
+        assert_eq!(received["payload"], expected, "{who}");
         ws.expect_silence(Duration::from_millis(100)).await;
     }
     alice_tab1.expect_silence(QUIET).await;
@@ -205,9 +212,10 @@ async fn an_offline_recipient_finds_the_messages_in_history() {
     let found = history(&bob, conversation).await;
     let expected: Vec<Value> = sent
         .iter()
-        .map(|p| {
+        .zip(1..)
+        .map(|(p, change)| {
             json!({"message_id": p["message_id"], "sender_id": p["sender_id"],
-                   "content": p["content"], "timestamp": p["timestamp"]})
+                   "content": p["content"], "timestamp": p["timestamp"], "change": change})
         })
         .collect();
     assert_eq!(found, expected);

@@ -22,7 +22,7 @@ use super::fanout::{Delivery, Fanout, receive_frame};
 use super::hub::{ConnectionHandle, ConnectionId, Frame};
 use super::members::Members;
 use super::service::refusal;
-use crate::protocol::{AckPayload, ApiError, ServerEvent};
+use crate::protocol::{AckPayload, ApiError, Quote, ServerEvent};
 use crate::server::db::{
     self,
     messages::{self, NewMessage, Stored},
@@ -36,6 +36,8 @@ use tokio::sync::{Notify, mpsc, oneshot};
 /// A validated, authorised message waiting to be stored.
 pub(crate) struct PendingSend {
     pub(crate) message: NewMessage,
+    /// A reply's quote of the message it answers, as it was when checked.
+    pub(crate) reply_quote: Option<Quote>,
     pub(crate) members: Members,
     /// Who hears how it went.
     pub(crate) reply: ReplyTo,
@@ -215,42 +217,50 @@ async fn commit(writer: &mut Writer, fanout: &dyn Fanout, batch: Vec<PendingSend
     for (&index, stored) in unique.iter().zip(stored) {
         let message = &batch[index].message;
         replies[index] = match stored {
-            Stored::Inserted { seq } => {
+            Stored::Inserted { seq, change } => {
                 deliveries.push(Delivery {
                     conversation: message.conversation_id,
                     seq,
                     members: batch[index].members.clone(),
-                    frame: receive_frame(message),
+                    frame: receive_frame(message, change, batch[index].reply_quote.as_ref()),
                     origin: batch[index].reply.connection_id(),
                 });
-                Reply::Ack(message.timestamp)
+                Reply::Ack(message.timestamp, change)
             }
             Stored::Existing {
                 seq,
+                change,
                 conversation_id,
                 sender_id,
                 content,
                 timestamp,
             } if conversation_id == message.conversation_id
                 && sender_id == message.sender_id
-                && content == message.content =>
+                && content.as_ref().is_none_or(|c| *c == message.content) =>
             {
                 // A retry of a stored message. If this node never pushed it
                 // (the batch that stored it lost its answer: a crash between
                 // commit and fan-out, a lost connection), it goes out now,
                 // here and to the other nodes; if it did, the fan-out knows
-                // and skips it.
-                deliveries.push(Delivery {
-                    conversation: conversation_id,
-                    seq,
-                    members: batch[index].members.clone(),
-                    frame: receive_frame(&NewMessage {
-                        timestamp,
-                        ..message.clone()
-                    }),
-                    origin: batch[index].reply.connection_id(),
-                });
-                Reply::Ack(timestamp)
+                // and skips it. One deleted since is only acked: its
+                // deletion was news enough.
+                if content.is_some() {
+                    deliveries.push(Delivery {
+                        conversation: conversation_id,
+                        seq,
+                        members: batch[index].members.clone(),
+                        frame: receive_frame(
+                            &NewMessage {
+                                timestamp,
+                                ..message.clone()
+                            },
+                            change,
+                            batch[index].reply_quote.as_ref(),
+                        ),
+                        origin: batch[index].reply.connection_id(),
+                    });
+                }
+                Reply::Ack(timestamp, change)
             }
             Stored::Existing { .. } => Reply::Conflict,
             Stored::NoConversation => Reply::NoConversation,
@@ -279,7 +289,8 @@ async fn commit(writer: &mut Writer, fanout: &dyn Fanout, batch: Vec<PendingSend
 
 #[derive(Clone, Copy)]
 enum Reply {
-    Ack(i64),
+    /// Stored: its timestamp and change.
+    Ack(i64, i64),
     Conflict,
     NoConversation,
     Unavailable,
@@ -297,8 +308,12 @@ fn is_retryable(error: &sqlx::Error) -> bool {
 fn reply(send: PendingSend, outcome: Reply) {
     let PendingSend { message, reply, .. } = send;
     let id = Some(message.message_id.clone());
+    let change = match outcome {
+        Reply::Ack(_, change) => Some(change),
+        _ => None,
+    };
     let outcome: SendOutcome = match outcome {
-        Reply::Ack(timestamp) => Ok(timestamp),
+        Reply::Ack(timestamp, _) => Ok(timestamp),
         Reply::Conflict => Err(refusal::id_taken().about(id)),
         Reply::NoConversation => Err(refusal::no_conversation().about(id)),
         Reply::Unavailable => Err(refusal::database_unavailable().about(id)),
@@ -313,6 +328,7 @@ fn reply(send: PendingSend, outcome: Reply) {
                     conversation_id: message.conversation_id,
                     message_id: message.message_id,
                     timestamp,
+                    change,
                 }),
                 Err(error) => ServerEvent::Error(error),
             };

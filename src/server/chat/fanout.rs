@@ -7,14 +7,15 @@
 use super::delivered::Delivered;
 use super::hub::{ConnectionId, Frame, Hub};
 use super::members::Members;
-use crate::protocol::{ConversationId, MessagePayload, ServerEvent, UserId};
+use crate::protocol::{ConversationId, MessagePayload, Quote, ServerEvent, UserId};
 use crate::server::db::messages::NewMessage;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// The `message.receive` frame of a stored message, serialised once for
-/// every recipient (whichever node stored it).
-pub(crate) fn receive_frame(message: &NewMessage) -> Frame {
+/// The `message.receive` frame of a stored message (the `change` it was,
+/// and a reply's quote), serialised once for every recipient (whichever
+/// node stored it).
+pub(crate) fn receive_frame(message: &NewMessage, change: i64, reply: Option<&Quote>) -> Frame {
     Frame::from(
         ServerEvent::Receive(MessagePayload {
             conversation_id: message.conversation_id,
@@ -22,6 +23,9 @@ pub(crate) fn receive_frame(message: &NewMessage) -> Frame {
             message_id: message.message_id.clone(),
             content: message.content.clone(),
             timestamp: message.timestamp,
+            reply_to: reply.map(|q| q.message_id.clone()),
+            reply: reply.cloned(),
+            change: Some(change),
         })
         .to_json(),
     )

@@ -18,13 +18,15 @@ use super::fanout::NodeEvent;
 use super::hub::{ConnectionHandle, ConnectionId, Frame};
 use super::members::Members;
 use crate::protocol::{
-    ApiError, ConversationId, MarkerPayload, MemberPayload, MessagePayload, PresenceSubscription,
-    ReadPayload, ServerEvent, TypingNotice, clamp_timestamp,
+    ActionAck, ApiError, ConversationId, DeletedPayload, EditedPayload, MarkerPayload,
+    MemberPayload, MessageId, MessagePayload, PresenceSubscription, ReactedPayload, ReadPayload,
+    ServerEvent, TypingNotice, clamp_timestamp,
 };
 use crate::server::auth::CurrentUser;
 use crate::server::clock::now_ms;
+use crate::server::db::actions::{self, Act, Change, Outcome};
 use crate::server::db::markers::{self, Marked, Marker};
-use crate::server::db::messages::NewMessage;
+use crate::server::db::messages::{self, NewMessage};
 use crate::server::db::presence;
 use crate::server::limits::Action;
 
@@ -50,6 +52,11 @@ pub(crate) mod refusal {
 
     pub(crate) fn no_such_message() -> ApiError {
         ApiError::not_found("no such message in this conversation")
+    }
+
+    /// A reply to a message that is not in the conversation.
+    pub(crate) fn no_reply_target() -> ApiError {
+        ApiError::invalid("reply_to", "reply_to is not a message of this conversation")
     }
 
     pub(crate) fn database_unavailable() -> ApiError {
@@ -78,6 +85,31 @@ pub(crate) mod refusal {
         ApiError::new(
             ErrorCode::Conflict,
             "this message_id is already used by a different message; use a new id for new content",
+        )
+    }
+
+    pub(crate) fn action_id_taken() -> ApiError {
+        ApiError::new(
+            ErrorCode::Conflict,
+            "this action_id is already used by a different action; use a new id",
+        )
+    }
+
+    pub(crate) fn not_the_author() -> ApiError {
+        ApiError::forbidden("only the author can edit or delete a message")
+    }
+
+    pub(crate) fn message_deleted() -> ApiError {
+        ApiError::new(ErrorCode::Conflict, "this message was deleted")
+    }
+
+    pub(crate) fn too_many_reactions() -> ApiError {
+        ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "a message takes at most {} different reactions",
+                crate::protocol::MAX_REACTIONS_PER_MESSAGE
+            ),
         )
     }
 }
@@ -123,6 +155,21 @@ impl ChatCore {
         if members.blocked() {
             return Err(refusal::blocked().about(id));
         }
+        // A reply: the message it answers, in this conversation (one key
+        // lookup; a plain message costs nothing here).
+        let (reply_seq, reply_quote) = match &message.reply_to {
+            None => (None, None),
+            Some(original) => {
+                match messages::quote(&self.db, message.conversation_id, original).await {
+                    Ok(Some((seq, quote))) => (Some(seq), Some(quote)),
+                    Ok(None) => return Err(refusal::no_reply_target().about(id)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reply lookup failed");
+                        return Err(refusal::database_unavailable().about(id));
+                    }
+                }
+            }
+        };
         let pending = PendingSend {
             message: NewMessage {
                 conversation_id: message.conversation_id,
@@ -130,7 +177,9 @@ impl ChatCore {
                 message_id: message.message_id,
                 sender_id: message.sender_id,
                 content: message.content,
+                reply_seq,
             },
+            reply_quote,
             members,
             reply,
         };
@@ -271,5 +320,116 @@ impl ChatCore {
             frame,
         });
         Ok(())
+    }
+
+    /// `me` edits, deletes or reacts to a message, as `action_id`: checked
+    /// (budget, membership, a blocked chat takes no edits or reactions),
+    /// stored, and answered after the commit. The asking connection (if
+    /// any) gets `action.ack` first; then, if it changed something, every
+    /// connection of every member hears of it, here and on the other
+    /// nodes (the asking one included). A retried `action_id` is answered
+    /// as the first time and changes nothing.
+    pub(crate) async fn act(
+        &self,
+        me: &CurrentUser,
+        action_id: MessageId,
+        conversation: ConversationId,
+        message_id: MessageId,
+        change: Change,
+        from: Option<&ConnectionHandle>,
+    ) -> Result<ActionAck, ApiError> {
+        let about = Some(action_id.clone());
+        let refuse = |e: ApiError| e.about_action(about.clone());
+        self.limits
+            .check(me.id, Action::MessageAction)
+            .map_err(refuse)?;
+        let members = self.membership(me, conversation).await.map_err(refuse)?;
+        if members.blocked() && !matches!(change, Change::Delete) {
+            return Err(refuse(refusal::blocked()));
+        }
+        let act = Act {
+            action_id: &action_id,
+            user: me.id,
+            conversation,
+            message_id: &message_id,
+            change: &change,
+        };
+        let mut outcome = actions::apply(&self.db, act).await;
+        if matches!(&outcome, Err(sqlx::Error::Database(e)) if e.is_unique_violation()) {
+            // The same action_id, retried on another connection at the
+            // same moment: the other one is stored; answer as it was.
+            let act = Act {
+                action_id: &action_id,
+                user: me.id,
+                conversation,
+                message_id: &message_id,
+                change: &change,
+            };
+            outcome = actions::apply(&self.db, act).await;
+        }
+        let outcome = outcome.map_err(|e| {
+            tracing::warn!(error = %e, "message action failed");
+            refuse(refusal::database_busy())
+        })?;
+        let (number, edited_at) = match outcome {
+            Outcome::Done { change, edited_at } => (change, edited_at),
+            Outcome::Repeated { change } => (change, None),
+            Outcome::IdTaken => return Err(refuse(refusal::action_id_taken())),
+            Outcome::NoMessage => return Err(refuse(refusal::no_such_message())),
+            Outcome::NotAuthor => return Err(refuse(refusal::not_the_author())),
+            Outcome::Deleted => return Err(refuse(refusal::message_deleted())),
+            Outcome::TooManyReactions => return Err(refuse(refusal::too_many_reactions())),
+        };
+        let ack = ActionAck {
+            action_id,
+            conversation_id: conversation,
+            message_id: message_id.clone(),
+            change: number,
+        };
+        if let Some(from) = from {
+            from.send(Frame::from(ServerEvent::ActionAck(ack.clone()).to_json()));
+        }
+        // Told only when it was done now (not for a retry) and changed
+        // something.
+        let (Some(number), true) = (number, matches!(outcome, Outcome::Done { .. })) else {
+            return Ok(ack);
+        };
+        let event = match change {
+            Change::Edit(content) => ServerEvent::Edited(EditedPayload {
+                conversation_id: conversation,
+                message_id,
+                content,
+                edited_at: edited_at.unwrap_or_else(now_ms),
+                change: number,
+            }),
+            Change::Delete => ServerEvent::Deleted(DeletedPayload {
+                conversation_id: conversation,
+                message_id,
+                change: number,
+            }),
+            Change::React(emoji) => ServerEvent::Reacted(ReactedPayload {
+                conversation_id: conversation,
+                message_id,
+                user_id: me.id,
+                emoji,
+                change: number,
+            }),
+            Change::Unreact(emoji) => ServerEvent::Unreacted(ReactedPayload {
+                conversation_id: conversation,
+                message_id,
+                user_id: me.id,
+                emoji,
+                change: number,
+            }),
+        };
+        let frame = event.to_json();
+        self.hub
+            .deliver(members.ids(), None, &Frame::from(frame.as_str()));
+        self.fanout.tell_others(NodeEvent::ToMembers {
+            conversation,
+            also: Vec::new(),
+            frame,
+        });
+        Ok(ack)
     }
 }

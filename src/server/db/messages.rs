@@ -1,6 +1,9 @@
-//! Messages: the group-commit insert, history pages and read markers.
+//! Messages: the group-commit insert, history pages, pages around a
+//! message, the change stream, and the message a reply quotes.
 
-use crate::protocol::{Content, ConversationId, MessageId, UserId};
+use crate::protocol::{
+    Content, ConversationId, Emoji, HistoryMessage, MessageId, QUOTE_CHARS, Quote, Reaction, UserId,
+};
 use sqlx::PgExecutor;
 use std::collections::HashMap;
 
@@ -12,20 +15,25 @@ pub(crate) struct NewMessage {
     pub(crate) sender_id: UserId,
     pub(crate) content: Content,
     pub(crate) timestamp: i64,
+    /// The place of the message it answers, found by the caller in the same
+    /// conversation.
+    pub(crate) reply_seq: Option<i64>,
 }
 
 /// What the database holds for one message of a batch after the insert.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Stored {
-    /// Stored by this batch at this place in its conversation.
-    Inserted { seq: i64 },
+    /// Stored by this batch at this place in its conversation, as this
+    /// change of it.
+    Inserted { seq: i64, change: i64 },
     /// The id was already stored (a retry, or a clash); this is what is
-    /// stored under it, and where.
+    /// stored under it, and where (`content` is `None` once deleted).
     Existing {
         seq: i64,
+        change: i64,
         conversation_id: ConversationId,
         sender_id: UserId,
-        content: Content,
+        content: Option<Content>,
         timestamp: i64,
     },
     /// The conversation no longer exists.
@@ -35,6 +43,7 @@ pub(crate) enum Stored {
 struct BatchRow {
     message_id: String,
     seq: i64,
+    change: i64,
     inserted: bool,
     conversation_id: Option<ConversationId>,
     sender_id: Option<UserId>,
@@ -44,8 +53,9 @@ struct BatchRow {
 
 /// Stores a batch in ONE statement (so one round trip and one commit, one
 /// WAL flush for the whole batch): skips ids already stored, advances each
-/// touched conversation's `last_seq` and `last_activity`, inserts the new
-/// rows numbered in batch order, and moves each sender's read marker to
+/// touched conversation's `last_seq`, `last_change` and `last_activity`,
+/// inserts the new rows numbered in batch order (each message is the next
+/// place and the next change), and moves each sender's read marker to
 /// their newest message. Message ids within `batch` must be distinct.
 ///
 /// `now()` is the same for the whole batch, so each conversation's
@@ -66,20 +76,22 @@ pub(crate) async fn insert_batch(
     let mut senders = Vec::with_capacity(batch.len());
     let mut contents = Vec::with_capacity(batch.len());
     let mut timestamps = Vec::with_capacity(batch.len());
+    let mut replies = Vec::with_capacity(batch.len());
     for m in batch {
         conversations.push(m.conversation_id);
         ids.push(m.message_id.as_str());
         senders.push(m.sender_id);
         contents.push(m.content.as_str());
         timestamps.push(m.timestamp);
+        replies.push(m.reply_seq);
     }
     let rows = sqlx::query_as!(
         BatchRow,
         r#"WITH input AS (
-    SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::int8[])
-        WITH ORDINALITY AS t(conversation_id, message_id, sender_id, content, client_ts, ord)
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::int8[], $6::int8[])
+        WITH ORDINALITY AS t(conversation_id, message_id, sender_id, content, client_ts, reply_seq, ord)
 ), existing AS (
-    SELECT m.message_id, m.seq, m.conversation_id, m.sender_id, m.content, m.client_ts
+    SELECT m.message_id, m.seq, m.change, m.conversation_id, m.sender_id, m.content, m.client_ts
     FROM messages m WHERE m.message_id = ANY($2::text[])
 ), fresh AS (
     SELECT i.* FROM input i
@@ -87,34 +99,41 @@ pub(crate) async fn insert_batch(
 ), bumped AS (
     UPDATE conversations c
     SET last_seq = c.last_seq + n.count,
+        last_change = c.last_change + n.count,
         last_activity = now() + (n.last_ord - 1) * interval '1 microsecond'
     FROM (SELECT conversation_id, count(*) AS count, max(ord) AS last_ord
           FROM fresh GROUP BY conversation_id) n
     WHERE c.id = n.conversation_id
-    RETURNING c.id, c.last_seq - n.count AS base_seq
-), inserted AS (
-    INSERT INTO messages (conversation_id, seq, message_id, sender_id, content, client_ts)
-    SELECT f.conversation_id,
-           b.base_seq + row_number() OVER (PARTITION BY f.conversation_id ORDER BY f.ord),
-           f.message_id, f.sender_id, f.content, f.client_ts
+    RETURNING c.id, c.last_seq - n.count AS base_seq, c.last_change - n.count AS base_change
+), numbered AS (
+    SELECT f.*, b.base_seq, b.base_change,
+           row_number() OVER (PARTITION BY f.conversation_id ORDER BY f.ord) AS n
     FROM fresh f JOIN bumped b ON b.id = f.conversation_id
-    RETURNING message_id, seq, conversation_id, sender_id
+), inserted AS (
+    INSERT INTO messages (conversation_id, seq, change, message_id, sender_id, content, client_ts,
+                          reply_seq)
+    SELECT conversation_id, base_seq + n, base_change + n, message_id, sender_id, content,
+           client_ts, reply_seq
+    FROM numbered
+    RETURNING message_id, seq, change, conversation_id, sender_id
 ), marked AS (
     UPDATE participants p SET read_seq = GREATEST(p.read_seq, r.seq)
     FROM (SELECT conversation_id, sender_id, max(seq) AS seq FROM inserted GROUP BY 1, 2) r
     WHERE p.conversation_id = r.conversation_id AND p.user_id = r.sender_id
 )
-SELECT message_id AS "message_id!", seq AS "seq!", true AS "inserted!",
+SELECT message_id AS "message_id!", seq AS "seq!", change AS "change!", true AS "inserted!",
        NULL::uuid AS "conversation_id?: ConversationId", NULL::uuid AS "sender_id?: UserId",
        NULL::text AS "content?: Content", NULL::int8 AS "client_ts?"
 FROM inserted
 UNION ALL
-SELECT message_id, seq, false, conversation_id, sender_id, content, client_ts FROM existing"#,
+SELECT message_id, seq, change, false, conversation_id, sender_id, content, client_ts
+FROM existing"#,
         &conversations as &[ConversationId],
         &ids as &[&str],
         &senders as &[UserId],
         &contents as &[&str],
         &timestamps,
+        &replies as &[Option<i64>],
     )
     .fetch_all(db)
     .await?;
@@ -126,16 +145,19 @@ SELECT message_id, seq, false, conversation_id, sender_id, content, client_ts FR
                 row.inserted,
                 row.conversation_id,
                 row.sender_id,
-                row.content,
                 row.client_ts,
             ) {
-                (true, ..) => Stored::Inserted { seq: row.seq },
-                (false, Some(conversation_id), Some(sender_id), Some(content), Some(timestamp)) => {
+                (true, ..) => Stored::Inserted {
+                    seq: row.seq,
+                    change: row.change,
+                },
+                (false, Some(conversation_id), Some(sender_id), Some(timestamp)) => {
                     Stored::Existing {
                         seq: row.seq,
+                        change: row.change,
                         conversation_id,
                         sender_id,
-                        content,
+                        content: row.content,
                         timestamp,
                     }
                 }
@@ -154,85 +176,216 @@ SELECT message_id, seq, false, conversation_id, sender_id, content, client_ts FR
         .collect())
 }
 
-/// One message of a history page.
+/// Which messages a page holds.
 #[derive(Clone, Debug)]
-pub(crate) struct HistoryRow {
-    pub(crate) message_id: MessageId,
-    pub(crate) sender_id: UserId,
-    pub(crate) content: Content,
-    pub(crate) client_ts: i64,
+pub(crate) enum Window<'a> {
+    /// The newest.
+    Newest,
+    /// Those strictly older than this message.
+    Before(&'a MessageId),
+    /// Those around this message, which is one of them: up to this many
+    /// newer than it, the rest older (more older when fewer newer exist).
+    Around(&'a MessageId, i64),
 }
 
-/// Up to `limit` messages strictly older than `before` (the newest when
-/// `None`), newest first: a backwards range scan of the primary key. `None`
-/// when `before` is not a message of this conversation. The cursor is the
-/// message's place (`seq`), so messages arriving meanwhile never shift a page.
+/// Up to `limit` messages of a [`Window`], newest first, each as `reader`
+/// sees it now, and the conversation's newest change as of the same
+/// moment. `None` when the window's message is not one of this
+/// conversation; an empty list and change 0 for a conversation that does
+/// not exist. One statement: the places are a backwards range scan of the
+/// primary key, and each message's quote and reactions key lookups.
 pub(crate) async fn page(
     db: impl PgExecutor<'_>,
     conversation: ConversationId,
-    before: Option<&MessageId>,
+    window: Window<'_>,
     limit: i64,
-) -> sqlx::Result<Option<Vec<HistoryRow>>> {
-    match before {
-        None => sqlx::query_as!(
-            HistoryRow,
-            r#"SELECT message_id AS "message_id: MessageId", sender_id AS "sender_id: UserId",
-                      content AS "content: Content", client_ts
-               FROM messages WHERE conversation_id = $1 ORDER BY seq DESC LIMIT $2"#,
-            conversation as ConversationId,
-            limit,
-        )
-        .fetch_all(db)
-        .await
-        .map(Some),
-        Some(cursor) => {
-            // One round trip: zero rows means the cursor is unknown, one row
-            // of NULLs means it is the oldest message. The cursor is found by
-            // its id alone (the fence keeps the conversation test out of
-            // that scan): given both, a plan made on stale statistics took
-            // the primary key and read the whole conversation to find it.
-            let rows = sqlx::query_as!(
-                CursorRow,
-                r#"WITH c AS MATERIALIZED (
-                     SELECT conversation_id, seq FROM messages WHERE message_id = $2)
-                 SELECT m.message_id AS "message_id?: MessageId",
-                        m.sender_id AS "sender_id?: UserId",
-                        m.content AS "content?: Content", m.client_ts AS "client_ts?"
-                 FROM c LEFT JOIN LATERAL (
-                     SELECT message_id, sender_id, content, client_ts, seq FROM messages
-                     WHERE conversation_id = $1 AND seq < c.seq ORDER BY seq DESC LIMIT $3) m
-                 ON true
-                 WHERE c.conversation_id = $1"#,
-                conversation as ConversationId,
-                cursor as &MessageId,
-                limit,
-            )
-            .fetch_all(db)
-            .await?;
-            if rows.is_empty() {
-                return Ok(None);
-            }
-            Ok(Some(
-                rows.into_iter().filter_map(CursorRow::into_row).collect(),
-            ))
-        }
+    reader: UserId,
+) -> sqlx::Result<Option<(Vec<HistoryMessage>, i64)>> {
+    let (anchor, above) = match window {
+        Window::Newest => (None, 0),
+        Window::Before(id) => (Some(id), -1),
+        Window::Around(id, newer) => (Some(id), newer),
+    };
+    // The anchor is found by its id alone (the fence keeps the
+    // conversation test out of that scan): given both, a plan made on
+    // stale statistics took the primary key and read the whole
+    // conversation to find it.
+    let rows = sqlx::query_as!(
+        StateRow,
+        r#"WITH anchor AS MATERIALIZED (
+               SELECT conversation_id, seq FROM messages WHERE message_id = $2),
+           top AS (
+               SELECT CASE WHEN $2::text IS NULL THEN 9223372036854775807
+                           ELSE (SELECT seq + $3 FROM anchor WHERE conversation_id = $1) END AS seq)
+           SELECT c.last_change AS "last_change!", t.seq IS NOT NULL AS "found!",
+                  s.seq AS "seq?", s.message_id AS "message_id?: MessageId",
+                  s.sender_id AS "sender_id?: UserId", s.content AS "content?: Content",
+                  s.client_ts AS "client_ts?", s.change AS "change?",
+                  s.edited_ms AS "edited_ms?", s.deleted AS "deleted?",
+                  s.reply_message_id AS "reply_message_id?: MessageId",
+                  s.reply_sender_id AS "reply_sender_id?: UserId",
+                  s.reply_excerpt AS "reply_excerpt?", s.reply_deleted AS "reply_deleted?",
+                  s.reactions::text AS "reactions?"
+           FROM conversations c CROSS JOIN top t
+           LEFT JOIN LATERAL message_states(c.id, ARRAY(
+               SELECT m.seq FROM messages m WHERE m.conversation_id = c.id AND m.seq <= t.seq
+               ORDER BY m.seq DESC LIMIT $4), $5) s ON true
+           WHERE c.id = $1"#,
+        conversation as ConversationId,
+        anchor.map(MessageId::as_str),
+        above,
+        limit,
+        reader as UserId,
+    )
+    .fetch_all(db)
+    .await?;
+    let last_change = rows.first().map_or(0, |r| r.last_change);
+    if rows.first().is_some_and(|r| !r.found) {
+        return Ok(None);
     }
+    Ok(Some((
+        rows.into_iter()
+            .filter_map(StateRow::into_message)
+            .collect(),
+        last_change,
+    )))
 }
 
-struct CursorRow {
+/// Up to `limit` messages whose latest change is after `since`, in the
+/// order of those changes, each as `reader` sees it now; and the
+/// conversation's newest change as of the same moment. A range scan of
+/// `messages_change_idx`.
+pub(crate) async fn changes(
+    db: impl PgExecutor<'_>,
+    conversation: ConversationId,
+    since: i64,
+    limit: i64,
+    reader: UserId,
+) -> sqlx::Result<(Vec<HistoryMessage>, i64)> {
+    let rows = sqlx::query_as!(
+        StateRow,
+        r#"SELECT c.last_change AS "last_change!", true AS "found!",
+                  s.seq AS "seq?", s.message_id AS "message_id?: MessageId",
+                  s.sender_id AS "sender_id?: UserId", s.content AS "content?: Content",
+                  s.client_ts AS "client_ts?", s.change AS "change?",
+                  s.edited_ms AS "edited_ms?", s.deleted AS "deleted?",
+                  s.reply_message_id AS "reply_message_id?: MessageId",
+                  s.reply_sender_id AS "reply_sender_id?: UserId",
+                  s.reply_excerpt AS "reply_excerpt?", s.reply_deleted AS "reply_deleted?",
+                  s.reactions::text AS "reactions?"
+           FROM conversations c
+           LEFT JOIN LATERAL message_states(c.id, ARRAY(
+               SELECT m.seq FROM messages m WHERE m.conversation_id = c.id AND m.change > $2
+               ORDER BY m.change LIMIT $3), $4) s ON true
+           WHERE c.id = $1"#,
+        conversation as ConversationId,
+        since,
+        limit,
+        reader as UserId,
+    )
+    .fetch_all(db)
+    .await?;
+    let last_change = rows.first().map_or(0, |r| r.last_change);
+    Ok((
+        rows.into_iter()
+            .filter_map(StateRow::into_message)
+            .collect(),
+        last_change,
+    ))
+}
+
+/// A message a reply may answer: its place, and its quote as it is now.
+/// `None` unless it is a message of this conversation.
+pub(crate) async fn quote(
+    db: impl PgExecutor<'_>,
+    conversation: ConversationId,
+    id: &MessageId,
+) -> sqlx::Result<Option<(i64, Quote)>> {
+    let row = sqlx::query!(
+        r#"SELECT seq, sender_id AS "sender_id: UserId", left(content, $3) AS excerpt
+           FROM messages WHERE message_id = $2 AND conversation_id = $1"#,
+        conversation as ConversationId,
+        id as &MessageId,
+        QUOTE_CHARS as i32,
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| {
+        (
+            r.seq,
+            Quote {
+                message_id: id.clone(),
+                sender_id: r.sender_id,
+                text: r.excerpt,
+            },
+        )
+    }))
+}
+
+/// One row of `message_states` (all NULL but the first two for a
+/// conversation without a message in the window).
+struct StateRow {
+    last_change: i64,
+    found: bool,
+    seq: Option<i64>,
     message_id: Option<MessageId>,
     sender_id: Option<UserId>,
     content: Option<Content>,
     client_ts: Option<i64>,
+    change: Option<i64>,
+    edited_ms: Option<i64>,
+    deleted: Option<bool>,
+    reply_message_id: Option<MessageId>,
+    reply_sender_id: Option<UserId>,
+    reply_excerpt: Option<String>,
+    reply_deleted: Option<bool>,
+    reactions: Option<String>,
 }
 
-impl CursorRow {
-    fn into_row(self) -> Option<HistoryRow> {
-        Some(HistoryRow {
+impl StateRow {
+    fn into_message(self) -> Option<HistoryMessage> {
+        self.seq?;
+        let reply = match (self.reply_message_id, self.reply_sender_id) {
+            (Some(message_id), Some(sender_id)) => Some(Quote {
+                message_id,
+                sender_id,
+                text: self
+                    .reply_excerpt
+                    .filter(|_| self.reply_deleted != Some(true)),
+            }),
+            _ => None,
+        };
+        Some(HistoryMessage {
             message_id: self.message_id?,
             sender_id: self.sender_id?,
-            content: self.content?,
-            client_ts: self.client_ts?,
+            content: self.content,
+            timestamp: self.client_ts?,
+            change: self.change?,
+            edited_at: self.edited_ms,
+            deleted: self.deleted == Some(true),
+            reply,
+            reactions: self.reactions.as_deref().map(reactions).unwrap_or_default(),
         })
     }
+}
+
+/// `[[emoji, count, mine, [user uuid, ...]], ...]` as `message_states`
+/// writes it.
+fn reactions(json: &str) -> Vec<Reaction> {
+    type Stored = (String, i64, bool, Vec<uuid::Uuid>);
+    let stored: Vec<Stored> = serde_json::from_str(json).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "unreadable reactions");
+        Vec::new()
+    });
+    stored
+        .into_iter()
+        .filter_map(|(emoji, count, mine, users)| {
+            Some(Reaction {
+                emoji: Emoji::parse(&emoji).ok()?,
+                count,
+                mine,
+                users: users.into_iter().map(UserId).collect(),
+            })
+        })
+        .collect()
 }

@@ -4,6 +4,7 @@
 //! handlers and the server functions behind the pages both call these, so
 //! there is one copy of each query.
 
+pub(crate) mod actions;
 pub(crate) mod conversations;
 pub(crate) mod inbox;
 pub(crate) mod markers;

@@ -3,11 +3,11 @@
 
 use super::json::Body;
 use crate::protocol::{
-    ApiError, Conversation, ConversationId, CreateConversation, HistoryPage, Inbox, MessageId,
-    UserId,
+    ApiError, ChangesPage, Conversation, ConversationId, CreateConversation, HistoryPage, Inbox,
+    MessageId, UserId,
 };
 use crate::server::auth::CurrentUser;
-use crate::server::conversations;
+use crate::server::conversations::{self, Window};
 use crate::server::error::AppResult;
 use crate::server::state::AppState;
 use axum::Json;
@@ -46,10 +46,11 @@ fn parse_conversation(text: &str) -> Result<ConversationId, ApiError> {
     ConversationId::parse(text).ok_or_else(|| ApiError::not_found("no such conversation"))
 }
 
-/// `?cursor=&limit=` of a paged list.
+/// `?cursor=&limit=` of a paged list (and `around=` of a history page).
 #[derive(Deserialize)]
 pub(crate) struct PageQuery {
     cursor: Option<String>,
+    around: Option<String>,
     limit: Option<String>,
 }
 
@@ -67,6 +68,19 @@ impl PageQuery {
     }
 }
 
+/// A message id given as `field`, empty counting as none.
+fn message_param(text: Option<&str>, field: &str) -> Result<Option<MessageId>, ApiError> {
+    match text.filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(text) => MessageId::parse(text).map(Some).ok_or_else(|| {
+            ApiError::invalid(
+                field,
+                format!("{field} is not a message of this conversation"),
+            )
+        }),
+    }
+}
+
 pub(crate) async fn history(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -75,14 +89,52 @@ pub(crate) async fn history(
 ) -> AppResult<Json<HistoryPage>> {
     let id = parse_conversation(&conversation_id)?;
     let limit = query.limit(conversations::DEFAULT_PAGE)?;
-    let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
-        None => None,
-        Some(text) => Some(MessageId::parse(text).ok_or_else(|| {
-            ApiError::invalid("cursor", "cursor is not a message of this conversation")
-        })?),
+    let cursor = message_param(query.cursor.as_deref(), "cursor")?;
+    let around = message_param(query.around.as_deref(), "around")?;
+    let window = match (&cursor, &around) {
+        (None, None) => Window::Newest,
+        (Some(cursor), None) => Window::Before(cursor),
+        (None, Some(around)) => Window::Around(around, (limit - 1) / 2),
+        (Some(_), Some(_)) => {
+            return Err(
+                ApiError::invalid("around", "give either cursor or around, not both").into(),
+            );
+        }
     };
     Ok(Json(
-        conversations::history(&state, &user, id, cursor.as_ref(), limit).await?,
+        conversations::history(&state, &user, id, window, limit).await?,
+    ))
+}
+
+/// `?since=&limit=` of the change stream.
+#[derive(Deserialize)]
+pub(crate) struct ChangesQuery {
+    since: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /api/v1/chat/{id}/changes?since=`: what changed after a point.
+pub(crate) async fn changes(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(conversation_id): Path<String>,
+    Query(query): Query<ChangesQuery>,
+) -> AppResult<Json<ChangesPage>> {
+    let id = parse_conversation(&conversation_id)?;
+    let since = match query.since.as_deref() {
+        None | Some("") => 0,
+        Some(text) => text
+            .parse()
+            .map_err(|_| ApiError::invalid("since", "since must be a change number (0 or more)"))?,
+    };
+    let limit = PageQuery {
+        cursor: None,
+        around: None,
+        limit: query.limit,
+    }
+    .limit(conversations::MAX_PAGE)?;
+    Ok(Json(
+        conversations::changes(&state, &user, id, since, limit).await?,
     ))
 }
 

@@ -35,6 +35,10 @@ pub(crate) fn router() -> Router<AppState> {
             "/api/v1/chat/{conversation_id}",
             get(conversations::history),
         )
+        .route(
+            "/api/v1/chat/{conversation_id}/changes",
+            get(conversations::changes),
+        )
         .route("/api/v1/chats/{user_id}", get(conversations::inbox))
         .route("/api/v1/ws", get(ws::upgrade))
 }

@@ -20,11 +20,14 @@
 //! that it is never closed with frames unread (which would reset it, and
 //! could lose the close frame on the way).
 
-use crate::protocol::{ApiError, ClientEvent, ErrorCode, ServerEvent, decode_client_frame};
+use crate::protocol::{
+    ApiError, ClientEvent, ConversationId, ErrorCode, MessageId, ServerEvent, decode_client_frame,
+};
 use crate::server::auth::CurrentUser;
 use crate::server::chat::ChatCore;
 use crate::server::chat::committer::ReplyTo;
 use crate::server::chat::hub::{ConnectionHandle, Frame, Kick};
+use crate::server::db::actions::Change;
 use crate::server::db::markers::Marker;
 use crate::server::state::AppState;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -241,11 +244,62 @@ async fn handle_frame(text: &str, client: &Client<'_>) {
             .follow_presence(client.user, client.handle, subscription)
             .await
             .err(),
+        Ok(ClientEvent::Edit(edit)) => {
+            let change = Change::Edit(edit.content);
+            act(
+                client,
+                edit.action_id,
+                edit.conversation_id,
+                edit.message_id,
+                change,
+            )
+            .await
+        }
+        Ok(ClientEvent::Delete(delete)) => {
+            let (action, conversation) = (delete.action_id, delete.conversation_id);
+            act(
+                client,
+                action,
+                conversation,
+                delete.message_id,
+                Change::Delete,
+            )
+            .await
+        }
+        Ok(ClientEvent::React(r)) => {
+            let change = Change::React(r.emoji);
+            act(client, r.action_id, r.conversation_id, r.message_id, change).await
+        }
+        Ok(ClientEvent::Unreact(r)) => {
+            let change = Change::Unreact(r.emoji);
+            act(client, r.action_id, r.conversation_id, r.message_id, change).await
+        }
         Err(error) => Some(error),
     };
     if let Some(error) = refused {
         refuse(client, error);
     }
+}
+
+/// An edit, a deletion or a reaction; the service acks it.
+async fn act(
+    client: &Client<'_>,
+    action: MessageId,
+    conversation: ConversationId,
+    message: MessageId,
+    change: Change,
+) -> Option<ApiError> {
+    let chat = &client.state.chat;
+    chat.act(
+        client.user,
+        action,
+        conversation,
+        message,
+        change,
+        Some(client.handle),
+    )
+    .await
+    .err()
 }
 
 fn refuse(client: &Client<'_>, error: ApiError) {

@@ -260,6 +260,9 @@ async fn run(
                     message_id: MessageId::parse(&super::message_id()).unwrap(),
                     content: Content::parse(&format!("{} #{made}", user.username)).unwrap(),
                     timestamp: super::now_ms(),
+                    reply_to: None,
+                    reply: None,
+                    change: None,
                 };
                 made += 1;
                 record.lock().unwrap().made.push(Made {

@@ -114,6 +114,10 @@ pub const UNLIMITED: &[(&str, &str)] = &[
         "{ per-minute = 1000000, burst = 1000000 }",
     ),
     (
+        "NATTER_ACTION_BUDGET",
+        "{ per-minute = 1000000, burst = 1000000 }",
+    ),
+    (
         "NATTER_CONNECT_BUDGET",
         "{ per-minute = 1000000, burst = 1000000 }",
     ),
@@ -494,10 +498,12 @@ pub async fn store_unannounced(
     content: &str,
 ) {
     sqlx::query(
-        "WITH c AS (UPDATE conversations SET last_seq = last_seq + 1, last_activity = now() \
-                    WHERE id = $1 RETURNING last_seq) \
-         INSERT INTO messages (conversation_id, seq, message_id, sender_id, content, client_ts) \
-         SELECT $1, last_seq, $2, $3, $4, $5 FROM c",
+        "WITH c AS (UPDATE conversations SET last_seq = last_seq + 1, \
+                    last_change = last_change + 1, last_activity = now() \
+                    WHERE id = $1 RETURNING last_seq, last_change) \
+         INSERT INTO messages (conversation_id, seq, change, message_id, sender_id, content, \
+                               client_ts) \
+         SELECT $1, last_seq, last_change, $2, $3, $4, $5 FROM c",
     )
     .bind(conversation)
     .bind(message_id)

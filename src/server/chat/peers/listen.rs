@@ -5,7 +5,7 @@
 
 use super::wake::{self, Range, Wake};
 use super::{CHANNEL, Peers, announce};
-use crate::protocol::{Content, ConversationId, MessageId, UserId};
+use crate::protocol::{Content, ConversationId, MessageId, Quote, UserId};
 use crate::server::chat::fanout::{NodeEvent, receive_frame};
 use crate::server::chat::hub::{Hub, Kick};
 use crate::server::chat::members::MemberCache;
@@ -21,10 +21,15 @@ use uuid::Uuid;
 struct Row {
     conversation_id: ConversationId,
     seq: i64,
+    change: i64,
     message_id: MessageId,
     sender_id: UserId,
-    content: Content,
+    /// `None` once deleted (then not pushed: its deletion is).
+    content: Option<Content>,
     client_ts: i64,
+    reply_message_id: Option<MessageId>,
+    reply_sender_id: Option<UserId>,
+    reply_excerpt: Option<String>,
 }
 
 /// Listens for other nodes' wake-ups and delivers what they committed to
@@ -216,12 +221,16 @@ async fn pull(
     }
     let rows = sqlx::query_as!(
         Row,
-        r#"SELECT m.conversation_id AS "conversation_id: ConversationId", m.seq,
+        r#"SELECT m.conversation_id AS "conversation_id: ConversationId", m.seq, m.change,
                   m.message_id AS "message_id: MessageId", m.sender_id AS "sender_id: UserId",
-                  m.content AS "content: Content", m.client_ts
+                  m.content AS "content: Content", m.client_ts,
+                  q.message_id AS "reply_message_id?: MessageId",
+                  q.sender_id AS "reply_sender_id?: UserId",
+                  left(q.content, 100) AS "reply_excerpt?"
            FROM unnest($1::uuid[], $2::int8[], $3::int8[]) AS k(conversation_id, low, high)
            JOIN messages m ON m.conversation_id = k.conversation_id
                AND m.seq > k.low AND m.seq <= k.high
+           LEFT JOIN messages q ON q.conversation_id = m.conversation_id AND q.seq = m.reply_seq
            ORDER BY m.conversation_id, m.seq"#,
         &conversations as &[ConversationId],
         &lows,
@@ -249,12 +258,16 @@ async fn catch_up(
         .map_or(0, |d| d.as_millis() as i64);
     let rows = sqlx::query_as!(
         Row,
-        r#"SELECT m.conversation_id AS "conversation_id: ConversationId", m.seq,
+        r#"SELECT m.conversation_id AS "conversation_id: ConversationId", m.seq, m.change,
                   m.message_id AS "message_id: MessageId", m.sender_id AS "sender_id: UserId",
-                  m.content AS "content: Content", m.client_ts
+                  m.content AS "content: Content", m.client_ts,
+                  q.message_id AS "reply_message_id?: MessageId",
+                  q.sender_id AS "reply_sender_id?: UserId",
+                  left(q.content, 100) AS "reply_excerpt?"
            FROM conversations c
            JOIN messages m ON m.conversation_id = c.id
                AND m.created_at > to_timestamp($2::float8 / 1000)
+           LEFT JOIN messages q ON q.conversation_id = m.conversation_id AND q.seq = m.reply_seq
            WHERE c.last_activity > to_timestamp($2::float8 / 1000)
              AND EXISTS (SELECT 1 FROM participants p
                          WHERE p.conversation_id = c.id AND p.user_id = ANY($1))
@@ -288,13 +301,29 @@ async fn deliver(
         if !peers.first_delivery(row.conversation_id, row.seq) {
             continue;
         }
-        let frame = receive_frame(&NewMessage {
-            conversation_id: row.conversation_id,
-            sender_id: row.sender_id,
-            message_id: row.message_id,
-            content: row.content,
-            timestamp: row.client_ts,
-        });
+        let Some(content) = row.content else {
+            continue;
+        };
+        let reply = match (row.reply_message_id, row.reply_sender_id) {
+            (Some(message_id), Some(sender_id)) => Some(Quote {
+                message_id,
+                sender_id,
+                text: row.reply_excerpt,
+            }),
+            _ => None,
+        };
+        let frame = receive_frame(
+            &NewMessage {
+                conversation_id: row.conversation_id,
+                sender_id: row.sender_id,
+                message_id: row.message_id,
+                content,
+                timestamp: row.client_ts,
+                reply_seq: None,
+            },
+            row.change,
+            reply.as_ref(),
+        );
         hub.deliver(people.ids(), None, &frame);
     }
     Ok(())
