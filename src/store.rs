@@ -13,7 +13,7 @@
 use crate::model::chat::{Chat, Connection, Effect};
 use crate::protocol::{
     ChangesPage, Content, Conversation, ConversationId, Emoji, HistoryPage, Inbox, MessageId,
-    MessagePayload, ServerEvent, UserSummary,
+    MessagePayload, News, ServerEvent, UserSummary,
 };
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -107,13 +107,16 @@ impl ChatStore {
         }
     }
 
-    pub(crate) fn open_conversation(&self, conversation: Conversation, page: HistoryPage) {
+    /// Opens `conversation`; which opening this is, for
+    /// [`Self::close_conversation`].
+    pub(crate) fn open_conversation(&self, conversation: Conversation, page: HistoryPage) -> u64 {
         self.change(|chat, _| chat.open_conversation(conversation, page));
+        self.chat.with_untracked(Chat::opened)
     }
 
-    pub(crate) fn close_conversation(&self, conversation: ConversationId) {
+    pub(crate) fn close_conversation(&self, conversation: ConversationId, opened: u64) {
         self.change(|chat, _| {
-            chat.close_conversation(conversation);
+            chat.close_conversation(conversation, opened);
             Vec::new()
         });
     }
@@ -225,6 +228,16 @@ impl ChatStore {
         self.change(|chat, clock| chat.inbox_arrived(more, page, clock.now_ms()));
     }
 
+    /// The news of an action: read by the open conversation; with none
+    /// open, an edit or deletion may still change an inbox preview.
+    pub(crate) fn action_frame(&self, text: &str, news: News) {
+        match self.chat.with_untracked(Chat::action_reader) {
+            Some(read) => self.change(|chat, _| read(chat, text)),
+            None if news == News::Text => self.refresh_inbox(),
+            None => {}
+        }
+    }
+
     /// The next message answers `id`.
     pub(crate) fn start_reply(&self, id: &MessageId) {
         self.change(|chat, _| {
@@ -269,8 +282,9 @@ impl ChatStore {
         });
     }
 
-    pub(crate) fn caught_up(&self, inbox: Option<Inbox>, page: Option<HistoryPage>) {
-        self.change(|chat, clock| chat.caught_up(inbox, page, clock.now_ms()));
+    /// The open conversation's newest page, after a reconnect.
+    pub(crate) fn conversation_caught_up(&self, page: HistoryPage) {
+        self.change(|chat, _| chat.conversation_caught_up(page));
     }
 }
 
@@ -283,6 +297,7 @@ fn carry_out(transport: &(dyn Transport + Send + Sync), effects: Vec<Effect>) {
                     transport.send(frame);
                 }
             }
+            Effect::SendText(frame) => transport.send(frame),
             Effect::Keep(message) => transport.keep(&message),
             Effect::Forget(id) => transport.forget(&id),
             Effect::FetchInbox(cursor) => transport.fetch_inbox(cursor),

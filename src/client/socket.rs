@@ -6,7 +6,7 @@
 
 use super::{page_visible, sleep};
 use crate::model::backoff::Backoff;
-use crate::protocol::ServerEvent;
+use crate::protocol::{Incoming, News, ServerEvent};
 use futures::channel::mpsc;
 use futures::future::poll_fn;
 use futures::{FutureExt, SinkExt, StreamExt};
@@ -26,6 +26,9 @@ pub(crate) trait Events: 'static {
     fn disconnected(&self, offline: bool);
     /// A frame from the server.
     fn frame(&self, event: ServerEvent);
+    /// The news of an action (an edit, a deletion, a reaction, an ack),
+    /// whole: the open conversation reads it.
+    fn action(&self, text: String, news: News);
     /// The server closed the connection because this session ended.
     fn signed_out(&self);
     /// Every [`TICK_MS`] while connected: a chance to send what fell due.
@@ -188,8 +191,9 @@ async fn session<E: Events>(
                 }
             }
             Event::Out(None) | Event::Control(None) => return Ended::PageGone,
-            Event::In(Some(Ok(Message::Text(text)))) => match ServerEvent::from_json(&text) {
-                Ok(event) => events.frame(event),
+            Event::In(Some(Ok(Message::Text(text)))) => match ServerEvent::read(&text) {
+                Ok(Incoming::Event(event)) => events.frame(event),
+                Ok(Incoming::Action(news)) => events.action(text, news),
                 Err(e) => leptos::logging::warn!("unreadable frame from the server: {e}"),
             },
             Event::In(Some(Ok(Message::Bytes(_)))) => {}

@@ -36,11 +36,13 @@ pub(crate) fn Composer(conversation: ConversationId) -> impl IntoView {
         area.set_value("");
         let _ = area.focus();
     };
-    let draft = move || store.with(|c| c.draft.clone());
+    // Only when the draft itself changes (not on every change of the chat,
+    // a typing notice included, which would put the old text back).
+    let draft = Memo::new(move |_| store.with(|c| c.draft.clone()));
     // Answering or editing: the box is where the person types next; an
     // edit starts from the message's text.
     Effect::new(move |_| {
-        let Some(draft) = draft() else { return };
+        let Some(draft) = draft.get() else { return };
         let Some(area) = text.get() else { return };
         if let Draft::Edit(id) = &draft {
             let now = store.with_untracked(|c| {
@@ -67,7 +69,7 @@ pub(crate) fn Composer(conversation: ConversationId) -> impl IntoView {
         store.cancel_draft();
     };
     let bar = move || {
-        let (label, quote, reply_to) = match draft()? {
+        let (label, quote, reply_to) = match draft.get()? {
             Draft::Reply(quote) => {
                 let name = store.with(|c| {
                     if quote.sender_id == c.my_id() {

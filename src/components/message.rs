@@ -126,7 +126,7 @@ fn reaction_button(
     };
     view! {
         <button type="submit" form=form name="reaction" value=value class=class
-            class:mine=given title=label aria-pressed=given.to_string() on:click=toggle>
+            class:mine=given title=label.clone() aria-label=label aria-pressed=given.to_string() on:click=toggle>
             {emoji}
         </button>
     }
@@ -185,7 +185,7 @@ pub(crate) fn render(shown: Shown, store: ChatStore) -> impl IntoView {
                 match emoji {
                     Some(emoji) => view! {
                         <span class="chip-wrap" data-testid="reaction" data-emoji=*emoji data-count=count>
-                            {reaction_button(store, form.clone(), id.clone(), emoji, r.mine, names, "chip")}
+                            {reaction_button(store, form.clone(), id.clone(), emoji, r.mine, format!("{emoji} {names}"), "chip")}
                             <span class="count">{count}</span>
                         </span>
                     }

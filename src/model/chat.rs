@@ -17,6 +17,7 @@ use crate::protocol::{
     MessagePayload, ReadPayload, UserId, UserSummary,
 };
 pub(crate) use actions::Draft;
+use page::OpenPage;
 use std::collections::HashMap;
 
 /// The live connection as the person sees it.
@@ -47,6 +48,8 @@ impl Connection {
 pub(crate) enum Effect {
     /// A frame for the server, on the live connection.
     Send(ClientEvent),
+    /// The same, written already.
+    SendText(String),
     /// Keep this unacknowledged message where a reload finds it.
     Keep(MessagePayload),
     /// It was stored, or refused for good: forget it.
@@ -84,10 +87,17 @@ pub(crate) struct Chat {
     reports: DeliveryReports,
     /// A reply or an edit being written.
     pub(crate) draft: Option<Draft>,
-    /// Edits, deletions and reactions sent and not answered yet.
-    actions: Vec<ClientEvent>,
+    /// Edits, deletions and reactions sent and not answered yet, by
+    /// `action_id`, each as its frame.
+    actions: Vec<(MessageId, String)>,
     /// Why the last of them was refused.
     pub(crate) action_error: Option<String>,
+    /// While a conversation is open: its page's part of each change.
+    page: Option<OpenPage>,
+    /// How many times a conversation was opened: a page that goes away
+    /// closes only what it opened (not the same conversation opened again
+    /// by the page that replaced it).
+    opened: u64,
 }
 
 impl Chat {
@@ -107,6 +117,8 @@ impl Chat {
             draft: None,
             actions: Vec::new(),
             action_error: None,
+            page: None,
+            opened: 0,
         }
     }
 
@@ -183,6 +195,16 @@ impl Chat {
         say(self).map(Effect::Send).into_iter().collect()
     }
 
+    /// Which opening of a conversation is the present one.
+    pub(crate) fn opened(&self) -> u64 {
+        self.opened
+    }
+
+    /// Reads the news of an action, if a conversation is open to show it.
+    pub(crate) fn action_reader(&self) -> Option<fn(&mut Chat, &str) -> Vec<Effect>> {
+        self.page.map(|page| page.action)
+    }
+
     pub(crate) fn connected(&self) -> bool {
         self.connection == Connection::Connected
     }
@@ -201,6 +223,8 @@ impl Chat {
             timeline.push_pending(pending.clone());
         }
         self.receipts = Receipts::from_page(&conversation.markers, self.my_id());
+        self.page = Some(OpenPage::new());
+        self.opened += 1;
         self.open = Some(conversation);
         self.timeline = Some(timeline);
         let mut effects = Vec::new();
@@ -210,7 +234,12 @@ impl Chat {
     }
 
     /// Leaves `conversation` if it is the one open.
-    pub(crate) fn close_conversation(&mut self, conversation: ConversationId) {
+    /// Leaves `conversation` if it is the one open, as opened the
+    /// `opened`-th time ([`Self::opened`]).
+    pub(crate) fn close_conversation(&mut self, conversation: ConversationId, opened: u64) {
+        if self.opened != opened {
+            return;
+        }
         if self.open_id() == Some(conversation) {
             self.open = None;
             self.timeline = None;
@@ -218,6 +247,7 @@ impl Chat {
             self.draft = None;
             self.actions.clear();
             self.action_error = None;
+            self.page = None;
         }
     }
 
@@ -443,6 +473,10 @@ mod incoming;
 // Replies, edits, deletions and reactions.
 #[path = "chat_actions.rs"]
 mod actions;
+
+// The open conversation's part of each change.
+#[path = "chat_page.rs"]
+mod page;
 
 #[cfg(test)]
 #[path = "chat_tests.rs"]

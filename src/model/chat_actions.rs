@@ -7,9 +7,10 @@
 
 use super::{Chat, Effect};
 use crate::protocol::{
-    ActionAck, ClientEvent, Content, DeletePayload, EditPayload, Emoji, ErrorCode, MessageId,
-    QUOTE_CHARS, Quote, ReactionPayload,
+    ActionAck, Content, DeletePayload, EditPayload, Emoji, ErrorCode, MessageId, QUOTE_CHARS,
+    Quote, ReactionPayload, ServerEvent,
 };
+use serde::Serialize;
 
 /// What the composer does besides writing a new message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,12 +76,13 @@ impl Chat {
         let Some(conversation) = self.open_id() else {
             return Vec::new();
         };
-        self.act(ClientEvent::Edit(EditPayload {
-            action_id: action,
+        let edit = EditPayload {
+            action_id: action.clone(),
             conversation_id: conversation,
             message_id: id,
             content,
-        }))
+        };
+        self.act(action, frame("message.edit", &edit))
     }
 
     /// I take my message `id` back.
@@ -91,11 +93,12 @@ impl Chat {
         if matches!(&self.draft, Some(Draft::Edit(editing)) if *editing == id) {
             self.draft = None;
         }
-        self.act(ClientEvent::Delete(DeletePayload {
-            action_id: action,
+        let delete = DeletePayload {
+            action_id: action.clone(),
             conversation_id: conversation,
             message_id: id,
-        }))
+        };
+        self.act(action, frame("message.delete", &delete))
     }
 
     /// I give `emoji` to message `id`, or take it back if I had given it.
@@ -114,24 +117,28 @@ impl Chat {
             .and_then(|t| t.get(&id))
             .is_some_and(|m| m.reactions.iter().any(|r| r.emoji == emoji && r.mine));
         let reaction = ReactionPayload {
-            action_id: action,
+            action_id: action.clone(),
             conversation_id: conversation,
             message_id: id,
             emoji,
         };
-        self.act(if given {
-            ClientEvent::Unreact(reaction)
+        let event = if given {
+            "reaction.remove"
         } else {
-            ClientEvent::React(reaction)
-        })
+            "reaction.add"
+        };
+        self.act(action, frame(event, &reaction))
     }
 
-    /// Kept until answered; sent now if connected.
-    fn act(&mut self, event: ClientEvent) -> Vec<Effect> {
+    /// Kept (as its frame) until answered; sent now if connected.
+    fn act(&mut self, id: MessageId, frame: Option<String>) -> Vec<Effect> {
         self.action_error = None;
-        self.actions.push(event.clone());
+        let Some(frame) = frame else {
+            return Vec::new();
+        };
+        self.actions.push((id, frame.clone()));
         if self.connected() {
-            vec![Effect::Send(event)]
+            vec![Effect::SendText(frame)]
         } else {
             Vec::new()
         }
@@ -139,13 +146,13 @@ impl Chat {
 
     /// Every action not answered yet, again (on a new connection).
     pub(super) fn resend_actions(&self, effects: &mut Vec<Effect>) {
-        effects.extend(self.actions.iter().cloned().map(Effect::Send));
+        let frames = self.actions.iter().map(|(_, frame)| frame.clone());
+        effects.extend(frames.map(Effect::SendText));
     }
 
     /// `action.ack`: done (what it did is told to every member).
     pub(super) fn action_done(&mut self, ack: &ActionAck) {
-        self.actions
-            .retain(|a| action_id(a) != Some(&ack.action_id));
+        self.actions.retain(|(id, _)| *id != ack.action_id);
     }
 
     /// An `error` about one of my actions: refused for good (said on the
@@ -154,16 +161,64 @@ impl Chat {
         if matches!(code, ErrorCode::Unavailable) {
             return;
         }
-        self.actions.retain(|a| action_id(a) != Some(id));
+        self.actions.retain(|(action, _)| action != id);
         self.action_error = Some(message);
     }
 }
 
-fn action_id(event: &ClientEvent) -> Option<&MessageId> {
-    match event {
-        ClientEvent::Edit(e) => Some(&e.action_id),
-        ClientEvent::Delete(d) => Some(&d.action_id),
-        ClientEvent::React(r) | ClientEvent::Unreact(r) => Some(&r.action_id),
-        _ => None,
+/// Reads the news of an action (`ServerEvent::read_action`) and applies it
+/// (the open conversation's part, `OpenPage`).
+pub(super) fn read_action(chat: &mut Chat, text: &str) -> Vec<Effect> {
+    if let Ok(event) = ServerEvent::read_action(text) {
+        chat.apply_action(event);
     }
+    Vec::new()
+}
+
+impl Chat {
+    /// The news of an action: shown in the open conversation, and in the
+    /// inbox's preview when it is about a conversation's newest message.
+    pub(crate) fn apply_action(&mut self, event: ServerEvent) {
+        let me = self.my_id();
+        match event {
+            ServerEvent::ActionAck(ack) => self.action_done(&ack),
+            ServerEvent::Edited(edit) => {
+                let (conversation, id) = (edit.conversation_id, edit.message_id.clone());
+                self.inbox
+                    .changed(conversation, &id, Some(edit.content.clone()));
+                if let Some(t) = &mut self.timeline {
+                    t.edited(edit);
+                }
+            }
+            ServerEvent::Deleted(gone) => {
+                self.inbox
+                    .changed(gone.conversation_id, &gone.message_id, None);
+                if let Some(t) = &mut self.timeline {
+                    t.deleted(gone);
+                }
+            }
+            ServerEvent::Reacted(r) => {
+                if let Some(t) = &mut self.timeline {
+                    t.reacted(r, true, me);
+                }
+            }
+            ServerEvent::Unreacted(r) => {
+                if let Some(t) = &mut self.timeline {
+                    t.reacted(r, false, me);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A client frame, `{"event": …, "payload": …}` (as `ClientEvent` would
+/// write it).
+fn frame(event: &str, payload: &impl Serialize) -> Option<String> {
+    #[derive(Serialize)]
+    struct Frame<'a, P> {
+        event: &'a str,
+        payload: P,
+    }
+    serde_json::to_string(&Frame { event, payload }).ok()
 }

@@ -15,15 +15,19 @@ fn actions(effects: &[Effect]) -> Vec<String> {
     effects
         .iter()
         .filter_map(|e| match e {
-            Effect::Send(ClientEvent::Edit(e)) => {
-                Some(format!("edit {} {}", e.message_id, e.content.as_str()))
-            }
-            Effect::Send(ClientEvent::Delete(d)) => Some(format!("delete {}", d.message_id)),
-            Effect::Send(ClientEvent::React(r)) => {
-                Some(format!("react {} {}", r.message_id, r.emoji.as_str()))
-            }
-            Effect::Send(ClientEvent::Unreact(r)) => {
-                Some(format!("unreact {} {}", r.message_id, r.emoji.as_str()))
+            Effect::SendText(frame) => {
+                let sent: serde_json::Value = serde_json::from_str(frame).unwrap();
+                let p = &sent["payload"];
+                let what = match sent["event"].as_str().unwrap() {
+                    "message.edit" => format!("edit {}", p["content"].as_str().unwrap()),
+                    "message.delete" => "delete".to_owned(),
+                    "reaction.add" => format!("react {}", p["emoji"].as_str().unwrap()),
+                    "reaction.remove" => format!("unreact {}", p["emoji"].as_str().unwrap()),
+                    other => panic!("{other}"),
+                };
+                let (verb, rest) = what.split_once(' ').unwrap_or((&what, ""));
+                let target = p["message_id"].as_str().unwrap();
+                Some(format!("{verb} {target} {rest}").trim_end().to_owned())
             }
             _ => None,
         })
@@ -107,18 +111,13 @@ fn only_my_stored_messages_can_be_edited() {
     assert_eq!(chat.draft, None);
     // Not shown until the server tells everyone.
     assert_eq!(message(&chat, "mine").content.as_deref(), Some("mine"));
-    chat.apply(
-        ServerEvent::Edited(EditedPayload {
-            conversation_id: c,
-            message_id: id("mine"),
-            content: text("mine, fixed"),
-            edited_at: 9,
-            change: 3,
-        }),
-        true,
-        0,
-        0.5,
-    );
+    chat.apply_action(ServerEvent::Edited(EditedPayload {
+        conversation_id: c,
+        message_id: id("mine"),
+        content: text("mine, fixed"),
+        edited_at: 9,
+        change: 3,
+    }));
     assert_eq!(
         message(&chat, "mine").content.as_deref(),
         Some("mine, fixed")
@@ -138,17 +137,12 @@ fn an_action_waits_for_the_connection_and_goes_again_until_answered() {
         ["react hello 👍"],
         "unanswered: again"
     );
-    chat.apply(
-        ServerEvent::ActionAck(ActionAck {
-            action_id: id("a1"),
-            conversation_id: c,
-            message_id: id("hello"),
-            change: Some(3),
-        }),
-        true,
-        0,
-        0.5,
-    );
+    chat.apply_action(ServerEvent::ActionAck(ActionAck {
+        action_id: id("a1"),
+        conversation_id: c,
+        message_id: id("hello"),
+        change: Some(3),
+    }));
     assert!(
         actions(&chat.on_connected(3, true)).is_empty(),
         "answered: done"
@@ -183,31 +177,11 @@ fn a_reaction_is_counted_once_whatever_the_order_it_arrives_in() {
         actions(&chat.toggle_reaction(id("hello"), emoji("👍"), id("a1"))),
         ["react hello 👍"]
     );
-    chat.apply(
-        ServerEvent::Reacted(reacted(c, "hello", me, "👍", 3)),
-        true,
-        0,
-        0.5,
-    );
-    chat.apply(
-        ServerEvent::Reacted(reacted(c, "hello", bob, "👍", 4)),
-        true,
-        0,
-        0.5,
-    );
+    chat.apply_action(ServerEvent::Reacted(reacted(c, "hello", me, "👍", 3)));
+    chat.apply_action(ServerEvent::Reacted(reacted(c, "hello", bob, "👍", 4)));
     // The same news twice (a duplicate), and an older one late: no change.
-    chat.apply(
-        ServerEvent::Reacted(reacted(c, "hello", bob, "👍", 4)),
-        true,
-        0,
-        0.5,
-    );
-    chat.apply(
-        ServerEvent::Reacted(reacted(c, "hello", bob, "👍", 3)),
-        true,
-        0,
-        0.5,
-    );
+    chat.apply_action(ServerEvent::Reacted(reacted(c, "hello", bob, "👍", 4)));
+    chat.apply_action(ServerEvent::Reacted(reacted(c, "hello", bob, "👍", 3)));
     let r = &message(&chat, "hello").reactions;
     assert_eq!(
         (r.len(), r[0].count, r[0].mine, r[0].users.clone()),
@@ -218,23 +192,13 @@ fn a_reaction_is_counted_once_whatever_the_order_it_arrives_in() {
         actions(&chat.toggle_reaction(id("hello"), emoji("👍"), id("a2"))),
         ["unreact hello 👍"]
     );
-    chat.apply(
-        ServerEvent::Unreacted(reacted(c, "hello", me, "👍", 5)),
-        true,
-        0,
-        0.5,
-    );
+    chat.apply_action(ServerEvent::Unreacted(reacted(c, "hello", me, "👍", 5)));
     let r = &message(&chat, "hello").reactions;
     assert_eq!(
         (r[0].count, r[0].mine, r[0].users.clone()),
         (1, false, vec![bob])
     );
-    chat.apply(
-        ServerEvent::Unreacted(reacted(c, "hello", bob, "👍", 6)),
-        true,
-        0,
-        0.5,
-    );
+    chat.apply_action(ServerEvent::Unreacted(reacted(c, "hello", bob, "👍", 6)));
     assert!(message(&chat, "hello").reactions.is_empty());
     assert_eq!(
         chat.timeline.as_ref().unwrap().last_change(),
@@ -259,38 +223,23 @@ fn a_deletion_takes_the_text_reactions_and_quotes_of_it() {
         0,
         0.5,
     );
-    chat.apply(
-        ServerEvent::Reacted(reacted(c, "hello", bob, "🔥", 4)),
-        true,
-        0,
-        0.5,
-    );
-    chat.apply(
-        ServerEvent::Edited(EditedPayload {
-            conversation_id: c,
-            message_id: id("hello"),
-            content: text("hello there"),
-            edited_at: 9,
-            change: 5,
-        }),
-        true,
-        0,
-        0.5,
-    );
+    chat.apply_action(ServerEvent::Reacted(reacted(c, "hello", bob, "🔥", 4)));
+    chat.apply_action(ServerEvent::Edited(EditedPayload {
+        conversation_id: c,
+        message_id: id("hello"),
+        content: text("hello there"),
+        edited_at: 9,
+        change: 5,
+    }));
     assert_eq!(
         message(&chat, "q").reply.as_ref().unwrap().text.as_deref(),
         Some("hello there")
     );
-    chat.apply(
-        ServerEvent::Deleted(DeletedPayload {
-            conversation_id: c,
-            message_id: id("hello"),
-            change: 6,
-        }),
-        true,
-        0,
-        0.5,
-    );
+    chat.apply_action(ServerEvent::Deleted(DeletedPayload {
+        conversation_id: c,
+        message_id: id("hello"),
+        change: 6,
+    }));
     let gone = message(&chat, "hello");
     assert_eq!((gone.content.clone(), gone.reactions.len()), (None, 0));
     assert_eq!(
@@ -304,12 +253,7 @@ fn a_deletion_takes_the_text_reactions_and_quotes_of_it() {
 fn missed_changes_replace_what_is_shown_only_when_newer() {
     let (mut chat, c, bob) = with_messages();
     // A gap: change 3 was missed, 4 heard; the catch-up point stays at 2.
-    chat.apply(
-        ServerEvent::Reacted(reacted(c, "hello", bob, "👀", 4)),
-        true,
-        0,
-        0.5,
-    );
+    chat.apply_action(ServerEvent::Reacted(reacted(c, "hello", bob, "👀", 4)));
     assert_eq!(chat.timeline.as_ref().unwrap().last_change(), 2);
     let mut edited = stored("mine", chat.my_id());
     edited.content = Some(text("edited while away"));
@@ -340,45 +284,47 @@ fn missed_changes_replace_what_is_shown_only_when_newer() {
 fn an_edit_or_deletion_of_the_newest_message_changes_the_inbox_preview() {
     let (mut chat, c, bob) = with_messages();
     chat.apply(receive(c, "newest", bob), true, 0, 0.5);
-    chat.apply(
-        ServerEvent::Edited(EditedPayload {
-            conversation_id: c,
-            message_id: id("newest"),
-            content: text("newest, edited"),
-            edited_at: 9,
-            change: 4,
-        }),
-        true,
-        0,
-        0.5,
-    );
+    chat.apply_action(ServerEvent::Edited(EditedPayload {
+        conversation_id: c,
+        message_id: id("newest"),
+        content: text("newest, edited"),
+        edited_at: 9,
+        change: 4,
+    }));
     assert_eq!(
         chat.inbox.get(c).unwrap().last_message.as_deref(),
         Some("newest, edited")
     );
-    chat.apply(
-        ServerEvent::Deleted(DeletedPayload {
-            conversation_id: c,
-            message_id: id("mine"),
-            change: 5,
-        }),
-        true,
-        0,
-        0.5,
-    );
+    chat.apply_action(ServerEvent::Deleted(DeletedPayload {
+        conversation_id: c,
+        message_id: id("mine"),
+        change: 5,
+    }));
     assert!(
         chat.inbox.get(c).unwrap().last_message.is_some(),
         "not the newest: preview stays"
     );
-    chat.apply(
-        ServerEvent::Deleted(DeletedPayload {
-            conversation_id: c,
-            message_id: id("newest"),
-            change: 6,
-        }),
-        true,
-        0,
-        0.5,
-    );
+    chat.apply_action(ServerEvent::Deleted(DeletedPayload {
+        conversation_id: c,
+        message_id: id("newest"),
+        change: 6,
+    }));
     assert_eq!(chat.inbox.get(c).unwrap().last_message, None);
+}
+
+#[test]
+fn a_page_that_goes_away_closes_only_what_it_opened() {
+    let (mut chat, c, _) = with_messages();
+    let first = chat.opened();
+    // The page is drawn again: the new one opens, then the old one goes.
+    let open = chat.open.clone().unwrap();
+    chat.open_conversation(open, page(c, &[]));
+    chat.close_conversation(c, first);
+    assert_eq!(
+        chat.open_id(),
+        Some(c),
+        "still open for the page that shows it"
+    );
+    chat.close_conversation(c, chat.opened());
+    assert_eq!(chat.open_id(), None);
 }

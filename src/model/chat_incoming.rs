@@ -19,6 +19,11 @@ impl Chat {
         random: f64,
     ) -> Vec<Effect> {
         let mut effects = Vec::new();
+        // What is on screen first: the open conversation's page shows its
+        // part (the message, the ticks), then the rest follows from it.
+        if let Some(page) = self.page {
+            (page.shown)(self, &event);
+        }
         let (me, open) = (self.my_id(), self.open_id());
         let read_marker = matches!(event, ServerEvent::Read(_));
         match event {
@@ -26,9 +31,6 @@ impl Chat {
                 self.typing
                     .stopped(message.conversation_id, message.sender_id);
                 let here = open == Some(message.conversation_id);
-                if here && let Some(t) = &mut self.timeline {
-                    t.receive(message.clone());
-                }
                 if message.sender_id == me && self.outbox.remove(&message.message_id).is_some() {
                     // Stored (sent from another tab, or resent from a
                     // shared outbox there): nothing left to send from here.
@@ -52,9 +54,6 @@ impl Chat {
                 if self.outbox.remove(&ack.message_id).is_some() {
                     effects.push(Effect::Forget(ack.message_id.clone()));
                 }
-                if let Some(t) = &mut self.timeline {
-                    t.ack(&ack.message_id, ack.timestamp, ack.change);
-                }
             }
             ServerEvent::Read(marker) | ServerEvent::Delivered(marker) if marker.user_id == me => {
                 // Another tab of mine: what it read is read here too.
@@ -62,14 +61,8 @@ impl Chat {
                     self.inbox.mark_read(marker.conversation_id);
                 }
             }
-            ServerEvent::Read(marker) | ServerEvent::Delivered(marker) => {
-                if open == Some(marker.conversation_id)
-                    && let Some(t) = &self.timeline
-                {
-                    self.receipts
-                        .moved(marker.user_id, read_marker, marker.message_id, t);
-                }
-            }
+            // Someone else's: the ticks of the open conversation (shown).
+            ServerEvent::Read(_) | ServerEvent::Delivered(_) => {}
             ServerEvent::Presence(person) => self.people.changed(person),
             ServerEvent::PresenceState(list) => self.people.listed(list),
             ServerEvent::Left(left) => self.left(left, &mut effects),
@@ -82,32 +75,12 @@ impl Chat {
             ServerEvent::TypingStop(notice) => {
                 self.typing.stopped(notice.conversation_id, notice.user_id);
             }
-            ServerEvent::ActionAck(ack) => self.action_done(&ack),
-            ServerEvent::Edited(edit) => {
-                let (conversation, id) = (edit.conversation_id, edit.message_id.clone());
-                self.inbox
-                    .changed(conversation, &id, Some(edit.content.clone()));
-                if let Some(t) = &mut self.timeline {
-                    t.edited(edit);
-                }
-            }
-            ServerEvent::Deleted(gone) => {
-                self.inbox
-                    .changed(gone.conversation_id, &gone.message_id, None);
-                if let Some(t) = &mut self.timeline {
-                    t.deleted(gone);
-                }
-            }
-            ServerEvent::Reacted(r) => {
-                if let Some(t) = &mut self.timeline {
-                    t.reacted(r, true, me);
-                }
-            }
-            ServerEvent::Unreacted(r) => {
-                if let Some(t) = &mut self.timeline {
-                    t.reacted(r, false, me);
-                }
-            }
+            // Read by the open conversation's page (`read_action`).
+            ServerEvent::ActionAck(_)
+            | ServerEvent::Edited(_)
+            | ServerEvent::Deleted(_)
+            | ServerEvent::Reacted(_)
+            | ServerEvent::Unreacted(_) => {}
             ServerEvent::Error(error) => self.refused(error, now_ms, random, &mut effects),
         }
         effects
@@ -163,7 +136,7 @@ impl Chat {
         match (more, page) {
             (true, Some(page)) => self.inbox.append(page),
             (true, None) => self.inbox.load_failed(),
-            (false, first) => return self.caught_up(first, None, now_ms),
+            (false, first) => return self.caught_up(first, now_ms),
         }
         self.follow_people(&mut effects);
         effects
@@ -174,23 +147,17 @@ impl Chat {
             self.action_refused(action, error.code, error.message);
             return;
         }
+        let transient = is_transient(&error);
         let Some(id) = error.message_id else {
             return;
         };
         // A passing condition: the message stays, and goes again on its own
         // schedule.
-        let transient = matches!(error.code, ErrorCode::Unavailable | ErrorCode::RateLimited);
+        // (The open conversation shows it as waiting, or failed.)
         if transient {
             self.outbox.refused_for_now(&id, now_ms, random);
         } else if self.outbox.remove(&id).is_some() {
             effects.push(Effect::Forget(id.clone()));
-        }
-        if let Some(t) = &mut self.timeline {
-            if transient {
-                t.retrying(&id, error.message);
-            } else {
-                t.fail(&id, error.message);
-            }
         }
     }
 
@@ -211,16 +178,11 @@ impl Chat {
         }
     }
 
-    /// Fresh data after a reconnect: the inbox, and the open conversation's
-    /// newest page merged into what is shown.
-    pub(crate) fn caught_up(
-        &mut self,
-        inbox: Option<Inbox>,
-        page: Option<HistoryPage>,
-        now_ms: i64,
-    ) -> Vec<Effect> {
+    /// The inbox's first page again (after a reconnect, or when a
+    /// conversation it does not list came alive).
+    pub(crate) fn caught_up(&mut self, first: Option<Inbox>, now_ms: i64) -> Vec<Effect> {
         let mut effects = Vec::new();
-        if let Some(first) = inbox {
+        if let Some(first) = first {
             self.inbox.refresh(first);
             if let Some(open) = self.open_id() {
                 self.inbox.mark_read(open);
@@ -228,12 +190,25 @@ impl Chat {
             self.report_inbox(now_ms, &mut effects);
             self.follow_people(&mut effects);
         }
-        if let Some(page) = page
-            && let Some(t) = &mut self.timeline
-        {
-            t.catch_up(page);
-        }
         self.mark_open_read(&mut effects);
         effects
     }
+
+    /// The open conversation's newest page after a reconnect, merged into
+    /// what is shown (apart from [`Self::caught_up`], so that the merge is
+    /// loaded with the conversation's page only).
+    pub(crate) fn conversation_caught_up(&mut self, page: HistoryPage) -> Vec<Effect> {
+        if let Some(t) = &mut self.timeline {
+            t.catch_up(page);
+        }
+        let mut effects = Vec::new();
+        self.mark_open_read(&mut effects);
+        effects
+    }
+}
+
+/// A passing condition: the message stays, and goes again on its own
+/// schedule.
+pub(super) fn is_transient(error: &ApiError) -> bool {
+    matches!(error.code, ErrorCode::Unavailable | ErrorCode::RateLimited)
 }

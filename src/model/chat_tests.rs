@@ -238,14 +238,10 @@ fn live_messages_and_the_catch_up_page_merge_in_order_without_doubles() {
     chat.write(c, text("mine"), id("m5"), 2);
     // Reconnected: the newest page holds m2..m4 (m4 was missed).
     chat.on_connected(3, true);
-    chat.caught_up(
-        None,
-        Some(page(
-            c,
-            &[stored("m2", b), stored("m3", b), stored("m4", b)],
-        )),
-        4,
-    );
+    chat.conversation_caught_up(page(
+        c,
+        &[stored("m2", b), stored("m3", b), stored("m4", b)],
+    ));
     let ids: Vec<String> = shown(&chat).into_iter().map(|(id, _)| id).collect();
     assert_eq!(ids, ["m1", "m2", "m3", "m4", "m5"]);
     assert_eq!(shown(&chat)[4].1, Status::Pending);

@@ -224,8 +224,8 @@ fn Conversation(data: ConversationView) -> impl IntoView {
         other_id.map(|other| Signal::derive(move || store.with(|c| c.people.online(other))));
     let blocked = data.blocked_by_me;
 
-    store.open_conversation(data.conversation, data.page);
-    on_cleanup(move || store.close_conversation(id));
+    let opened = store.open_conversation(data.conversation, data.page);
+    on_cleanup(move || store.close_conversation(id, opened));
     // `?reply=<message id>`: the Reply link, followed without JavaScript.
     let reply = use_query_map().with_untracked(|q| q.get("reply"));
     if let Some(reply) = reply.as_deref().and_then(MessageId::parse) {
@@ -243,7 +243,7 @@ fn Conversation(data: ConversationView) -> impl IntoView {
                 leptos::task::spawn_local(async move {
                     let page = crate::api::conversations::load_history(id.to_string(), None);
                     if let Ok(page) = page.await {
-                        store.caught_up(None, Some(page));
+                        store.conversation_caught_up(page);
                     }
                     catch_up_changes(store, id).await;
                 });

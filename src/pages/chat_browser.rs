@@ -5,7 +5,7 @@
 use crate::api::conversations::load_home;
 use crate::client::{self, socket, storage};
 use crate::model::chat::Connection;
-use crate::protocol::{MessageId, MessagePayload, ServerEvent, UserId};
+use crate::protocol::{MessageId, MessagePayload, News, ServerEvent, UserId};
 use crate::store::{ChatStore, Transport};
 use futures::channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
@@ -83,6 +83,10 @@ impl socket::Events for Page {
 
     fn frame(&self, event: ServerEvent) {
         self.0.apply(event);
+    }
+
+    fn action(&self, text: String, news: News) {
+        self.0.action_frame(&text, news);
     }
 
     fn signed_out(&self) {

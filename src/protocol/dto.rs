@@ -1,6 +1,6 @@
 //! Bodies of the REST API and of the server functions behind the pages.
 
-use super::events::Quote;
+use super::actions::Quote;
 use super::ids::{ConversationId, MessageId, UserId};
 use super::validate::{Content, Emoji, Password, Title, Username};
 use serde::{Deserialize, Serialize};

@@ -6,9 +6,13 @@
 //! [`ApiError`] carrying the spec's error code, and it never panics whatever
 //! the input.
 
+use super::actions::{
+    ActionAck, DeletePayload, DeletedPayload, EditPayload, EditedPayload, Quote, ReactedPayload,
+    ReactionPayload,
+};
 use super::error::{ApiError, ErrorCode};
 use super::ids::{ConversationId, MessageId, UserId};
-use super::validate::{Content, Emoji, Invalid};
+use super::validate::{Content, Invalid};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 
@@ -30,96 +34,16 @@ pub struct MessagePayload {
     /// The message this one answers, in the same conversation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<MessageId>,
-    /// `message.receive` only: that message as it is now, quoted.
+    /// `message.receive` only: that message as it is now, quoted. (The
+    /// browser never writes it: the server would not read it.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "hydrate", serde(skip_serializing))]
     pub reply: Option<Quote>,
     /// `message.receive` only: the conversation's change this message was
-    /// ([2.19](../../docs/protocol.md)).
+    /// (docs/protocol.md 2.20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "hydrate", serde(skip_serializing))]
     pub change: Option<i64>,
-}
-
-/// The message a reply answers, as it is now: who wrote it and the start
-/// of its text (at most [`QUOTE_CHARS`] characters), or no text once it
-/// was deleted.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Quote {
-    pub message_id: MessageId,
-    pub sender_id: UserId,
-    pub text: Option<String>,
-}
-
-/// How much of a message a quote of it shows.
-pub const QUOTE_CHARS: usize = 100;
-
-/// `message.edit`, client → server: the author's new text.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EditPayload {
-    /// Made by the client, the same for every retry of this edit.
-    pub action_id: MessageId,
-    pub conversation_id: ConversationId,
-    pub message_id: MessageId,
-    pub content: Content,
-}
-
-/// `message.delete`, client → server: the author takes a message back.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeletePayload {
-    pub action_id: MessageId,
-    pub conversation_id: ConversationId,
-    pub message_id: MessageId,
-}
-
-/// `reaction.add` and `reaction.remove`, client → server.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReactionPayload {
-    pub action_id: MessageId,
-    pub conversation_id: ConversationId,
-    pub message_id: MessageId,
-    pub emoji: Emoji,
-}
-
-/// `action.ack`, server → the connection that asked, after the commit:
-/// the change the action made, or null when it changed nothing (the
-/// reaction was there already, the text was the same, the message was
-/// deleted already). A retried `action_id` gets the first answer again.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ActionAck {
-    pub action_id: MessageId,
-    pub conversation_id: ConversationId,
-    pub message_id: MessageId,
-    pub change: Option<i64>,
-}
-
-/// `message.edited`, server → every member: the message's text now.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EditedPayload {
-    pub conversation_id: ConversationId,
-    pub message_id: MessageId,
-    pub content: Content,
-    /// When it was edited (the server's clock, ms since the epoch).
-    pub edited_at: i64,
-    pub change: i64,
-}
-
-/// `message.deleted`, server → every member: its text and reactions are
-/// gone; it stays in its place as deleted.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeletedPayload {
-    pub conversation_id: ConversationId,
-    pub message_id: MessageId,
-    pub change: i64,
-}
-
-/// `reaction.added` and `reaction.removed`, server → every member:
-/// `user_id` put `emoji` on the message, or took it away.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReactedPayload {
-    pub conversation_id: ConversationId,
-    pub message_id: MessageId,
-    pub user_id: UserId,
-    pub emoji: Emoji,
-    pub change: i64,
 }
 
 /// Milliseconds since the epoch: a whole, non-negative number.
@@ -297,14 +221,26 @@ impl ServerEvent {
         })
     }
 
-    /// Reads a frame from the server. Written out rather than derived from
-    /// the adjacently tagged enum: serde would buffer every payload into a
-    /// generic value first, and that machinery is a sizeable part of the
-    /// browser's bundle.
+    /// Reads any frame from the server.
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        match Self::read(text)? {
+            Incoming::Event(event) => Ok(event),
+            Incoming::Action(_) => Self::read_action(text),
+        }
+    }
+
+    /// Reads a frame as every page does: an event it acts on, or the news
+    /// of an action (an edit, a deletion, a reaction, an action's ack),
+    /// left whole for the open conversation to read with
+    /// [`Self::read_action`], so that reading it is part of that page's
+    /// bundle only. Written out rather than derived from the adjacently
+    /// tagged enum: serde would buffer every payload into a generic value
+    /// first, and that machinery is a sizeable part of the browser's
+    /// bundle.
+    pub fn read(text: &str) -> Result<Incoming, serde_json::Error> {
         let raw: RawFrame = serde_json::from_str(text)?;
         let payload = raw.payload.map_or("null", RawValue::get);
-        Ok(match raw.event.unwrap_or_default() {
+        Ok(Incoming::Event(match raw.event.unwrap_or_default() {
             "message.receive" => Self::Receive(serde_json::from_str(payload)?),
             "message.ack" => Self::Ack(serde_json::from_str(payload)?),
             "conversation.read" => Self::Read(serde_json::from_str(payload)?),
@@ -314,20 +250,48 @@ impl ServerEvent {
             "typing.stop" => Self::TypingStop(serde_json::from_str(payload)?),
             "presence" => Self::Presence(serde_json::from_str(payload)?),
             "presence.state" => Self::PresenceState(serde_json::from_str(payload)?),
+            "message.edited" | "message.deleted" => return Ok(Incoming::Action(News::Text)),
+            "reaction.added" | "reaction.removed" | "action.ack" => {
+                return Ok(Incoming::Action(News::Other));
+            }
+            "error" => Self::Error(serde_json::from_str(payload)?),
+            other => return Err(unknown_event(other)),
+        }))
+    }
+
+    /// Reads the news of an action ([`Self::read`]).
+    pub fn read_action(text: &str) -> Result<Self, serde_json::Error> {
+        let raw: RawFrame = serde_json::from_str(text)?;
+        let payload = raw.payload.map_or("null", RawValue::get);
+        Ok(match raw.event.unwrap_or_default() {
             "action.ack" => Self::ActionAck(serde_json::from_str(payload)?),
             "message.edited" => Self::Edited(serde_json::from_str(payload)?),
             "message.deleted" => Self::Deleted(serde_json::from_str(payload)?),
             "reaction.added" => Self::Reacted(serde_json::from_str(payload)?),
             "reaction.removed" => Self::Unreacted(serde_json::from_str(payload)?),
-            "error" => Self::Error(serde_json::from_str(payload)?),
-            other => {
-                return Err(serde::de::Error::custom(format_args!(
-                    "unknown event {:?}",
-                    truncate(other, 64)
-                )));
-            }
+            other => return Err(unknown_event(other)),
         })
     }
+}
+
+/// A frame as [`ServerEvent::read`] finds it.
+#[derive(Debug)]
+pub enum Incoming {
+    Event(ServerEvent),
+    Action(News),
+}
+
+/// What the news of an action is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum News {
+    /// A message's text changed (edited, deleted): an inbox preview may.
+    Text,
+    /// A reaction, or an action's ack.
+    Other,
+}
+
+fn unknown_event(event: &str) -> serde_json::Error {
+    serde::de::Error::custom(format_args!("unknown event {:?}", truncate(event, 64)))
 }
 
 #[derive(Deserialize)]

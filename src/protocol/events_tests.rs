@@ -1,5 +1,5 @@
 use super::*;
-use crate::protocol::MAX_CONTENT_CHARS;
+use crate::protocol::{Emoji, MAX_CONTENT_CHARS};
 use serde_json::{Value, json};
 
 fn conv() -> ConversationId {

@@ -2,12 +2,14 @@
 //! events, REST bodies and the error type. Serde only, so it compiles for
 //! wasm32 as well as for the server.
 
+mod actions;
 mod dto;
 mod error;
 mod events;
 mod ids;
 mod validate;
 
+pub use actions::*;
 pub use dto::*;
 pub use error::{ApiError, ErrorCode};
 pub use events::*;

@@ -17,6 +17,7 @@ mod changes;
 mod conversations;
 mod crash;
 mod db_restart;
+mod edits;
 mod fuzz_frames;
 mod groups;
 mod guards;
