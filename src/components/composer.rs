@@ -57,16 +57,18 @@ pub(crate) fn Composer(conversation: ConversationId) -> impl IntoView {
         }
         let _ = area.focus();
     });
-    let cancel = move |ev: leptos::ev::MouseEvent| {
-        ev.prevent_default();
-        if matches!(
-            store.with_untracked(|c| c.draft.clone()),
-            Some(Draft::Edit(_))
-        ) && let Some(area) = text.get()
+    // No more answering or editing; an edit's text leaves the box.
+    let cancel_draft = move || {
+        if matches!(draft.get_untracked(), Some(Draft::Edit(_)))
+            && let Some(area) = text.get()
         {
             area.set_value("");
         }
         store.cancel_draft();
+    };
+    let cancel = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
+        cancel_draft();
     };
     let bar = move || {
         let (label, quote, reply_to) = match draft.get()? {
@@ -116,15 +118,8 @@ pub(crate) fn Composer(conversation: ConversationId) -> impl IntoView {
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
             submit();
-        } else if ev.key() == "Escape" && store.with_untracked(|c| c.draft.is_some()) {
-            if matches!(
-                store.with_untracked(|c| c.draft.clone()),
-                Some(Draft::Edit(_))
-            ) && let Some(area) = text.get()
-            {
-                area.set_value("");
-            }
-            store.cancel_draft();
+        } else if ev.key() == "Escape" && draft.get_untracked().is_some() {
+            cancel_draft();
         }
     };
     let error =

@@ -242,13 +242,7 @@ impl ChatCore {
                     Marker::Delivered => ServerEvent::Delivered(payload),
                 }
                 .to_json();
-                self.hub
-                    .deliver(members.ids(), from, &Frame::from(frame.as_str()));
-                self.fanout.tell_others(NodeEvent::ToMembers {
-                    conversation,
-                    also: Vec::new(),
-                    frame,
-                });
+                self.tell_members(conversation, &members, from, frame);
                 Ok(outcome)
             }
             Marked::Unchanged => Ok(outcome),
@@ -422,14 +416,25 @@ impl ChatCore {
                 change: number,
             }),
         };
-        let frame = event.to_json();
+        self.tell_members(conversation, &members, None, event.to_json());
+        Ok(ack)
+    }
+
+    /// `frame` to every connection of every member (but `from`), here and
+    /// on the other nodes.
+    fn tell_members(
+        &self,
+        conversation: ConversationId,
+        members: &Members,
+        from: Option<ConnectionId>,
+        frame: String,
+    ) {
         self.hub
-            .deliver(members.ids(), None, &Frame::from(frame.as_str()));
+            .deliver(members.ids(), from, &Frame::from(frame.as_str()));
         self.fanout.tell_others(NodeEvent::ToMembers {
             conversation,
             also: Vec::new(),
             frame,
         });
-        Ok(ack)
     }
 }
