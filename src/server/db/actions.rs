@@ -130,7 +130,8 @@ pub(crate) async fn apply(db: &PgPool, act: Act<'_>) -> sqlx::Result<Outcome> {
                 r#"WITH c AS (UPDATE conversations SET last_change = last_change + 1
                               WHERE id = $1 RETURNING last_change),
                         gone AS (DELETE FROM reactions WHERE conversation_id = $1 AND seq = $2)
-                   UPDATE messages m SET content = NULL, deleted_at = now(), change = c.last_change
+                   UPDATE messages m SET content = NULL, deleted_at = now(), change = c.last_change,
+                                         reactions = 0
                    FROM c WHERE m.conversation_id = $1 AND m.seq = $2
                    RETURNING c.last_change"#,
                 conversation as ConversationId,
@@ -159,7 +160,7 @@ pub(crate) async fn apply(db: &PgPool, act: Act<'_>) -> sqlx::Result<Outcome> {
                        VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1),
                    c AS (UPDATE conversations SET last_change = last_change + 1
                          WHERE id = $1 AND EXISTS (SELECT 1 FROM added) RETURNING last_change)
-                   UPDATE messages m SET change = c.last_change
+                   UPDATE messages m SET change = c.last_change, reactions = m.reactions + 1
                    FROM c WHERE m.conversation_id = $1 AND m.seq = $2
                    RETURNING c.last_change"#,
                 conversation as ConversationId,
@@ -178,7 +179,7 @@ pub(crate) async fn apply(db: &PgPool, act: Act<'_>) -> sqlx::Result<Outcome> {
                        RETURNING 1),
                    c AS (UPDATE conversations SET last_change = last_change + 1
                          WHERE id = $1 AND EXISTS (SELECT 1 FROM taken) RETURNING last_change)
-                   UPDATE messages m SET change = c.last_change
+                   UPDATE messages m SET change = c.last_change, reactions = m.reactions - 1
                    FROM c WHERE m.conversation_id = $1 AND m.seq = $2
                    RETURNING c.last_change"#,
                 conversation as ConversationId,
