@@ -42,6 +42,32 @@ pub struct Page {
 pub struct PageMessage {
     pub message_id: String,
     pub sender_id: String,
+    /// The text now; `None` once deleted.
+    #[serde(default)]
+    pub content: Option<String>,
+    #[serde(default)]
+    pub deleted: bool,
+    #[serde(default)]
+    pub edited_at: Option<i64>,
+    /// A reply: the message it answers.
+    #[serde(default)]
+    pub reply: Option<Quote>,
+    #[serde(default)]
+    pub reactions: Vec<Reaction>,
+}
+
+/// The message a reply answers, as a history page quotes it.
+#[derive(Deserialize)]
+pub struct Quote {
+    pub message_id: String,
+}
+
+/// One emoji's reactions on a message, as a history page lists them.
+#[derive(Deserialize)]
+pub struct Reaction {
+    pub emoji: String,
+    pub count: u64,
+    pub mine: bool,
 }
 
 #[derive(Deserialize)]
@@ -216,6 +242,12 @@ pub struct Incoming {
 #[derive(Deserialize, Default)]
 pub struct Payload {
     pub message_id: Option<String>,
+    /// `action.ack` and an action's `error`: the action's id.
+    pub action_id: Option<String>,
+    /// The conversation's change number (the protocol's 2.20).
+    pub change: Option<i64>,
+    /// `error`: its sentence.
+    pub message: Option<String>,
     pub user_id: Option<String>,
     pub content: Option<String>,
     pub code: Option<String>,
@@ -257,6 +289,53 @@ pub fn send_frame(conversation: &str, sender: &User, message_id: &str, content: 
         "conversation_id": conversation, "sender_id": sender.id,
         "message_id": message_id, "content": content, "timestamp": now_ms()}});
     Message::Text(frame.to_string().into())
+}
+
+/// A `message.send` frame answering `reply_to`.
+pub fn reply_frame(
+    conversation: &str,
+    sender: &User,
+    message_id: &str,
+    content: &str,
+    reply_to: &str,
+) -> Message {
+    let frame = json!({"event": "message.send", "payload": {
+        "conversation_id": conversation, "sender_id": sender.id,
+        "message_id": message_id, "content": content, "timestamp": now_ms(),
+        "reply_to": reply_to}});
+    Message::Text(frame.to_string().into())
+}
+
+/// What a message action does, with its argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Act<'a> {
+    Edit(&'a str),
+    Delete,
+    React(&'a str),
+}
+
+/// A `message.edit`, `message.delete` or `reaction.add` frame.
+pub fn action_frame(action_id: &str, conversation: &str, message_id: &str, act: Act) -> Message {
+    let mut payload = json!({"action_id": action_id, "conversation_id": conversation,
+        "message_id": message_id});
+    let event = match act {
+        Act::Edit(content) => {
+            payload["content"] = json!(content);
+            "message.edit"
+        }
+        Act::Delete => "message.delete",
+        Act::React(emoji) => {
+            payload["emoji"] = json!(emoji);
+            "reaction.add"
+        }
+    };
+    let frame = json!({"event": event, "payload": payload});
+    Message::Text(frame.to_string().into())
+}
+
+/// A fresh client-made action id (the form of a message id).
+pub fn action_id() -> String {
+    format!("act_{}", uuid::Uuid::now_v7().simple())
 }
 
 pub async fn send(sink: &mut WsSink, message: Message) -> Res<()> {

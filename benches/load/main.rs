@@ -28,10 +28,12 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 pub type Res<T> = Result<T, Error>;
 
 /// Issue 6's scenarios in its order, then `deliver2` (which starts a second
-/// node for its own run) and `page` (issue 10: the pages, and the same pages
-/// in Chromium).
-pub const SCENARIOS: [&str; 10] = [
+/// node for its own run), `page` (issue 10: the pages, and the same pages
+/// in Chromium), `typing` (issue 13) and `actions` (issue 14: edits,
+/// deletions and reactions).
+pub const SCENARIOS: [&str; 11] = [
     "send", "deliver", "history", "inbox", "fanout", "idle", "limit", "deliver2", "page", "typing",
+    "actions",
 ];
 
 /// Scenarios that run only when named: `soak` takes minutes, and so does
@@ -42,12 +44,17 @@ const USAGE: &str = "\
 usage: .ci/bench [OPTIONS] [SCENARIO...]
        cargo bench --features ssr --bench load -- [OPTIONS] [SCENARIO...]
 
-scenarios: send deliver history inbox fanout idle limit deliver2 page typing, or all
-           (the default); deliver2 is deliver across two natter nodes on one
+scenarios: send deliver history inbox fanout idle limit deliver2 page typing actions,
+           or all (the default); history pages back through two conversations
+           of 10,000 messages, a page of each in turn: one plain, one with
+           reactions on a third of them and a tenth replies;
+           deliver2 is deliver across two natter nodes on one
            database (senders on the first, receivers on a second); page is
            the server-rendered pages under 50 clients, then in Chromium on
            Fast 3G (needs the release bundle: .ci/bench builds it); typing
-           is a group of 100 all typing (issue 13); soak (only when named,
+           is a group of 100 all typing (issue 13); actions is 100 people
+           each editing, reacting to and deleting their messages in a direct
+           chat, timed until the other person hears (issue 14); soak (only when named,
            issue 17) holds deliver's pattern for minutes and reports every
            10 s with PostgreSQL's checkpoints and WAL fsyncs; presence (only
            when named, issue 13) signs up 5,000 users, each following 50,
@@ -59,7 +66,9 @@ options:
   --url URL               measure a running server (http://host:port) instead of
                           starting one; it must allow many sign-ups and sends
                           (NATTER_AUTH_ATTEMPTS_PER_MINUTE, NATTER_SENDS_PER_SECOND,
-                          NATTER_SEND_BURST, NATTER_MAX_CONNECTIONS_PER_ADDRESS)
+                          NATTER_SEND_BURST, NATTER_MAX_CONNECTIONS_PER_ADDRESS;
+                          history's 6,000 reactions need NATTER_ACTION_BUDGET
+                          raised too: actions stays within the default one)
   --server-pid PID        with --url: the server's process, for its CPU and memory
   --pgdata DIR            with --url: its PostgreSQL data folder, for the database's CPU
   --database-url URL      with --url: its database, for `limit` and batch sizes
@@ -188,12 +197,14 @@ async fn measure(options: &Options, target: &target::Target) -> Res<Vec<Outcome>
     let mut outcomes = Vec::new();
     for &name in &options.scenarios {
         report::progress(&format!("scenario {name}"));
-        let outcome = match ctx.run(name).await {
-            Ok(outcome) => outcome,
-            Err(e) => Outcome::failed(name, &e.to_string()),
+        let measured = match ctx.run(name).await {
+            Ok(measured) => measured,
+            Err(e) => vec![Outcome::failed(name, &e.to_string())],
         };
-        report::json_line(&outcome, target);
-        outcomes.push(outcome);
+        for outcome in measured {
+            report::json_line(&outcome, target);
+            outcomes.push(outcome);
+        }
         // Let the previous scenario's sockets close and the database settle.
         tokio::time::sleep(Duration::from_secs(1)).await;
     }

@@ -6,11 +6,13 @@
 //! the server answered afterwards (nothing lost, doubled or out of order),
 //! outside the measurement.
 
+mod actions;
 mod fanout;
 mod idle;
 mod limit;
 mod page;
 mod presence;
+mod reacted;
 mod reads;
 mod send;
 mod soak;
@@ -63,22 +65,26 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    pub async fn run(&mut self, name: &str) -> Res<Outcome> {
-        match name {
+    /// One outcome, or several when a scenario measures variants side by
+    /// side (`history`: plain, and with reactions and replies).
+    pub async fn run(&mut self, name: &str) -> Res<Vec<Outcome>> {
+        let one = match name {
             "send" => send::send(self).await,
             "deliver" => send::deliver(self, false).await,
             "deliver2" => send::deliver(self, true).await,
-            "history" => reads::history(self).await,
+            "history" => return reads::history(self).await,
             "inbox" => reads::inbox(self).await,
             "fanout" => fanout::fanout(self).await,
             "idle" => idle::idle(self).await,
             "limit" => limit::limit(self).await,
             "page" => page::page(self).await,
             "typing" => typing::typing(self).await,
+            "actions" => actions::actions(self).await,
             "presence" => presence::presence(self).await,
             "soak" => soak::soak(self).await,
             other => Err(format!("unknown scenario {other}").into()),
-        }
+        };
+        one.map(|outcome| vec![outcome])
     }
 
     /// The first `n` users of the pool, registering those missing.

@@ -1,11 +1,15 @@
-//! `history`: paging back through a long conversation; `inbox`: one user's
-//! conversation list with 200 conversations.
+//! `history`: paging back through a long conversation, plain and with
+//! reactions and replies; `inbox`: one user's conversation list with 200
+//! conversations.
 
+use super::reacted::{REACTORS, Shape, answers, react};
 use super::{Ctx, Rng, expect_frame, per_second};
 use crate::Res;
-use crate::client::{self, User, Ws, message_id, send_frame};
+use crate::client::{self, PageMessage, User, Ws, message_id, reply_frame, send_frame};
+use crate::probe::Usage;
 use crate::report::{Latency, Outcome, histogram, progress, record};
 use futures::StreamExt;
+use hdrhistogram::Histogram;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -13,40 +17,40 @@ use tokio::sync::Semaphore;
 
 const HISTORY_MESSAGES: usize = 10_000;
 const HISTORY_PAGE: u32 = 20;
-/// Sends in flight at once while filling the conversation.
-const FILL_WINDOW: usize = 256;
+/// Sends (and reactions) in flight at once while filling a conversation.
+pub(super) const FILL_WINDOW: usize = 256;
 
 const INBOX_CHATS: usize = 200;
 const INBOX_PER_CHAT: usize = 3;
 const INBOX_REQUESTS: usize = 500;
 
 /// Stores `count` messages from one connection, pipelined (up to
-/// [`FILL_WINDOW`] unacknowledged): the ids in the order sent, and the rate.
-async fn fill(ws: Ws, user: &User, chat: &str, count: usize) -> Res<(Vec<String>, f64)> {
-    let (mut sink, mut stream) = ws.split();
+/// [`FILL_WINDOW`] unacknowledged); message `k` answers message
+/// `replies[k]` when there is one (an older message acked already: at
+/// most [`FILL_WINDOW`] are unacked, and one connection's acks come in
+/// order). The ids in the order sent, and the rate.
+async fn fill(
+    ws: Ws,
+    user: &User,
+    chat: &str,
+    count: usize,
+    replies: &HashMap<usize, usize>,
+) -> Res<(Vec<String>, f64)> {
+    let (mut sink, stream) = ws.split();
     let window = Arc::new(Semaphore::new(FILL_WINDOW));
-    let credits = window.clone();
-    let acks = tokio::spawn(async move {
-        let mut errors = Vec::new();
-        let mut acked = 0;
-        while acked + errors.len() < count {
-            let frame = expect_frame(&mut stream).await?;
-            match frame.event.as_str() {
-                "message.ack" => acked += 1,
-                "error" => errors.push(frame.payload.code.unwrap_or_default()),
-                _ => continue,
-            }
-            credits.add_permits(1);
-        }
-        Ok::<_, crate::Error>(errors)
-    });
+    let acks = tokio::spawn(answers(stream, "message.ack", count, window.clone()));
     let started = Instant::now();
-    let mut ids = Vec::with_capacity(count);
+    let mut ids: Vec<String> = Vec::with_capacity(count);
     for k in 0..count {
         window.acquire().await?.forget();
         let id = message_id();
         let body = format!("history message {k}: a line of about the usual length");
-        client::send(&mut sink, send_frame(chat, user, &id, &body)).await?;
+        let frame = match replies.get(&k) {
+            Some(&j) if j + FILL_WINDOW < k => reply_frame(chat, user, &id, &body, &ids[j]),
+            Some(_) => return Err("a reply to a message that may not be acked yet".into()),
+            None => send_frame(chat, user, &id, &body),
+        };
+        client::send(&mut sink, frame).await?;
         ids.push(id);
     }
     let errors = acks.await??;
@@ -61,54 +65,72 @@ async fn fill(ws: Ws, user: &User, chat: &str, count: usize) -> Res<(Vec<String>
     Ok((ids, per_second(count as u64, started.elapsed())))
 }
 
-pub async fn history(ctx: &mut Ctx<'_>) -> Res<Outcome> {
-    let others = ctx.users(2).await?;
-    let writer = ctx.fresh_user().await?;
-    let chat = ctx
-        .api
-        .conversation(&writer, &[&others[0], &others[1]], Some("history"))
-        .await?;
-    progress(&format!(
-        "storing {HISTORY_MESSAGES} messages in one conversation"
-    ));
-    let ws = ctx.api.ws(&writer, None).await?;
-    let (sent, fill_rate) = fill(ws, &writer, &chat, HISTORY_MESSAGES).await?;
-    progress(&format!(
-        "paging back {HISTORY_PAGE} at a time ({fill_rate:.0} msgs/s stored from one pipelined connection)"
-    ));
+/// One conversation paged back to its start: the page latencies, what the
+/// pages held, the time its own requests took, and what both walks cost.
+struct Paged {
+    latency: Histogram<u64>,
+    seen: Vec<PageMessage>,
+    cursor: Option<String>,
+    done: bool,
+    elapsed: Duration,
+    usage: Usage,
+}
 
+/// Pages back through each of `chats` to its start, a page of each in
+/// turn (which goes first alternating), so that whatever else the machine
+/// does falls on every walk alike.
+async fn page_back<const N: usize>(
+    ctx: &Ctx<'_>,
+    user: &User,
+    chats: [&str; N],
+) -> Res<[Paged; N]> {
     let snapshot = ctx.target.probe.start();
-    let started = Instant::now();
-    let mut latency = histogram();
-    let mut seen: Vec<String> = Vec::with_capacity(HISTORY_MESSAGES);
-    let mut cursor: Option<String> = None;
-    loop {
-        let t0 = Instant::now();
-        let page = ctx
-            .api
-            .history(&writer, &chat, cursor.as_deref(), HISTORY_PAGE)
-            .await?;
-        record(&mut latency, t0.elapsed());
-        seen.extend(page.messages.into_iter().map(|m| m.message_id));
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
+    let mut walks: [Paged; N] = std::array::from_fn(|_| Paged {
+        latency: histogram(),
+        seen: Vec::with_capacity(HISTORY_MESSAGES),
+        cursor: None,
+        done: false,
+        elapsed: Duration::ZERO,
+        usage: Usage::default(),
+    });
+    let most = (HISTORY_MESSAGES as u64 / u64::from(HISTORY_PAGE)) * 2;
+    let mut step = 0;
+    while !walks.iter().all(|w| w.done) {
+        for turn in 0..N {
+            let (chat, walk) = (chats[(turn + step) % N], &mut walks[(turn + step) % N]);
+            if walk.done {
+                continue;
+            } else if walk.latency.len() > most {
+                return Err("history does not end: more pages than messages".into());
+            }
+            let t0 = Instant::now();
+            let cursor = walk.cursor.as_deref();
+            let page = ctx.api.history(user, chat, cursor, HISTORY_PAGE).await?;
+            record(&mut walk.latency, t0.elapsed());
+            walk.elapsed += t0.elapsed();
+            walk.seen.extend(page.messages);
+            walk.done = page.next_cursor.is_none();
+            walk.cursor = page.next_cursor;
         }
-        if latency.len() > (HISTORY_MESSAGES as u64 / u64::from(HISTORY_PAGE)) * 2 {
-            return Err("history does not end: more pages than messages".into());
-        }
+        step += 1;
     }
-    let elapsed = started.elapsed();
     let usage = ctx.target.probe.finish(&snapshot);
+    for walk in &mut walks {
+        walk.usage = usage.clone();
+    }
+    Ok(walks)
+}
 
-    let mut outcome = Outcome::new("history", "page of 20");
-    outcome.count = latency.len();
-    outcome.rate = Some(per_second(latency.len(), elapsed));
-    outcome.latency = Latency::of(&latency);
-    outcome.usage = Some(usage);
-    outcome.figure("messages", HISTORY_MESSAGES);
-    outcome.figure("fill_msgs_per_s", fill_rate.round());
-    let newest_first: Vec<String> = sent.iter().rev().cloned().collect();
+/// The outcome of paging through `sent`: each message once, newest first.
+fn paged_outcome(timed: &'static str, paged: Paged, sent: &[String]) -> Outcome {
+    let mut outcome = Outcome::new("history", timed);
+    outcome.count = paged.latency.len();
+    outcome.rate = Some(per_second(paged.latency.len(), paged.elapsed));
+    outcome.latency = Latency::of(&paged.latency);
+    outcome.usage = Some(paged.usage);
+    outcome.figure("messages", sent.len());
+    let seen: Vec<&str> = paged.seen.iter().map(|m| m.message_id.as_str()).collect();
+    let newest_first: Vec<&str> = sent.iter().rev().map(String::as_str).collect();
     let mut counts: HashMap<&str, usize> = HashMap::new();
     for id in &seen {
         *counts.entry(id).or_default() += 1;
@@ -132,11 +154,95 @@ pub async fn history(ctx: &mut Ctx<'_>) -> Res<Outcome> {
     if outcome.ok {
         outcome.check = "each message seen once, newest first".into();
     }
+    outcome
+}
+
+/// `history`: 10,000 messages in each of two conversations, paged back 20
+/// at a time, a page of each in turn: a plain conversation, and one where
+/// a third of the messages carry reactions and a tenth are replies (each
+/// page then computes quotes and reaction lists too).
+pub async fn history(ctx: &mut Ctx<'_>) -> Res<Vec<Outcome>> {
+    let others = ctx.users(2).await?;
+    let writer = ctx.fresh_user().await?;
+    let plain = ctx
+        .api
+        .conversation(&writer, &[&others[0], &others[1]], Some("history"))
+        .await?;
+    let rich = ctx
+        .api
+        .conversation(&writer, &[&others[0], &others[1]], Some("history, reacted"))
+        .await?;
+    progress(&format!(
+        "storing {HISTORY_MESSAGES} messages in each of two conversations"
+    ));
+    let ws = ctx.api.ws(&writer, None).await?;
+    let none = HashMap::new();
+    let (sent, fill_rate) = fill(ws, &writer, &plain, HISTORY_MESSAGES, &none).await?;
+    let shape = Shape::new(HISTORY_MESSAGES);
+    let ws = ctx.api.ws(&writer, None).await?;
+    let (rich_sent, _) = fill(ws, &writer, &rich, HISTORY_MESSAGES, &shape.replies).await?;
+    let reactors = [&writer, &others[0], &others[1]];
+    let started = Instant::now();
+    let mut reacting = Vec::new();
+    for (n, (every, emoji)) in REACTORS.iter().enumerate() {
+        let plan: Vec<(String, &str)> = (0..HISTORY_MESSAGES)
+            .filter(|k| k.is_multiple_of(*every))
+            .map(|k| (rich_sent[k].clone(), *emoji))
+            .collect();
+        let ws = ctx.api.ws(reactors[n], None).await?;
+        reacting.push(tokio::spawn(react(ws, rich.clone(), plan)));
+    }
+    let mut reactions = 0;
+    for task in reacting {
+        task.await??;
+    }
+    for k in 0..HISTORY_MESSAGES {
+        reactions += Shape::reactions(k).iter().map(|r| r.1).sum::<u64>();
+    }
+    let react_rate = per_second(reactions, started.elapsed());
+    progress(&format!(
+        "paging back {HISTORY_PAGE} at a time through both, a page of each in turn \
+         ({fill_rate:.0} msgs/s stored from one pipelined connection, {react_rate:.0} reactions/s from three)"
+    ));
+
+    let [paged, rich_paged] = page_back(ctx, &writer, [&plain, &rich]).await?;
+    let mut outcome = paged_outcome("page of 20", paged, &sent);
+    outcome.figure("fill_msgs_per_s", fill_rate.round());
     outcome.note = format!(
-        "{} messages; filled at {fill_rate:.0} msgs/s over one connection",
-        HISTORY_MESSAGES
+        "{HISTORY_MESSAGES} messages; filled at {fill_rate:.0} msgs/s over one connection; \
+         paged in turn with the next row's (CPU: both)"
     );
-    Ok(outcome)
+
+    let paged = rich_paged;
+    let oldest_first: Vec<&PageMessage> = paged.seen.iter().rev().collect();
+    let mut problems: Vec<String> = Vec::new();
+    if oldest_first.len() == HISTORY_MESSAGES {
+        problems = (0..HISTORY_MESSAGES)
+            .filter_map(|k| shape.differs(k, oldest_first[k], &rich_sent))
+            .collect();
+    }
+    let mut rich_outcome = paged_outcome("page of 20, reactions and replies", paged, &rich_sent);
+    rich_outcome.expect("reactions and replies", &problems);
+    if rich_outcome.ok {
+        rich_outcome.check =
+            "each message seen once, newest first, its reactions and reply right".into();
+    }
+    let reacted = (0..HISTORY_MESSAGES)
+        .filter(|k| !Shape::reactions(*k).is_empty())
+        .count();
+    rich_outcome.figure("reacted_messages", reacted);
+    rich_outcome.figure("reactions", reactions);
+    rich_outcome.figure("replies", shape.replies.len());
+    rich_outcome.figure("reactions_per_s", react_rate.round());
+    rich_outcome.note = format!(
+        "{HISTORY_MESSAGES} messages, {reacted} with reactions ({reactions} in all), {} replies; \
+         plain conversation p99 {} ms in the same run, a page of each in turn (CPU: both)",
+        shape.replies.len(),
+        outcome
+            .latency
+            .map_or("-".into(), |l| format!("{:.2}", l.p99))
+    );
+    Ok(vec![outcome, rich_outcome])
 }
 
 /// Sends one message and waits for its ack (other frames are skipped).
