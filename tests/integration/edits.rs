@@ -273,3 +273,39 @@ async fn forms_reply_delete_and_react_without_javascript() {
         "plain forms?"
     );
 }
+
+#[tokio::test]
+async fn a_send_retried_after_its_message_was_edited_or_deleted_is_acked_not_doubled() {
+    let server = TestServer::start().await;
+    let (alice, bob) = (server.user("alice").await, server.user("bob").await);
+    let chat = server.conversation(&alice, &[&bob]).await;
+    let (mut a, mut b) = (alice.ws().await, bob.ws().await);
+    let id = message_id();
+    let frame = alice.send_frame(chat, &id, "first words");
+    a.send_and_ack(&frame).await;
+    b.expect_event("message.receive").await;
+    acked(&mut a, &edit(&action_id(), chat, &id, "better words")).await;
+    for ws in [&mut a, &mut b] {
+        ws.expect_event("message.edited").await;
+    }
+
+    // The first send arrives again (its ack was lost with a connection).
+    let mut again = alice.ws().await;
+    let ack = again.send_and_ack(&frame).await;
+    assert_eq!(ack["payload"]["timestamp"], frame["payload"]["timestamp"]);
+    b.expect_silence(QUIET).await;
+    assert_eq!(server.message_count().await, 1);
+    assert_eq!(
+        find(&history(&bob, chat).await, &id)["content"],
+        "better words"
+    );
+
+    acked(&mut a, &delete(&action_id(), chat, &id)).await;
+    for ws in [&mut a, &mut b, &mut again] {
+        ws.expect_event("message.deleted").await;
+    }
+    again.send_and_ack(&frame).await;
+    b.expect_silence(QUIET).await;
+    assert_eq!(server.message_count().await, 1);
+    assert_eq!(find(&history(&bob, chat).await, &id)["deleted"], true);
+}

@@ -233,18 +233,20 @@ async fn commit(writer: &mut Writer, fanout: &dyn Fanout, batch: Vec<PendingSend
                 conversation_id,
                 sender_id,
                 content,
+                edited,
                 timestamp,
             } if conversation_id == message.conversation_id
                 && sender_id == message.sender_id
-                && content.as_ref().is_none_or(|c| *c == message.content) =>
+                // Its text can be told apart only while it is as sent.
+                && (edited || content.as_ref().is_none_or(|c| *c == message.content)) =>
             {
                 // A retry of a stored message. If this node never pushed it
                 // (the batch that stored it lost its answer: a crash between
                 // commit and fan-out, a lost connection), it goes out now,
                 // here and to the other nodes; if it did, the fan-out knows
-                // and skips it. One deleted since is only acked: its
-                // deletion was news enough.
-                if content.is_some() {
+                // and skips it, as it stands now. One deleted since is only
+                // acked: its deletion was news enough.
+                if let Some(content) = content {
                     deliveries.push(Delivery {
                         conversation: conversation_id,
                         seq,
@@ -252,6 +254,7 @@ async fn commit(writer: &mut Writer, fanout: &dyn Fanout, batch: Vec<PendingSend
                         frame: receive_frame(
                             &NewMessage {
                                 timestamp,
+                                content,
                                 ..message.clone()
                             },
                             change,

@@ -27,13 +27,15 @@ pub(crate) enum Stored {
     /// change of it.
     Inserted { seq: i64, change: i64 },
     /// The id was already stored (a retry, or a clash); this is what is
-    /// stored under it, and where (`content` is `None` once deleted).
+    /// stored under it, and where (`content` is `None` once deleted, and
+    /// the edited text if `edited`).
     Existing {
         seq: i64,
         change: i64,
         conversation_id: ConversationId,
         sender_id: UserId,
         content: Option<Content>,
+        edited: bool,
         timestamp: i64,
     },
     /// The conversation no longer exists.
@@ -49,6 +51,7 @@ struct BatchRow {
     sender_id: Option<UserId>,
     content: Option<Content>,
     client_ts: Option<i64>,
+    edited: Option<bool>,
 }
 
 /// Stores a batch in ONE statement (so one round trip and one commit, one
@@ -91,7 +94,8 @@ pub(crate) async fn insert_batch(
     SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::int8[], $6::int8[])
         WITH ORDINALITY AS t(conversation_id, message_id, sender_id, content, client_ts, reply_seq, ord)
 ), existing AS (
-    SELECT m.message_id, m.seq, m.change, m.conversation_id, m.sender_id, m.content, m.client_ts
+    SELECT m.message_id, m.seq, m.change, m.conversation_id, m.sender_id, m.content, m.client_ts,
+           m.edited_at IS NOT NULL AS edited
     FROM messages m WHERE m.message_id = ANY($2::text[])
 ), fresh AS (
     SELECT i.* FROM input i
@@ -123,10 +127,10 @@ pub(crate) async fn insert_batch(
 )
 SELECT message_id AS "message_id!", seq AS "seq!", change AS "change!", true AS "inserted!",
        NULL::uuid AS "conversation_id?: ConversationId", NULL::uuid AS "sender_id?: UserId",
-       NULL::text AS "content?: Content", NULL::int8 AS "client_ts?"
+       NULL::text AS "content?: Content", NULL::int8 AS "client_ts?", NULL::bool AS "edited?"
 FROM inserted
 UNION ALL
-SELECT message_id, seq, change, false, conversation_id, sender_id, content, client_ts
+SELECT message_id, seq, change, false, conversation_id, sender_id, content, client_ts, edited
 FROM existing"#,
         &conversations as &[ConversationId],
         &ids as &[&str],
@@ -158,6 +162,7 @@ FROM existing"#,
                         conversation_id,
                         sender_id,
                         content: row.content,
+                        edited: row.edited == Some(true),
                         timestamp,
                     }
                 }
