@@ -67,6 +67,11 @@ test('a reaction toggles, and the other side sees the count change', async ({ br
     await expect(chip(page, 'pizza tonight?', '👍')).toHaveAttribute('data-count', '1');
   }
   await expect(chip(alice, 'pizza tonight?', '👍').locator('.chip')).toHaveAttribute('aria-pressed', 'false');
+
+  // A long press (a right click here) opens the same picker.
+  await message(bob, 'pizza tonight?').locator('.bubble').click({ button: 'right' });
+  await message(bob, 'pizza tonight?').getByRole('button', { name: 'React 🔥' }).click();
+  await expect(chip(alice, 'pizza tonight?', '🔥')).toHaveAttribute('data-count', '1');
 });
 
 test('an edit and a delete show on the other side without a reload', async ({ browser }) => {

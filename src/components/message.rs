@@ -201,8 +201,16 @@ pub(crate) fn render(shown: Shown, store: ChatStore) -> impl IntoView {
             .collect_view();
         view! { <div class="reactions">{chips}</div> }
     });
+    // A long press on a phone (and a right click) opens the menu, as in
+    // the chat apps people know: browsers report both as `contextmenu`.
+    let menu = NodeRef::<leptos::html::Details>::new();
+    let long_press = move |ev: MouseEvent| {
+        if let Some(menu) = menu.get_untracked() {
+            ev.prevent_default();
+            menu.set_open(true);
+        }
+    };
     let actions = (stored && !deleted).then(|| {
-        let menu = NodeRef::<leptos::html::Details>::new();
         let close = move || {
             if let Some(menu) = menu.get_untracked() {
                 menu.set_open(false);
@@ -287,7 +295,7 @@ pub(crate) fn render(shown: Shown, store: ChatStore) -> impl IntoView {
         >
             {sender.map(|name| view! { <span class="sender">{name}</span> })}
             <div class="bubble-row">
-                <div class="bubble" class:deleted=deleted>
+                <div class="bubble" class:deleted=deleted on:contextmenu=long_press>
                     {quote}
                     {text}
                     <span class="meta">
