@@ -352,13 +352,6 @@ impl ChatCore {
         if matches!(&outcome, Err(sqlx::Error::Database(e)) if e.is_unique_violation()) {
             // The same action_id, retried on another connection at the
             // same moment: the other one is stored; answer as it was.
-            let act = Act {
-                action_id: &action_id,
-                user: me.id,
-                conversation,
-                message_id: &message_id,
-                change: &change,
-            };
             outcome = actions::apply(&self.db, act).await;
         }
         let outcome = outcome.map_err(|e| {

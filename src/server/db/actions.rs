@@ -32,6 +32,7 @@ impl Change {
 
 /// One action by `user`, already checked to be a member (and for a
 /// blocked chat).
+#[derive(Clone, Copy)]
 pub(crate) struct Act<'a> {
     pub(crate) action_id: &'a MessageId,
     pub(crate) user: UserId,
