@@ -22,6 +22,12 @@ ALTER TABLE messages ALTER COLUMN content DROP NOT NULL;
 ALTER TABLE messages ADD CONSTRAINT messages_deleted_check
     CHECK ((deleted_at IS NULL) = (content IS NOT NULL));
 
+-- How many reactions each message carries, kept by the statements that
+-- give, take back and delete: a page looks up the reactions of only the
+-- messages that have some (most have none), instead of probing the
+-- reactions table once per message.
+ALTER TABLE messages ADD COLUMN reactions integer NOT NULL DEFAULT 0;
+
 -- One per person per emoji; a message's reactions go with its deletion.
 CREATE TABLE reactions (
     conversation_id uuid NOT NULL,
@@ -64,6 +70,7 @@ LANGUAGE sql STABLE AS $$
     SELECT m.seq, m.message_id, m.sender_id, m.content, m.client_ts,
            m.change, (extract(epoch FROM m.edited_at) * 1000)::bigint, m.deleted_at IS NOT NULL,
            q.message_id, q.sender_id, left(q.content, 100), q.deleted_at IS NOT NULL,
+           CASE WHEN m.reactions > 0 THEN
            (SELECT jsonb_agg(jsonb_build_array(r.emoji, r.n, r.mine, r.users) ORDER BY r.first)
             FROM (SELECT x.emoji, count(*) AS n, bool_or(x.user_id = reader) AS mine,
                          (array_agg(x.user_id ORDER BY x.created_at))[1:10] AS users,
@@ -71,6 +78,7 @@ LANGUAGE sql STABLE AS $$
                   FROM reactions x
                   WHERE x.conversation_id = conv AND x.seq = m.seq
                   GROUP BY x.emoji) r)
+           END
     FROM unnest(seqs) WITH ORDINALITY AS s(seq, ord)
     JOIN messages m ON m.conversation_id = conv AND m.seq = s.seq
     LEFT JOIN messages q ON q.conversation_id = conv AND q.seq = m.reply_seq
