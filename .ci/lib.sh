@@ -64,6 +64,22 @@ ensure_wasm_opt() {
   fi
 }
 
+# moto, an S3-compatible server (a Python package), in a virtualenv of its
+# own: the attachments store's S3 path is tested against it.
+ensure_moto() {
+  local venv=.ci/tools/moto req=.ci/tools/moto-requirements.txt
+  if [[ ! -x $venv/bin/moto_server || $req -nt $venv/installed ]]; then
+    python3 -m venv --help >/dev/null 2>&1 || ensure_apt python3-venv
+    python3 -c 'import ensurepip' 2>/dev/null || ensure_apt python3-venv
+    say "installing moto's S3 server (pip)"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$req"
+    touch "$venv/installed"
+  fi
+  export NATTER_TEST_MOTO=$ROOT/$venv/bin/moto_server
+}
+
 ensure_node_modules() {
   if [[ ! -d end2end/node_modules/@playwright/test || end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]]; then
     say "installing the Playwright test runner (npm)"

@@ -11,6 +11,7 @@
 #![cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 
 use crate::model::chat::{Chat, Connection, Effect};
+use crate::model::uploads::Uploads;
 use crate::protocol::{
     ChangesPage, Content, Conversation, ConversationId, Emoji, HistoryPage, Inbox, MessageId,
     MessagePayload, News, ServerEvent, UserSummary,
@@ -50,6 +51,9 @@ pub(crate) struct ChatStore {
     /// "Now" for rendering relative days: the server's clock until
     /// hydration, then the browser's.
     pub(crate) now_ms: RwSignal<i64>,
+    /// Files being uploaded (the composer's chips), apart from the chat:
+    /// their progress re-renders only the chips.
+    pub(crate) uploads: RwSignal<Uploads>,
     transport: StoredValue<Option<Arc<dyn Transport + Send + Sync>>>,
 }
 
@@ -59,6 +63,7 @@ impl ChatStore {
             chat: RwSignal::new(Chat::new(me, inbox)),
             hydrated: RwSignal::new(false),
             now_ms: RwSignal::new(now_ms),
+            uploads: RwSignal::new(Uploads::default()),
             transport: StoredValue::new(None),
         }
     }
@@ -118,13 +123,6 @@ impl ChatStore {
         self.change(|chat, _| {
             chat.close_conversation(conversation, opened);
             Vec::new()
-        });
-    }
-
-    /// I write a message in `conversation`.
-    pub(crate) fn write(&self, conversation: ConversationId, content: Content) {
-        self.change(|chat, clock| {
-            chat.write(conversation, content, MessageId::new_v7(), clock.now_ms())
         });
     }
 
@@ -287,6 +285,10 @@ impl ChatStore {
         self.change(|chat, _| chat.conversation_caught_up(page));
     }
 }
+
+// Writing messages, with their files.
+#[path = "store_uploads.rs"]
+mod uploads;
 
 /// Does what a change asked for.
 fn carry_out(transport: &(dyn Transport + Send + Sync), effects: Vec<Effect>) {

@@ -1,4 +1,5 @@
 import { expect, Page, Browser, BrowserContext, BrowserContextOptions } from '@playwright/test';
+import { deflateSync } from 'node:zlib';
 
 /** A username nobody has taken yet: 3–32 of [a-z0-9_]. */
 export function uniqueName(prefix: string): string {
@@ -144,4 +145,64 @@ export async function aliceAndBob(
   const b = await apiUser(bob, 'bob');
   const conversation = await apiConversation(alice, [b.id]);
   return { alice, bob, aliceContext, bobContext, bobId: b.id, conversation };
+}
+
+/** A real PNG picture of `width` × `height` (a gradient), made here. */
+export function pngImage(width: number, height: number): Buffer {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (bytes: Buffer) => {
+    let c = 0xffffffff;
+    for (const b of bytes) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type: string, data: Buffer) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc(body));
+    return Buffer.concat([length, body, sum]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bits per channel
+  header[9] = 2; // RGB
+  const rows = Buffer.alloc((width * 3 + 1) * height);
+  for (let y = 0; y < height; y++) {
+    const row = y * (width * 3 + 1);
+    for (let x = 0; x < width; x++) {
+      rows[row + 1 + x * 3] = Math.round((255 * x) / width);
+      rows[row + 2 + x * 3] = Math.round((255 * y) / height);
+      rows[row + 3 + x * 3] = 160;
+    }
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(rows)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+/** A small PDF document. */
+export function pdfFile(): Buffer {
+  return Buffer.from(
+    '%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n' +
+      '2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n' +
+      '3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n' +
+      'trailer<</Root 1 0 R>>\n%%EOF\n',
+  );
+}
+
+/** The messages that carry a picture, or a file card. */
+export function withImage(page: Page) {
+  return page.locator('[data-testid="message"]', { has: page.getByTestId('attachment-image') });
+}
+export function withFile(page: Page, name: string) {
+  return page.locator('[data-testid="message"]', { has: page.getByTestId('attachment-file').filter({ hasText: name }) });
 }

@@ -146,6 +146,7 @@ pub(crate) async fn send_message(
         reply_to,
         reply: None,
         change: None,
+        attachments: Vec::new(),
     };
     state.chat.send_and_wait(&me, message).await?;
     leptos_axum::redirect(&format!("/c/{conversation_id}"));

@@ -1,17 +1,20 @@
 //! Writing a message. Hydrated, Enter or Send puts the message in the
-//! conversation at once (pending) and on the WebSocket; without JavaScript
-//! the same form posts to the server function and comes back. Above the
-//! box, the message being answered (with a way to stop answering it), or
-//! "Editing" while the box holds one of mine to change.
+//! conversation at once (pending) and on the WebSocket, with the files
+//! uploaded for it (the paperclip, a drop on the conversation, a pasted
+//! picture), or waiting for those still uploading; without JavaScript the
+//! same form posts the text and the files (multipart) to `/c/{id}/send` and
+//! comes back. Above the box, the uploads, and the message being answered
+//! (with a way to stop answering it), or "Editing" while the box holds one
+//! of mine to change.
 
+use super::uploads::{AttachButton, UploadChips};
 use crate::api::conversations::SendMessage;
 use crate::model::chat::Draft;
 use crate::protocol::{Content, ConversationId, MAX_CONTENT_CHARS, MessageId};
 use crate::store::ChatStore;
-use leptos::ev::{Event, KeyboardEvent, SubmitEvent};
+use leptos::ev::{ClipboardEvent, Event, KeyboardEvent, SubmitEvent};
 use leptos::html::Textarea;
 use leptos::prelude::*;
-use leptos::server_fn::ServerFn;
 
 #[component]
 pub(crate) fn Composer(conversation: ConversationId) -> impl IntoView {
@@ -22,16 +25,28 @@ pub(crate) fn Composer(conversation: ConversationId) -> impl IntoView {
     let posted = ServerAction::<SendMessage>::new();
     let text = NodeRef::<Textarea>::new();
 
+    #[cfg(feature = "hydrate")]
+    let uploader = super::uploads::Uploader::get();
+
     let submit = move || {
         let Some(area) = text.get() else { return };
-        // Blank or too long (the box's maxlength stops that) is not a
-        // message: nothing to send.
-        let Ok(content) = Content::parse(&area.value()) else {
-            return;
+        // Blank is no text (a message may still be its files alone); too
+        // long (the box's maxlength stops that) is not a message.
+        let value = area.value();
+        let content = if value.trim().is_empty() {
+            Content::none()
+        } else {
+            match Content::parse(&value) {
+                Ok(content) => content,
+                Err(_) => return,
+            }
         };
         match store.with_untracked(|c| c.draft.clone()) {
-            Some(Draft::Edit(id)) => store.edit(id, content),
-            _ => store.write(conversation, content),
+            Some(Draft::Edit(id)) if !content.is_empty() => store.edit(id, content),
+            Some(Draft::Edit(_)) => return,
+            // Neither text nor files: nothing to send.
+            _ if !store.send(conversation, content) => return,
+            _ => {}
         }
         area.set_value("");
         let _ = area.focus();
@@ -82,7 +97,12 @@ pub(crate) fn Composer(conversation: ConversationId) -> impl IntoView {
                 });
                 (
                     format!("Replying to {name}"),
-                    quote.text.clone().unwrap_or_default(),
+                    // A message of files alone has no words to quote.
+                    quote
+                        .text
+                        .clone()
+                        .filter(|t| !t.is_empty())
+                        .unwrap_or_else(|| "📎 Attachment".to_owned()),
                     Some(quote.message_id.to_string()),
                 )
             }
@@ -114,6 +134,20 @@ pub(crate) fn Composer(conversation: ConversationId) -> impl IntoView {
             store.typed(conversation, area.value().trim().is_empty());
         }
     };
+    // A picture pasted into the box is uploaded for the message.
+    let on_paste = move |ev: ClipboardEvent| {
+        #[cfg(feature = "hydrate")]
+        {
+            use super::uploads::{Uploader, files_of};
+            let files = files_of(ev.clipboard_data().and_then(|d| d.files()));
+            if !files.is_empty() {
+                ev.prevent_default();
+                Uploader::upload(uploader, store, conversation, files);
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
     let on_keydown = move |ev: KeyboardEvent| {
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
@@ -131,18 +165,24 @@ pub(crate) fn Composer(conversation: ConversationId) -> impl IntoView {
     view! {
         {error}
         {action_error}
-        <form class="composer" action=SendMessage::url() method="post" on:submit=on_submit>
+        // Without JavaScript: a multipart post of the text and the files,
+        // answered with a redirect back (errors as `?__path=/api/send&__err=`,
+        // which `posted` shows).
+        <form class="composer" action=format!("/c/{conversation}/send") method="post"
+            enctype="multipart/form-data" on:submit=on_submit>
             {bar}
+            <UploadChips conversation/>
             <input type="hidden" name="conversation_id" value=conversation.to_string()/>
             <input type="hidden" name="message_id" value=form_message_id/>
+            <AttachButton conversation/>
             <textarea
                 name="content"
                 aria-label="Message"
                 placeholder="Write a message"
                 rows="1"
                 maxlength=MAX_CONTENT_CHARS.to_string()
-                required
                 node_ref=text
+                on:paste=on_paste
                 on:keydown=on_keydown
                 on:input=on_input
             ></textarea>

@@ -4,7 +4,7 @@
 
 use super::avatar::Avatar;
 use crate::model::time;
-use crate::protocol::{ConversationKind, InboxEntry, UserId};
+use crate::protocol::{ConversationKind, InboxEntry, UserId, attachment_preview};
 use crate::store::ChatStore;
 use leptos::prelude::*;
 
@@ -38,7 +38,12 @@ pub(crate) fn display_name(entry: &InboxEntry) -> String {
 
 fn preview(entry: &InboxEntry, me: UserId) -> String {
     let text: String = match (&entry.last_message, &entry.last_message_id) {
-        (Some(text), _) => text.chars().take(120).collect(),
+        (Some(text), _) if !text.is_empty() => text.chars().take(120).collect(),
+        // Files alone: "📷 Photo", or the file's name.
+        _ if entry.last_attachment.is_some() => {
+            attachment_preview(entry.last_attachment.as_slice()).unwrap_or_default()
+        }
+        (Some(_), _) => String::new(),
         (None, Some(_)) => "This message was deleted".into(),
         (None, None) => return "No messages yet".into(),
     };

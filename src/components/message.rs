@@ -47,6 +47,7 @@ pub(crate) fn status_tag(status: &Status) -> &'static str {
         Status::Pending => "pending",
         Status::Retrying { .. } => "retrying",
         Status::Failed { .. } => "failed",
+        Status::Uploading => "uploading",
     }
 }
 
@@ -90,6 +91,8 @@ fn mark(shown: &Shown, store: ChatStore) -> Option<AnyView> {
             .into_any()
         }
         Status::Pending => view! { <span class="mark" title="Sending">"◷"<span class="visually-hidden">" Sending"</span></span> }.into_any(),
+        // Held until its files are uploaded (their chips show how far).
+        Status::Uploading => view! { <span class="mark waiting" title="Uploading files…">"◷"<span class="visually-hidden">" Uploading files"</span></span> }.into_any(),
         // Still on its way: the outbox tries again by itself.
         Status::Retrying { reason } => {
             let title = format!("Not sent yet, trying again: {reason}");
@@ -158,9 +161,11 @@ pub(crate) fn render(shown: Shown, store: ChatStore) -> impl IntoView {
             #[cfg(not(feature = "hydrate"))]
             let _ = &target;
         };
-        let text = quote
-            .text
-            .unwrap_or_else(|| "This message was deleted".to_owned());
+        let text = match quote.text {
+            None => "This message was deleted".to_owned(),
+            Some(text) if text.is_empty() => "📎 Attachment".to_owned(),
+            Some(text) => text,
+        };
         view! {
             <a class="quote" href=format!("#{}", quote.message_id) data-testid="quote" on:click=jump>
                 <span class="quote-name">{quoted_name.unwrap_or_default()}</span>
@@ -168,10 +173,15 @@ pub(crate) fn render(shown: Shown, store: ChatStore) -> impl IntoView {
             </a>
         }
     });
+    // A message of files alone has no text to show.
+    let files_only = message.has_no_text();
     let text = match message.content.clone() {
-        Some(text) => view! { <p class="text">{text.into_string()}</p> }.into_any(),
-        None => view! { <p class="text deleted">"This message was deleted"</p> }.into_any(),
+        Some(text) if text.is_empty() => None,
+        Some(text) => Some(view! { <p class="text">{text.into_string()}</p> }.into_any()),
+        None => Some(view! { <p class="text deleted">"This message was deleted"</p> }.into_any()),
     };
+    let files = (!message.attachments.is_empty())
+        .then(|| super::attachments::attachments(message.attachments.clone()));
     let chips = (!message.reactions.is_empty()).then(|| {
         let chips = message
             .reactions
@@ -258,7 +268,7 @@ pub(crate) fn render(shown: Shown, store: ChatStore) -> impl IntoView {
                 <div class="menu">
                     <div class="picker">{picker}</div>
                     <a class="menu-item" href=format!("?reply={id}") on:click=reply data-testid="reply">"Reply"</a>
-                    {(mine && store.hydrated.get_untracked()).then(|| view! {
+                    {(mine && !files_only && store.hydrated.get_untracked()).then(|| view! {
                         <button type="button" class="menu-item" on:click=edit data-testid="edit">"Edit"</button>
                     })}
                     {mine.then(|| view! {
@@ -295,8 +305,9 @@ pub(crate) fn render(shown: Shown, store: ChatStore) -> impl IntoView {
         >
             {sender.map(|name| view! { <span class="sender">{name}</span> })}
             <div class="bubble-row">
-                <div class="bubble" class:deleted=deleted on:contextmenu=long_press>
+                <div class="bubble" class:deleted=deleted class:files-only=files_only on:contextmenu=long_press>
                     {quote}
+                    {files}
                     {text}
                     <span class="meta">
                         {(message.edited && !deleted).then(|| view! { <span class="edited" data-testid="edited">"edited"</span> })}

@@ -7,6 +7,7 @@
 //! page prepended above does not move what is on screen, and new messages
 //! keep the view at the bottom when it was there.
 
+use super::attachments::{ImageViewer, Viewer};
 use super::message::{self, Shown, receipt_tag, status_tag, who_reacted};
 use crate::model::receipts::Receipt;
 use crate::model::time;
@@ -116,7 +117,7 @@ fn rows(store: ChatStore, me: UserId, group: bool) -> Vec<Row> {
 fn render(row: Row, store: ChatStore) -> AnyView {
     match row {
         Row::Day { label, .. } => view! {
-            <li class="day" role="separator"><span>{label}</span></li>
+            <li class="day"><span>{label}</span></li>
         }
         .into_any(),
         Row::Message { shown, .. } => message::render(*shown, store).into_any(),
@@ -131,6 +132,9 @@ pub(crate) fn MessageList(#[prop(into)] group: bool) -> impl IntoView {
     let loading_older = RwSignal::new(false);
     let unseen = RwSignal::new(false);
     let at_bottom = RwSignal::new(true);
+    // The picture open full size, if any.
+    let viewer = Viewer(RwSignal::new(None));
+    provide_context(viewer);
     let has_older = move || {
         store.with(|c| {
             c.timeline
@@ -203,6 +207,7 @@ pub(crate) fn MessageList(#[prop(into)] group: bool) -> impl IntoView {
         <Show when=move || unseen.get()>
             <button type="button" class="pill" on:click=to_bottom>"New messages ↓"</button>
         </Show>
+        <ImageViewer viewer/>
     }
 }
 

@@ -1,5 +1,6 @@
 //! Pieces of the chat pages.
 
+pub(crate) mod attachments;
 pub(crate) mod avatar;
 pub(crate) mod composer;
 pub(crate) mod connection_badge;
@@ -7,3 +8,4 @@ pub(crate) mod inbox_list;
 pub(crate) mod message;
 pub(crate) mod message_list;
 pub(crate) mod new_chat;
+pub(crate) mod uploads;

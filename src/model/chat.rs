@@ -10,7 +10,7 @@ use super::inbox::InboxList;
 use super::outbox::Outbox;
 use super::presence::People;
 use super::receipts::{DeliveryReports, Receipts};
-use super::timeline::Timeline;
+use super::timeline::{Status, Timeline};
 use super::typing::{self, Typing};
 use crate::protocol::{
     ClientEvent, Content, Conversation, ConversationId, HistoryPage, Inbox, MessageId,
@@ -73,6 +73,9 @@ pub(crate) struct Chat {
     /// The open conversation's messages.
     pub(crate) timeline: Option<Timeline>,
     pub(crate) outbox: Outbox,
+    /// My messages written while their files were still uploading: they
+    /// go to the outbox when the uploads are done.
+    pub(crate) held: Vec<MessagePayload>,
     pub(crate) connection: Connection,
     /// The newest message each conversation was marked read up to on this
     /// connection, so a read marker is sent once.
@@ -108,6 +111,7 @@ impl Chat {
             open: None,
             timeline: None,
             outbox: Outbox::default(),
+            held: Vec::new(),
             connection: Connection::Connecting,
             read_sent: HashMap::new(),
             typing: Typing::default(),
@@ -176,6 +180,9 @@ impl Chat {
         for pending in self.outbox.in_conversation(id) {
             timeline.push_pending(pending.clone());
         }
+        for held in self.held.iter().filter(|m| m.conversation_id == id) {
+            timeline.push_unsent(held.clone(), Status::Uploading);
+        }
         self.receipts = Receipts::from_page(&conversation.markers, self.my_id());
         self.page = Some(OpenPage::new());
         self.opened += 1;
@@ -214,8 +221,21 @@ impl Chat {
         message_id: MessageId,
         now_ms: i64,
     ) -> Vec<Effect> {
+        let message = self.compose(conversation, content, message_id, now_ms);
+        self.post(message, now_ms)
+    }
+
+    /// A new message of mine, answering the message being replied to (if
+    /// any), without files yet.
+    fn compose(
+        &mut self,
+        conversation: ConversationId,
+        content: Content,
+        message_id: MessageId,
+        now_ms: i64,
+    ) -> MessagePayload {
         let reply = self.take_reply();
-        let message = MessagePayload {
+        MessagePayload {
             conversation_id: conversation,
             sender_id: self.my_id(),
             message_id,
@@ -224,10 +244,19 @@ impl Chat {
             reply_to: reply.as_ref().map(|q| q.message_id.clone()),
             reply,
             change: None,
-        };
+            attachments: Vec::new(),
+        }
+    }
+
+    /// My message, whole: into the outbox (and where a reload finds it),
+    /// on screen as pending, the inbox's preview, and out if connected.
+    fn post(&mut self, message: MessagePayload, now_ms: i64) -> Vec<Effect> {
+        let conversation = message.conversation_id;
         let mut effects = vec![Effect::Keep(message.clone())];
         self.outbox.push(message.clone(), now_ms);
-        if let Some(t) = &mut self.timeline {
+        if let Some(t) = &mut self.timeline
+            && !t.uploaded(&message.message_id, &message.attachments)
+        {
             t.push_pending(message.clone());
         }
         let (me, open) = (self.my_id(), self.open_id());
@@ -259,6 +288,7 @@ impl Chat {
             reply_to: message.reply.as_ref().map(|q| q.message_id.clone()),
             reply: message.reply,
             change: None,
+            attachments: message.attachments,
         };
         let mut effects = vec![Effect::Keep(message.clone())];
         self.outbox.push(message, now_ms);
@@ -345,6 +375,10 @@ impl Chat {
 // with it, in a file of its own.
 #[path = "chat_incoming.rs"]
 mod incoming;
+
+// Messages with files: held until their uploads are done.
+#[path = "chat_uploads.rs"]
+mod uploads;
 
 // Replies, edits, deletions and reactions.
 #[path = "chat_actions.rs"]

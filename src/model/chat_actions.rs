@@ -44,7 +44,7 @@ impl Chat {
         let text = m
             .content
             .as_ref()
-            .filter(|_| m.sender_id == me && m.is_stored())?
+            .filter(|c| m.sender_id == me && m.is_stored() && !c.is_empty())?
             .to_string();
         self.draft = Some(Draft::Edit(id.clone()));
         Some(text)

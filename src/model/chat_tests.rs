@@ -36,6 +36,7 @@ fn entry(conversation: ConversationId) -> InboxEntry {
         last_sender_name: None,
         last_message_id: None,
         unread_count: 0,
+        last_attachment: None,
     }
 }
 
@@ -68,6 +69,7 @@ fn stored(message_id: &str, sender: UserId) -> HistoryMessage {
         deleted: false,
         reply: None,
         reactions: Vec::new(),
+        attachments: Vec::new(),
     }
 }
 
@@ -91,6 +93,7 @@ fn receive(conversation: ConversationId, message_id: &str, from: UserId) -> Serv
         reply_to: None,
         reply: None,
         change: None,
+        attachments: Vec::new(),
     })
 }
 
@@ -332,6 +335,7 @@ fn messages_left_by_an_earlier_page_are_sent_again_and_shown_pending() {
         reply_to: None,
         reply: None,
         change: None,
+        attachments: Vec::new(),
     };
     let someone_elses = MessagePayload {
         sender_id: bob.user_id,
@@ -384,3 +388,7 @@ mod receipts;
 // Replies, edits, deletions and reactions.
 #[path = "chat_actions_tests.rs"]
 mod actions;
+
+// Messages with files, held while they upload.
+#[path = "chat_uploads_tests.rs"]
+mod uploads;

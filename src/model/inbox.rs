@@ -144,6 +144,7 @@ impl InboxList {
         let mut entry = self.entries.remove(index);
         if entry.last_message_id.as_ref() != Some(&message.message_id) {
             entry.last_message = Some(message.content.clone());
+            entry.last_attachment = message.attachments.first().cloned();
             entry.last_message_id = Some(message.message_id.clone());
             entry.last_sender_name = sender_name.map(str::to_owned).or_else(|| {
                 entry
@@ -179,6 +180,10 @@ impl InboxList {
             .iter_mut()
             .find(|e| e.conversation_id == conversation && e.last_message_id.as_ref() == Some(id))
         {
+            if content.is_none() {
+                // Deleted: its files went with it.
+                entry.last_attachment = None;
+            }
             entry.last_message = content;
         }
     }
@@ -219,6 +224,7 @@ mod tests {
             last_sender_name: None,
             last_message_id: None,
             unread_count: 0,
+            last_attachment: None,
         }
     }
 
@@ -250,6 +256,7 @@ mod tests {
             reply_to: None,
             reply: None,
             change: None,
+            attachments: Vec::new(),
         }
     }
 

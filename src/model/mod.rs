@@ -18,3 +18,4 @@ pub(crate) mod receipts;
 pub(crate) mod time;
 pub(crate) mod timeline;
 pub(crate) mod typing;
+pub(crate) mod uploads;

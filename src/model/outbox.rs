@@ -210,6 +210,7 @@ mod tests {
             reply_to: None,
             reply: None,
             change: None,
+            attachments: Vec::new(),
         }
     }
 

@@ -6,8 +6,8 @@
 //! outbox brings it: the message id is the key.
 
 use crate::protocol::{
-    Content, ConversationId, HistoryMessage, HistoryPage, MessageId, MessagePayload, Quote,
-    Reaction, UserId,
+    Attachment, Content, ConversationId, HistoryMessage, HistoryPage, MessageId, MessagePayload,
+    Quote, Reaction, UserId,
 };
 use std::collections::HashSet;
 
@@ -23,6 +23,9 @@ pub(crate) enum Status {
     Retrying { reason: String },
     /// Refused for good; the reason. The person may send it again.
     Failed { reason: String },
+    /// Written, and waiting for its files to finish uploading before it
+    /// goes to the outbox.
+    Uploading,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,6 +43,8 @@ pub(crate) struct ChatMessage {
     /// The message it answers.
     pub(crate) reply: Option<Quote>,
     pub(crate) reactions: Vec<Reaction>,
+    /// Its files, in the order sent.
+    pub(crate) attachments: Vec<Attachment>,
 }
 
 impl ChatMessage {
@@ -54,6 +59,7 @@ impl ChatMessage {
             edited: m.edited_at.is_some(),
             reply: m.reply,
             reactions: m.reactions,
+            attachments: m.attachments,
         }
     }
 
@@ -68,6 +74,7 @@ impl ChatMessage {
             edited: false,
             reply: m.reply,
             reactions: Vec::new(),
+            attachments: m.attachments,
         }
     }
 
@@ -78,6 +85,11 @@ impl ChatMessage {
     /// Mine and on its way (not refused for good).
     fn is_unsent(&self) -> bool {
         matches!(self.status, Status::Pending | Status::Retrying { .. })
+    }
+
+    /// Files only: no text to show (or to quote, or to edit).
+    pub(crate) fn has_no_text(&self) -> bool {
+        self.content.as_ref().is_some_and(|c| c.is_empty())
     }
 }
 
@@ -222,13 +234,47 @@ impl Timeline {
 
     /// Shows my message at once, as pending (no-op if already shown).
     pub(crate) fn push_pending(&mut self, message: MessagePayload) -> bool {
+        self.push_unsent(message, Status::Pending)
+    }
+
+    /// Shows my message at once, as `status` (pending, or waiting for its
+    /// uploads); no-op if already shown.
+    pub(crate) fn push_unsent(&mut self, message: MessagePayload, status: Status) -> bool {
         if message.conversation_id != self.conversation_id
             || !self.ids.insert(message.message_id.clone())
         {
             return false;
         }
         self.messages
-            .push(ChatMessage::from_payload(message, Status::Pending));
+            .push(ChatMessage::from_payload(message, status));
+        true
+    }
+
+    /// My message waiting for its uploads has them: it is on its way, with
+    /// these files.
+    pub(crate) fn uploaded(&mut self, id: &MessageId, attachments: &[Attachment]) -> bool {
+        match self.find_mut(id) {
+            Some(m) if m.status == Status::Uploading => {
+                m.status = Status::Pending;
+                m.attachments = attachments.to_vec();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// My message that never went (its files failed, and it had no text):
+    /// gone from the screen.
+    pub(crate) fn discard(&mut self, id: &MessageId) -> bool {
+        let Some(at) = self
+            .messages
+            .iter()
+            .position(|m| &m.message_id == id && !m.is_stored())
+        else {
+            return false;
+        };
+        self.messages.remove(at);
+        self.ids.remove(id);
         true
     }
 

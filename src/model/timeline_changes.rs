@@ -18,6 +18,7 @@ impl ChatMessage {
             self.edited = m.edited_at.is_some();
             self.reply = m.reply;
             self.reactions = m.reactions;
+            self.attachments = m.attachments;
         }
     }
 }
@@ -66,6 +67,7 @@ impl Timeline {
         m.change = gone.change;
         m.content = None;
         m.reactions.clear();
+        m.attachments.clear();
         self.requote(&gone.message_id, None);
         true
     }

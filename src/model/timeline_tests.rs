@@ -20,6 +20,7 @@ fn history(n: u32) -> HistoryMessage {
         deleted: false,
         reply: None,
         reactions: Vec::new(),
+        attachments: Vec::new(),
     }
 }
 /// A newest-first page of messages `from..=to` (to newest).
@@ -41,6 +42,7 @@ fn payload(n: u32) -> MessagePayload {
         reply_to: None,
         reply: None,
         change: None,
+        attachments: Vec::new(),
     }
 }
 fn order(t: &Timeline) -> Vec<u32> {

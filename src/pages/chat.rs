@@ -15,7 +15,7 @@ use crate::components::message_list::MessageList;
 use crate::protocol::{ConversationId, ConversationKind, ErrorCode, MessageId, UserId};
 use crate::store::ChatStore;
 use leptos::either::{Either, EitherOf3};
-use leptos::ev::SubmitEvent;
+use leptos::ev::{DragEvent, SubmitEvent};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
@@ -256,10 +256,42 @@ fn Conversation(data: ConversationView) -> impl IntoView {
         store.refresh_inbox();
     }
 
+    // Files dropped anywhere on the conversation are uploaded for the
+    // next message (not where nothing can be sent).
+    let dragging = RwSignal::new(false);
+    #[cfg(feature = "hydrate")]
+    provide_context(files::uploader());
+    let drag_over = move |ev: DragEvent| {
+        #[cfg(feature = "hydrate")]
+        if !blocked {
+            files::drag_over(&ev, dragging);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    let drag_leave = move |ev: DragEvent| {
+        #[cfg(feature = "hydrate")]
+        files::drag_leave(&ev, dragging);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    let drop = move |ev: DragEvent| {
+        #[cfg(feature = "hydrate")]
+        if !blocked {
+            files::dropped(&ev, dragging, store, id);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+
     let (page_title, label, avatar) = (title.clone(), title.clone(), title.clone());
     view! {
         <Title text=page_title/>
-        <section class="conversation" aria-label=label>
+        <section class="conversation" aria-label=label class:dragging=move || dragging.get()
+            on:dragover=drag_over on:dragleave=drag_leave on:drop=drop>
+            // "Drop files to send them", while files are dragged over (the
+            // stylesheet's words).
+            <div class="drop-hint" aria-hidden="true"></div>
             <header class="conversation-head">
                 <a class="back" href="/" aria-label="Back to chats">"‹"</a>
                 <Avatar name=avatar group online/>
@@ -357,3 +389,8 @@ fn BlockButton(conversation: ConversationId, user: UserId, block: bool) -> impl 
 #[cfg(feature = "hydrate")]
 #[path = "chat_browser.rs"]
 mod browser;
+
+/// Files in the open conversation: uploads, and drops on it.
+#[cfg(feature = "hydrate")]
+#[path = "chat_files.rs"]
+mod files;

@@ -110,7 +110,7 @@ impl socket::Events for Page {
 /// forgotten, after asking whether to log out all the same (if not,
 /// the form is not posted).
 pub(crate) fn logging_out(store: ChatStore, ev: leptos::ev::SubmitEvent) {
-    let pending = store.with_untracked(|c| c.outbox.len());
+    let pending = store.with_untracked(|c| c.unsent());
     let sure = pending == 0
         || window()
             .confirm_with_message(&format!(

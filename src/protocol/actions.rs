@@ -26,6 +26,7 @@ pub struct EditPayload {
     pub action_id: MessageId,
     pub conversation_id: ConversationId,
     pub message_id: MessageId,
+    #[serde(deserialize_with = "super::validate::written_text")]
     pub content: Content,
 }
 

@@ -1,6 +1,7 @@
 //! Bodies of the REST API and of the server functions behind the pages.
 
 use super::actions::Quote;
+use super::attachments::Attachment;
 use super::ids::{ConversationId, MessageId, UserId};
 use super::validate::{Content, Emoji, Password, Title, Username};
 use serde::{Deserialize, Serialize};
@@ -134,6 +135,9 @@ pub struct HistoryMessage {
     /// In the order each emoji was first given.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reaction>,
+    /// Its files, in the order sent (none once deleted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -205,6 +209,10 @@ pub struct InboxEntry {
     pub last_sender_name: Option<String>,
     pub last_message_id: Option<MessageId>,
     pub unread_count: i64,
+    /// The last message's first file, if it has any (the row says
+    /// "📷 Photo" or its name when there is no text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_attachment: Option<Attachment>,
 }
 
 /// `GET /api/v1/chats/:user_id`: a page of the inbox, most recent activity
@@ -244,6 +252,7 @@ mod tests {
                 deleted: false,
                 reply: None,
                 reactions: vec![],
+                attachments: vec![],
             }],
             next_cursor: None,
             last_change: 9,
@@ -288,6 +297,7 @@ mod tests {
                 last_sender_name: Some("bob".into()),
                 last_message_id: Some(mid("msg_xyz789")),
                 unread_count: 1,
+                last_attachment: None,
             }],
             next_cursor: Some("1713087600000123_conv_0190a6f8c2b47cc1a1b2c3d4e5f60718".into()),
         };

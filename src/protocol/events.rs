@@ -10,8 +10,13 @@ use super::actions::{
     ActionAck, DeletePayload, DeletedPayload, EditPayload, EditedPayload, Quote, ReactedPayload,
     ReactionPayload,
 };
+use super::attachments::{Attachment, MAX_ATTACHMENTS};
 use super::error::{ApiError, ErrorCode};
 use super::ids::{ConversationId, MessageId, UserId};
+use super::signals::{
+    MAX_PRESENCE_SUBSCRIPTION, MemberPayload, PresenceList, PresencePayload, PresenceSubscription,
+    TypingNotice,
+};
 use super::validate::{Content, Invalid};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
@@ -26,6 +31,7 @@ pub struct MessagePayload {
     pub conversation_id: ConversationId,
     pub sender_id: UserId,
     pub message_id: MessageId,
+    /// The text; empty (`""`) only for a message of attachments alone.
     pub content: Content,
     /// The sender's clock in milliseconds since the epoch, as sent, unless it
     /// was more than 60 s ahead of the server (then the server's time).
@@ -44,6 +50,36 @@ pub struct MessagePayload {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "hydrate", serde(skip_serializing))]
     pub change: Option<i64>,
+    /// `message.send`: the uploads it carries, by id (up to
+    /// [`MAX_ATTACHMENTS`]); `message.receive`: what they are.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+}
+
+impl MessagePayload {
+    /// Text, files or both: never neither; at most [`MAX_ATTACHMENTS`]
+    /// files, each once.
+    pub fn check_body(&self) -> Result<(), Invalid> {
+        if self.content.is_empty() && self.attachments.is_empty() {
+            return Err(Invalid::new("content", "content is empty"));
+        }
+        if self.attachments.len() > MAX_ATTACHMENTS {
+            return Err(Invalid::new(
+                "attachments",
+                format!("a message carries at most {MAX_ATTACHMENTS} attachments"),
+            ));
+        }
+        let mut ids: Vec<_> = self.attachments.iter().map(|a| a.attachment_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.len() != self.attachments.len() {
+            return Err(Invalid::new(
+                "attachments",
+                "the same attachment is named twice",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Milliseconds since the epoch: a whole, non-negative number.
@@ -85,53 +121,6 @@ pub struct MarkerPayload {
     pub conversation_id: ConversationId,
     pub user_id: UserId,
     pub message_id: MessageId,
-}
-
-/// `presence.subscribe`, client → server: the people whose presence this
-/// connection wants (replacing any earlier list; at most
-/// [`MAX_PRESENCE_SUBSCRIPTION`]).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PresenceSubscription {
-    pub user_ids: Vec<UserId>,
-}
-
-/// People one connection may follow at once.
-pub const MAX_PRESENCE_SUBSCRIPTION: usize = 500;
-
-/// One person's presence, server → client: `presence` when it changes,
-/// and each of the `people` of `presence.state`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PresencePayload {
-    pub user_id: UserId,
-    /// At least one open connection, on any node.
-    pub online: bool,
-    /// When they were last online (ms since the epoch); null while online,
-    /// or if never seen.
-    pub last_seen: Option<i64>,
-}
-
-/// `presence.state`, server → the subscribing connection: the present
-/// state of each person it may follow, in the order asked.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PresenceList {
-    pub people: Vec<PresencePayload>,
-}
-
-/// `typing` and `typing.stop`, client → server: I am typing in this
-/// conversation (again at most every 3 s while it lasts), or I stopped.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TypingNotice {
-    pub conversation_id: ConversationId,
-}
-
-/// Someone in a conversation, server → client: `conversation.left` (every
-/// connection of the group's members and of the one who left: `user_id`
-/// is no longer in it), `typing` and `typing.stop` (the connections of the
-/// other members: `user_id` is, or no longer is, typing in it).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MemberPayload {
-    pub conversation_id: ConversationId,
-    pub user_id: UserId,
 }
 
 /// Every frame a client may send.
@@ -274,8 +263,11 @@ impl ServerEvent {
     }
 }
 
-/// A frame as [`ServerEvent::read`] finds it.
+/// A frame as [`ServerEvent::read`] finds it. (Returned once per frame and
+/// matched at once: boxing the event would cost an allocation per frame
+/// to save moving a few hundred bytes once.)
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Incoming {
     Event(ServerEvent),
     Action(News),
@@ -388,7 +380,13 @@ pub fn decode_client_frame(text: &str) -> Result<ClientEvent, ApiError> {
     };
     let payload = payload.get();
     Ok(match event {
-        "message.send" => ClientEvent::Send(serde_json::from_str(payload).map_err(invalid)?),
+        "message.send" => {
+            let message: MessagePayload = serde_json::from_str(payload).map_err(invalid)?;
+            if let Err(refused) = message.check_body() {
+                return Err(ApiError::from(refused).about(Some(message.message_id)));
+            }
+            ClientEvent::Send(message)
+        }
         "conversation.read" => ClientEvent::Read(serde_json::from_str(payload).map_err(invalid)?),
         "conversation.delivered" => {
             ClientEvent::Delivered(serde_json::from_str(payload).map_err(invalid)?)

@@ -34,6 +34,7 @@ fn server_events_have_the_exact_spec_json() {
         reply_to: None,
         reply: None,
         change: None,
+        attachments: vec![],
     };
     let as_json = |event: ServerEvent| serde_json::from_str::<Value>(&event.to_json()).unwrap();
     assert_eq!(
@@ -98,6 +99,7 @@ fn client_events_round_trip_through_the_decoder() {
         reply_to: None,
         reply: None,
         change: None,
+        attachments: vec![],
     });
     let text = serde_json::to_string(&send).unwrap();
     assert_eq!(
@@ -243,6 +245,7 @@ fn the_browser_reads_back_every_server_event_and_refuses_others() {
             reply_to: None,
             reply: None,
             change: None,
+            attachments: vec![],
         }),
         ServerEvent::Ack(AckPayload {
             conversation_id: conv(),
@@ -297,6 +300,7 @@ fn the_browser_reads_back_every_server_event_and_refuses_others() {
                 text: None,
             }),
             change: Some(7),
+            attachments: vec![],
         }),
         ServerEvent::ActionAck(ActionAck {
             action_id: mid("act_1"),

@@ -78,6 +78,11 @@ prefixed_uuid_id!(
     ConversationId,
     "conv_"
 );
+prefixed_uuid_id!(
+    /// An uploaded file: `att_` + UUIDv7, made by the server.
+    AttachmentId,
+    "att_"
+);
 
 /// An id string that does not have the expected form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

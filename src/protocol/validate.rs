@@ -37,7 +37,7 @@ pub struct Invalid {
 const MARK: char = '\u{1f}';
 
 impl Invalid {
-    fn new(field: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(field: &'static str, message: impl Into<String>) -> Self {
         Self {
             code: ErrorCode::InvalidPayload,
             field,
@@ -46,7 +46,7 @@ impl Invalid {
     }
 
     /// The refusal as a serde error, for the deserializer to carry.
-    fn to_serde<E: de::Error>(&self) -> E {
+    pub(crate) fn to_serde<E: de::Error>(&self) -> E {
         E::custom(format_args!(
             "{MARK}{}{MARK}{}{MARK}{}{MARK}",
             self.code, self.field, self.message
@@ -133,8 +133,10 @@ macro_rules! validated_string {
     };
 }
 
-/// A message's text: 1 to 4,000 characters, not only whitespace, no NUL
-/// (PostgreSQL text cannot hold it). Kept exactly as written. Read back from
+/// A message's text: up to 4,000 characters, not only whitespace, no NUL
+/// (PostgreSQL text cannot hold it); empty (`""`) only for a message of
+/// attachments alone, which [`crate::protocol::MessagePayload::check_body`]
+/// and [`Content::written`] check where it matters. Kept exactly as written. Read back from
 /// the database as it is: only this type ever wrote it there.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::Type))]
@@ -144,7 +146,23 @@ pub struct Content(String);
 validated_string!(Content);
 
 impl Content {
+    /// No text: a message of attachments alone.
+    pub fn none() -> Self {
+        Self(String::new())
+    }
+
+    /// Some text (an edit, a message without files): not empty.
+    pub fn written(self) -> Result<Self, Invalid> {
+        if self.0.is_empty() {
+            return Err(Invalid::new("content", "content is empty"));
+        }
+        Ok(self)
+    }
+
     pub fn parse(text: &str) -> Result<Self, Invalid> {
+        if text.is_empty() {
+            return Ok(Self::none());
+        }
         if text.trim().is_empty() {
             return Err(Invalid::new("content", "content is empty"));
         }
@@ -161,6 +179,15 @@ impl Content {
         }
         Ok(Self(text.to_owned()))
     }
+}
+
+/// Text that must be there (an edit): `""` is refused.
+pub(crate) fn written_text<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Content, D::Error> {
+    Content::deserialize(deserializer)?
+        .written()
+        .map_err(|invalid| invalid.to_serde())
 }
 
 /// The reactions the page offers, most used first.
@@ -374,13 +401,18 @@ mod tests {
         );
         let long = Content::parse(&"a".repeat(MAX_CONTENT_CHARS + 1)).unwrap_err();
         assert_eq!(long.code, ErrorCode::TooLarge);
-        for bad in ["", "  \n", "a\0"] {
+        for bad in ["  \n", "a\0"] {
             assert_eq!(
                 Content::parse(bad).unwrap_err().code,
                 ErrorCode::InvalidPayload,
                 "{bad:?}"
             );
         }
+        // No text is a message of files alone; where text is needed, it
+        // is refused.
+        let none = Content::parse("").unwrap();
+        assert_eq!(none, Content::none());
+        assert_eq!(none.written().unwrap_err().field, "content");
     }
 
     #[test]

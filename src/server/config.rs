@@ -103,6 +103,23 @@ pub struct Settings {
     /// Per account: failed log-ins; past it the account's log-ins are
     /// refused until the budget refills.
     pub(crate) failed_login_budget: Budget,
+    /// Where attachments' bytes are: empty for `<data-dir>/attachments`, or
+    /// an object store URL (`s3://bucket/prefix`, `file:///path`).
+    #[serde(default)]
+    pub(crate) attachments_store: String,
+    /// The largest file one may upload, in bytes.
+    pub(crate) max_attachment_bytes: u64,
+    /// Per user: uploads.
+    pub(crate) upload_budget: Budget,
+    /// Per user: bytes uploaded over any 24 hours.
+    pub(crate) upload_daily_bytes: u64,
+    /// Pixels of an image decoded for its thumbnail, at most.
+    pub(crate) max_image_pixels: u64,
+    /// Seconds an upload may wait to be sent before it is deleted.
+    pub(crate) unsent_upload_secs: u64,
+    /// The store's settings from the environment (`AWS_*`, lower-cased).
+    #[serde(skip)]
+    pub(crate) store_options: Vec<(String, String)>,
 }
 
 impl Settings {
@@ -180,6 +197,7 @@ impl Config {
         let mut leptos = take_table(&mut file, "leptos");
         let mut natter = take_table(&mut file, "natter");
         let settings = field_names::<Settings>();
+        let mut store_options = Vec::new();
         for (key, value) in env {
             if let Some(name) = key.strip_prefix("LEPTOS_") {
                 leptos.insert(kebab(name), env_value(&value));
@@ -194,6 +212,9 @@ impl Config {
                 }
             } else if key == "DATABASE_URL" {
                 natter.insert("database-url".into(), toml::Value::String(value));
+            } else if key.starts_with("AWS_") {
+                // The object store builders' own names (aws_endpoint, ...).
+                store_options.push((key.to_ascii_lowercase(), value));
             }
         }
         let table_error = |table: &'static str| {
@@ -203,13 +224,15 @@ impl Config {
                 source: Box::new(source),
             }
         };
+        let mut natter: Settings = toml::Value::Table(natter)
+            .try_into()
+            .map_err(table_error("natter"))?;
+        natter.store_options = store_options;
         Ok(Self {
             leptos: toml::Value::Table(leptos)
                 .try_into()
                 .map_err(table_error("leptos"))?,
-            natter: toml::Value::Table(natter)
-                .try_into()
-                .map_err(table_error("natter"))?,
+            natter,
         })
     }
 }
@@ -328,6 +351,11 @@ typing-budget = { per-minute = 60, burst = 20 }
 presence-budget = { per-minute = 60, burst = 20 }
 action-budget = { per-minute = 120, burst = 30 }
 presence-grace-ms = 10000
+max-attachment-bytes = 25000000
+upload-budget = { per-minute = 30, burst = 20 }
+upload-daily-bytes = 1000000000
+max-image-pixels = 50000000
+unsent-upload-secs = 3600
 unknown-token-budget = { per-minute = 60, burst = 30 }
 failed-login-budget = { per-minute = 1, burst = 10 }
 "#;

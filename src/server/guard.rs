@@ -23,7 +23,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 fn page_policy(nonce: &str) -> String {
     format!(
         "default-src 'none'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         connect-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; \
+         connect-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; \
          manifest-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     )
 }

@@ -97,6 +97,7 @@ pub enum Action {
     Typing,
     PresenceSubscribe,
     MessageAction,
+    Upload,
 }
 
 impl Action {
@@ -112,6 +113,7 @@ impl Action {
             Self::Typing => "too many typing notices; slow down",
             Self::PresenceSubscribe => "too many presence subscriptions; slow down",
             Self::MessageAction => "too many edits and reactions; slow down",
+            Self::Upload => "too many uploads; wait a moment",
         }
     }
 }
@@ -179,6 +181,7 @@ pub struct Limits {
     typing: Bucket<UserId>,
     presence: Bucket<UserId>,
     actions: Bucket<UserId>,
+    uploads: Bucket<UserId>,
     auth_attempts: Bucket<ClientAddr>,
     unknown_tokens: Strikes<ClientAddr>,
     failed_logins: Strikes<String>,
@@ -254,6 +257,7 @@ impl Limits {
             typing: bucket(settings.typing_budget.quota(), &clock),
             presence: bucket(settings.presence_budget.quota(), &clock),
             actions: bucket(settings.action_budget.quota(), &clock),
+            uploads: bucket(settings.upload_budget.quota(), &clock),
             auth_attempts: bucket(Quota::per_minute(auth), &clock),
             unknown_tokens: Strikes::new(settings.unknown_token_budget.quota(), &clock),
             failed_logins: Strikes::new(settings.failed_login_budget.quota(), &clock),
@@ -292,6 +296,7 @@ impl Limits {
             Action::Typing => &self.typing,
             Action::PresenceSubscribe => &self.presence,
             Action::MessageAction => &self.actions,
+            Action::Upload => &self.uploads,
         };
         bucket
             .check_key(&user)

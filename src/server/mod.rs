@@ -1,6 +1,7 @@
 //! Everything that runs only on the server (the `ssr` feature).
 
 pub(crate) mod accounts;
+pub mod attachments;
 pub(crate) mod auth;
 pub mod chat;
 pub mod cli;

@@ -2,6 +2,7 @@
 //! the server-rendered pages, then static files; behind the guards of
 //! [`super::guard`].
 
+use super::attachments;
 use super::guard;
 use super::http::{self, BodyLimits};
 use super::rest;
@@ -43,7 +44,9 @@ pub(crate) fn router(state: AppState) -> Router {
         },
     );
     let static_files = site::files(&options, not_found.into_service());
-    let mut router = Router::new()
+    // Everything but files is read whole before its handler runs, within
+    // `max-body-bytes` and a deadline; pages and JSON are compressed.
+    let buffered = Router::new()
         .merge(rest::router())
         .leptos_routes(&state, routes, {
             let options = options.clone();
@@ -53,17 +56,21 @@ pub(crate) fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(server_fn_status))
         .layer(axum::middleware::from_fn(guard::page_security_policy))
         .layer(compression())
-        .layer(from_fn_with_state(state.clone(), guard::same_origin_writes))
-        .layer(from_fn_with_state(
-            state.clone(),
-            guard::limit_auth_attempts,
-        ))
         .layer(from_fn_with_state(
             BodyLimits {
                 deadline: Duration::from_secs(settings.request_body_timeout_secs.max(1)),
                 max_bytes: settings.max_body_bytes,
             },
             http::read_body_in_time,
+        ));
+    // Files stream both ways under their own limits (docs/protocol.md
+    // 3.14, 3.15), untouched by compression and by the pages' policy.
+    let mut router = buffered
+        .merge(attachments::routes::router())
+        .layer(from_fn_with_state(state.clone(), guard::same_origin_writes))
+        .layer(from_fn_with_state(
+            state.clone(),
+            guard::limit_auth_attempts,
         ));
     for layer in guard::security_headers() {
         router = router.layer(layer);

@@ -1,6 +1,7 @@
 //! From configuration to a running server: database, migrations, chat core,
 //! router, listener.
 
+use super::attachments::Files;
 use super::chat::ChatCore;
 use super::config::Config;
 use super::embedded_pg;
@@ -23,6 +24,8 @@ pub enum StartError {
     Db(#[from] sqlx::Error),
     #[error("migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Store(#[from] super::attachments::StoreError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -71,7 +74,10 @@ impl Server {
     pub async fn build(mut config: Config, db: PgPool) -> Result<Self, StartError> {
         site::check_bundle(&mut config.leptos);
         let limits = Limits::new(&config.natter);
-        let (chat, committer) = ChatCore::start(db.clone(), &config.natter, limits.clone());
+        let files = Arc::new(Files::open(&config.natter)?);
+        tokio::spawn(files.clone().sweep(db.clone()));
+        let (chat, committer) =
+            ChatCore::start(db.clone(), &config.natter, limits.clone(), files.clone());
         tokio::spawn(super::session_sweep::run(
             db.clone(),
             chat.hub.clone(),
@@ -86,6 +92,7 @@ impl Server {
             settings: Arc::new(config.natter),
             chat,
             limits,
+            files,
             hasher,
         };
         let listener = tokio::net::TcpListener::bind(addr)

@@ -16,6 +16,8 @@ pub struct AppState {
     pub chat: Arc<ChatCore>,
     /// Every per-user and per-address budget.
     pub limits: Arc<Limits>,
+    /// Attachments: the store and the rules uploads are held to.
+    pub(crate) files: Arc<super::attachments::Files>,
     /// Where passwords are hashed, a few at a time.
     pub(crate) hasher: Arc<super::hashing::Hasher>,
 }

@@ -12,6 +12,9 @@ mod support;
 
 mod accounts;
 mod actions;
+mod attachment_limits;
+mod attachment_stores;
+mod attachments;
 mod budgets;
 mod changes;
 mod conversations;

@@ -26,6 +26,7 @@ pub(crate) fn receive_frame(message: &NewMessage, change: i64, reply: Option<&Qu
             reply_to: reply.map(|q| q.message_id.clone()),
             reply: reply.cloned(),
             change: Some(change),
+            attachments: message.attachments.clone(),
         })
         .to_json(),
     )

@@ -8,8 +8,10 @@ pub mod hub;
 pub(crate) mod members;
 pub(crate) mod peers;
 pub(crate) mod presence;
+pub(crate) mod refusal;
 pub(crate) mod service;
 
+use super::attachments::Files;
 use super::config::Settings;
 use super::limits::Limits;
 use committer::Committer;
@@ -37,6 +39,8 @@ pub struct ChatCore {
     pub(crate) limits: Arc<Limits>,
     /// Who is online, here and on the other nodes, and who follows whom.
     pub(crate) presence: Arc<Presence>,
+    /// Attachments' bytes (a deleted message's go with it).
+    pub(crate) files: Arc<Files>,
 }
 
 impl ChatCore {
@@ -47,6 +51,7 @@ impl ChatCore {
         db: PgPool,
         settings: &Settings,
         limits: Arc<Limits>,
+        files: Arc<Files>,
     ) -> (Arc<Self>, tokio::task::JoinHandle<()>) {
         let hub = Arc::new(Hub::default());
         let members = Arc::new(MemberCache::new(MEMBER_CACHE_CAPACITY));
@@ -85,6 +90,7 @@ impl ChatCore {
             fanout,
             limits,
             presence,
+            files,
         });
         (core, task)
     }

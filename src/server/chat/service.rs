@@ -25,94 +25,13 @@ use crate::protocol::{
 use crate::server::auth::CurrentUser;
 use crate::server::clock::now_ms;
 use crate::server::db::actions::{self, Act, Change, Outcome};
+use crate::server::db::attachments::{self, Claim};
 use crate::server::db::markers::{self, Marked, Marker};
 use crate::server::db::messages::{self, NewMessage};
 use crate::server::db::presence;
 use crate::server::limits::Action;
 
-/// The answers, one wording per case.
-pub(crate) mod refusal {
-    use crate::protocol::{ApiError, ErrorCode};
-
-    pub(crate) fn not_the_sender() -> ApiError {
-        ApiError::forbidden("sender_id is not the signed-in user")
-    }
-
-    pub(crate) fn not_a_member() -> ApiError {
-        ApiError::forbidden("you are not a participant of this conversation")
-    }
-
-    pub(crate) fn blocked() -> ApiError {
-        ApiError::forbidden("one of you has blocked the other; nothing can be sent here")
-    }
-
-    pub(crate) fn no_conversation() -> ApiError {
-        ApiError::not_found("no such conversation")
-    }
-
-    pub(crate) fn no_such_message() -> ApiError {
-        ApiError::not_found("no such message in this conversation")
-    }
-
-    /// A reply to a message that is not in the conversation.
-    pub(crate) fn no_reply_target() -> ApiError {
-        ApiError::invalid("reply_to", "reply_to is not a message of this conversation")
-    }
-
-    pub(crate) fn database_unavailable() -> ApiError {
-        ApiError::new(
-            ErrorCode::Unavailable,
-            "the database is unavailable right now; nothing was stored, retry",
-        )
-    }
-
-    /// A read or a marker the database could not take (nothing to undo).
-    pub(crate) fn database_busy() -> ApiError {
-        ApiError::new(
-            ErrorCode::Unavailable,
-            "the database is unavailable right now; retry",
-        )
-    }
-
-    pub(crate) fn shutting_down() -> ApiError {
-        ApiError::new(
-            ErrorCode::Unavailable,
-            "the server is shutting down; nothing was stored, retry",
-        )
-    }
-
-    pub(crate) fn id_taken() -> ApiError {
-        ApiError::new(
-            ErrorCode::Conflict,
-            "this message_id is already used by a different message; use a new id for new content",
-        )
-    }
-
-    pub(crate) fn action_id_taken() -> ApiError {
-        ApiError::new(
-            ErrorCode::Conflict,
-            "this action_id is already used by a different action; use a new id",
-        )
-    }
-
-    pub(crate) fn not_the_author() -> ApiError {
-        ApiError::forbidden("only the author can edit or delete a message")
-    }
-
-    pub(crate) fn message_deleted() -> ApiError {
-        ApiError::new(ErrorCode::Conflict, "this message was deleted")
-    }
-
-    pub(crate) fn too_many_reactions() -> ApiError {
-        ApiError::new(
-            ErrorCode::Conflict,
-            format!(
-                "a message takes at most {} different reactions",
-                crate::protocol::MAX_REACTIONS_PER_MESSAGE
-            ),
-        )
-    }
-}
+pub(crate) use super::refusal;
 
 impl ChatCore {
     /// The conversation's members, when `me` is one of them.
@@ -142,6 +61,9 @@ impl ChatCore {
         reply: ReplyTo,
     ) -> Result<(), ApiError> {
         let id = Some(message.message_id.clone());
+        if let Err(invalid) = message.check_body() {
+            return Err(ApiError::from(invalid).about(id));
+        }
         if message.sender_id != me.id {
             return Err(refusal::not_the_sender().about(id));
         }
@@ -170,6 +92,34 @@ impl ChatCore {
                 }
             }
         };
+        // Its files: claimed for it, all or none (one statement, only for
+        // a message that has some).
+        let attachments = if message.attachments.is_empty() {
+            Vec::new()
+        } else {
+            let ids: Vec<_> = message
+                .attachments
+                .iter()
+                .map(|a| a.attachment_id)
+                .collect();
+            let claim = attachments::claim(
+                &self.db,
+                &ids,
+                me.id,
+                message.conversation_id,
+                &message.message_id,
+            )
+            .await;
+            match claim {
+                Ok(Claim::Claimed(files)) => files,
+                Ok(Claim::Missing) => return Err(refusal::no_such_attachment().about(id)),
+                Ok(Claim::Taken) => return Err(refusal::attachment_sent().about(id)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "attachment claim failed");
+                    return Err(refusal::database_unavailable().about(id));
+                }
+            }
+        };
         let pending = PendingSend {
             message: NewMessage {
                 conversation_id: message.conversation_id,
@@ -178,6 +128,7 @@ impl ChatCore {
                 sender_id: message.sender_id,
                 content: message.content,
                 reply_seq,
+                attachments,
             },
             reply_quote,
             members,
@@ -358,9 +309,19 @@ impl ChatCore {
             tracing::warn!(error = %e, "message action failed");
             refuse(refusal::database_busy())
         })?;
-        let (number, edited_at) = match outcome {
-            Outcome::Done { change, edited_at } => (change, edited_at),
-            Outcome::Repeated { change } => (change, None),
+        let (number, edited_at) = match &outcome {
+            Outcome::Done {
+                change,
+                edited_at,
+                files,
+            } => {
+                if !files.is_empty() {
+                    let (store, files) = (self.files.clone(), files.clone());
+                    tokio::spawn(async move { store.forget(&files).await });
+                }
+                (*change, *edited_at)
+            }
+            Outcome::Repeated { change } => (*change, None),
             Outcome::IdTaken => return Err(refuse(refusal::action_id_taken())),
             Outcome::NoMessage => return Err(refuse(refusal::no_such_message())),
             Outcome::NotAuthor => return Err(refuse(refusal::not_the_author())),

@@ -4,8 +4,9 @@
 //! changed anything, and records its `action_id` so that a retry is
 //! answered again instead of done twice.
 
+use super::attachments::Gone;
 use crate::protocol::{
-    Content, ConversationId, Emoji, MAX_REACTIONS_PER_MESSAGE, MessageId, UserId,
+    AttachmentId, Content, ConversationId, Emoji, MAX_REACTIONS_PER_MESSAGE, MessageId, UserId,
 };
 use sqlx::PgPool;
 
@@ -49,6 +50,8 @@ pub(crate) enum Outcome {
     Done {
         change: Option<i64>,
         edited_at: Option<i64>,
+        /// A deletion's files, whose bytes are to be deleted now.
+        files: Vec<Gone>,
     },
     /// This `action_id` was done before: its change then.
     Repeated { change: Option<i64> },
@@ -104,6 +107,7 @@ pub(crate) async fn apply(db: &PgPool, act: Act<'_>) -> sqlx::Result<Outcome> {
     let mine = message.sender_id == act.user;
     let (conversation, seq) = (act.conversation, message.seq);
     let mut edited_at = None;
+    let mut files = Vec::new();
     let change: Option<i64> = match act.change {
         Change::Edit(_) | Change::Delete if !mine => return Ok(Outcome::NotAuthor),
         Change::Edit(_) | Change::React(_) if message.deleted => return Ok(Outcome::Deleted),
@@ -126,21 +130,33 @@ pub(crate) async fn apply(db: &PgPool, act: Act<'_>) -> sqlx::Result<Outcome> {
             edited_at = Some(row.edited_ms);
             Some(row.change)
         }
-        Change::Delete => Some(
-            sqlx::query_scalar!(
+        Change::Delete => {
+            let row = sqlx::query!(
                 r#"WITH c AS (UPDATE conversations SET last_change = last_change + 1
                               WHERE id = $1 RETURNING last_change),
-                        gone AS (DELETE FROM reactions WHERE conversation_id = $1 AND seq = $2)
+                        gone AS (DELETE FROM reactions WHERE conversation_id = $1 AND seq = $2),
+                        files AS (DELETE FROM attachments WHERE message_id = $3
+                                  RETURNING id, width IS NOT NULL AS image)
                    UPDATE messages m SET content = NULL, deleted_at = now(), change = c.last_change,
-                                         reactions = 0
+                                         reactions = 0, attachments = NULL
                    FROM c WHERE m.conversation_id = $1 AND m.seq = $2
-                   RETURNING c.last_change"#,
+                   RETURNING c.last_change AS change,
+                             ARRAY(SELECT id FROM files) AS "files!: Vec<AttachmentId>",
+                             ARRAY(SELECT image FROM files) AS "images!: Vec<bool>""#,
                 conversation as ConversationId,
                 seq,
+                act.message_id as &MessageId,
             )
             .fetch_one(&mut *tx)
-            .await?,
-        ),
+            .await?;
+            files = row
+                .files
+                .into_iter()
+                .zip(row.images)
+                .map(|(id, image)| Gone { id, image })
+                .collect();
+            Some(row.change)
+        }
         Change::React(emoji) => {
             let present = sqlx::query!(
                 r#"SELECT count(DISTINCT emoji) FILTER (WHERE emoji <> $3) AS "others!",
@@ -205,5 +221,9 @@ pub(crate) async fn apply(db: &PgPool, act: Act<'_>) -> sqlx::Result<Outcome> {
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(Outcome::Done { change, edited_at })
+    Ok(Outcome::Done {
+        change,
+        edited_at,
+        files,
+    })
 }

@@ -41,6 +41,7 @@ struct InboxRow {
     last_sender_id: Option<UserId>,
     last_sender_name: Option<String>,
     last_content: Option<Content>,
+    last_attachment: Option<String>,
     last_ts: Option<i64>,
     shown_ids: Vec<UserId>,
     shown_names: Vec<String>,
@@ -86,6 +87,7 @@ pub(crate) async fn page(
                 m.sender_id AS "last_sender_id?: UserId",
                 (SELECT username FROM users WHERE id = m.sender_id) AS "last_sender_name?",
                 m.content AS "last_content?: Content",
+                (m.attachments -> 0)::text AS "last_attachment?",
                 m.client_ts AS "last_ts?",
                 ARRAY(SELECT u.id FROM participants pm JOIN users u ON u.id = pm.user_id
                       WHERE pm.conversation_id = mine.id AND pm.left_at IS NULL
@@ -136,6 +138,10 @@ fn entry(row: InboxRow) -> InboxEntry {
         last_sender_name: row.last_sender_name,
         last_message_id: row.last_message_id,
         unread_count: row.unread.max(0),
+        last_attachment: row
+            .last_attachment
+            .as_deref()
+            .and_then(super::attachments::one),
     }
 }
 

@@ -2,7 +2,8 @@
 //! message, the change stream, and the message a reply quotes.
 
 use crate::protocol::{
-    Content, ConversationId, Emoji, HistoryMessage, MessageId, QUOTE_CHARS, Quote, Reaction, UserId,
+    Attachment, Content, ConversationId, Emoji, HistoryMessage, MessageId, QUOTE_CHARS, Quote,
+    Reaction, UserId,
 };
 use sqlx::PgExecutor;
 use std::collections::HashMap;
@@ -18,6 +19,8 @@ pub(crate) struct NewMessage {
     /// The place of the message it answers, found by the caller in the same
     /// conversation.
     pub(crate) reply_seq: Option<i64>,
+    /// Its files, claimed for it by the caller (`db::attachments::claim`).
+    pub(crate) attachments: Vec<Attachment>,
 }
 
 /// What the database holds for one message of a batch after the insert.
@@ -80,6 +83,7 @@ pub(crate) async fn insert_batch(
     let mut contents = Vec::with_capacity(batch.len());
     let mut timestamps = Vec::with_capacity(batch.len());
     let mut replies = Vec::with_capacity(batch.len());
+    let mut files = Vec::with_capacity(batch.len());
     for m in batch {
         conversations.push(m.conversation_id);
         ids.push(m.message_id.as_str());
@@ -87,12 +91,18 @@ pub(crate) async fn insert_batch(
         contents.push(m.content.as_str());
         timestamps.push(m.timestamp);
         replies.push(m.reply_seq);
+        files.push(
+            (!m.attachments.is_empty())
+                .then(|| serde_json::to_string(&m.attachments).unwrap_or_default()),
+        );
     }
     let rows = sqlx::query_as!(
         BatchRow,
         r#"WITH input AS (
-    SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::int8[], $6::int8[])
-        WITH ORDINALITY AS t(conversation_id, message_id, sender_id, content, client_ts, reply_seq, ord)
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::int8[], $6::int8[],
+                         $7::text[])
+        WITH ORDINALITY AS t(conversation_id, message_id, sender_id, content, client_ts, reply_seq,
+                             attachments, ord)
 ), existing AS (
     SELECT m.message_id, m.seq, m.change, m.conversation_id, m.sender_id, m.content, m.client_ts,
            m.edited_at IS NOT NULL AS edited
@@ -115,11 +125,14 @@ pub(crate) async fn insert_batch(
     FROM fresh f JOIN bumped b ON b.id = f.conversation_id
 ), inserted AS (
     INSERT INTO messages (conversation_id, seq, change, message_id, sender_id, content, client_ts,
-                          reply_seq)
+                          reply_seq, attachments)
     SELECT conversation_id, base_seq + n, base_change + n, message_id, sender_id, content,
-           client_ts, reply_seq
+           client_ts, reply_seq, attachments::jsonb
     FROM numbered
-    RETURNING message_id, seq, change, conversation_id, sender_id
+    RETURNING message_id, seq, change, conversation_id, sender_id, attachments IS NOT NULL AS files
+), sent AS (
+    UPDATE attachments a SET sent = true
+    FROM inserted i WHERE i.files AND a.message_id = i.message_id
 ), marked AS (
     UPDATE participants p SET read_seq = GREATEST(p.read_seq, r.seq)
     FROM (SELECT conversation_id, sender_id, max(seq) AS seq FROM inserted GROUP BY 1, 2) r
@@ -138,6 +151,7 @@ FROM existing"#,
         &contents as &[&str],
         &timestamps,
         &replies as &[Option<i64>],
+        &files as &[Option<String>],
     )
     .fetch_all(db)
     .await?;
@@ -234,7 +248,7 @@ pub(crate) async fn page(
                   s.reply_message_id AS "reply_message_id?: MessageId",
                   s.reply_sender_id AS "reply_sender_id?: UserId",
                   s.reply_excerpt AS "reply_excerpt?", s.reply_deleted AS "reply_deleted?",
-                  s.reactions::text AS "reactions?"
+                  s.reactions::text AS "reactions?", s.attachments::text AS "attachments?"
            FROM conversations c CROSS JOIN top t
            CROSS JOIN LATERAL (SELECT ARRAY(
                SELECT m.seq FROM messages m WHERE m.conversation_id = c.id AND m.seq <= t.seq
@@ -282,7 +296,7 @@ pub(crate) async fn changes(
                   s.reply_message_id AS "reply_message_id?: MessageId",
                   s.reply_sender_id AS "reply_sender_id?: UserId",
                   s.reply_excerpt AS "reply_excerpt?", s.reply_deleted AS "reply_deleted?",
-                  s.reactions::text AS "reactions?"
+                  s.reactions::text AS "reactions?", s.attachments::text AS "attachments?"
            FROM conversations c
            CROSS JOIN LATERAL (SELECT ARRAY(
                SELECT m.seq FROM messages m WHERE m.conversation_id = c.id AND m.change > $2
@@ -351,6 +365,7 @@ struct StateRow {
     reply_excerpt: Option<String>,
     reply_deleted: Option<bool>,
     reactions: Option<String>,
+    attachments: Option<String>,
 }
 
 impl StateRow {
@@ -376,6 +391,11 @@ impl StateRow {
             deleted: self.deleted == Some(true),
             reply,
             reactions: self.reactions.as_deref().map(reactions).unwrap_or_default(),
+            attachments: self
+                .attachments
+                .as_deref()
+                .map(super::attachments::listed)
+                .unwrap_or_default(),
         })
     }
 }

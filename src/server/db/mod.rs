@@ -5,6 +5,7 @@
 //! there is one copy of each query.
 
 pub(crate) mod actions;
+pub(crate) mod attachments;
 pub(crate) mod conversations;
 pub(crate) mod inbox;
 pub(crate) mod markers;

@@ -263,6 +263,7 @@ async fn run(
                     reply_to: None,
                     reply: None,
                     change: None,
+                    attachments: Vec::new(),
                 };
                 made += 1;
                 record.lock().unwrap().made.push(Made {

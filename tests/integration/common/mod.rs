@@ -122,6 +122,10 @@ pub const UNLIMITED: &[(&str, &str)] = &[
         "{ per-minute = 1000000, burst = 1000000 }",
     ),
     (
+        "NATTER_UPLOAD_BUDGET",
+        "{ per-minute = 1000000, burst = 1000000 }",
+    ),
+    (
         "NATTER_UNKNOWN_TOKEN_BUDGET",
         "{ per-minute = 1000000, burst = 1000000 }",
     ),
@@ -142,6 +146,9 @@ pub fn test_config(overrides: &[(&str, &str)]) -> Config {
         .chain(UNLIMITED)
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+    // Each server its own data folder (attachments, uploads in progress).
+    let data = std::env::temp_dir().join(format!("natter-test-{}", uuid::Uuid::now_v7().simple()));
+    env.push(("NATTER_DATA_DIR".into(), data.display().to_string()));
     env.extend(
         overrides
             .iter()

@@ -30,6 +30,7 @@ struct Row {
     reply_message_id: Option<MessageId>,
     reply_sender_id: Option<UserId>,
     reply_excerpt: Option<String>,
+    attachments: Option<String>,
 }
 
 /// Listens for other nodes' wake-ups and delivers what they committed to
@@ -226,7 +227,8 @@ async fn pull(
                   m.content AS "content: Content", m.client_ts,
                   q.message_id AS "reply_message_id?: MessageId",
                   q.sender_id AS "reply_sender_id?: UserId",
-                  left(q.content, 100) AS "reply_excerpt?"
+                  left(q.content, 100) AS "reply_excerpt?",
+                  m.attachments::text AS "attachments?"
            FROM unnest($1::uuid[], $2::int8[], $3::int8[]) AS k(conversation_id, low, high)
            JOIN messages m ON m.conversation_id = k.conversation_id
                AND m.seq > k.low AND m.seq <= k.high
@@ -263,7 +265,8 @@ async fn catch_up(
                   m.content AS "content: Content", m.client_ts,
                   q.message_id AS "reply_message_id?: MessageId",
                   q.sender_id AS "reply_sender_id?: UserId",
-                  left(q.content, 100) AS "reply_excerpt?"
+                  left(q.content, 100) AS "reply_excerpt?",
+                  m.attachments::text AS "attachments?"
            FROM conversations c
            JOIN messages m ON m.conversation_id = c.id
                AND m.created_at > to_timestamp($2::float8 / 1000)
@@ -320,6 +323,11 @@ async fn deliver(
                 content,
                 timestamp: row.client_ts,
                 reply_seq: None,
+                attachments: row
+                    .attachments
+                    .as_deref()
+                    .map(crate::server::db::attachments::listed)
+                    .unwrap_or_default(),
             },
             row.change,
             reply.as_ref(),
