@@ -70,6 +70,16 @@ pub struct Reaction {
     pub mine: bool,
 }
 
+/// What an upload answered with its 201 (docs/protocol.md 3.14).
+#[derive(Deserialize)]
+pub struct Uploaded {
+    pub attachment_id: String,
+    pub size: u64,
+    pub content_type: String,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+}
+
 #[derive(Deserialize)]
 pub struct Inbox {
     pub chats: Vec<InboxChat>,
@@ -161,6 +171,55 @@ impl Api {
         }
         all.reverse();
         Ok(all)
+    }
+
+    /// Uploads `bytes` as one file to `conversation`: the raw body, its
+    /// type in `Content-Type`, its name (URL-safe) in the query. Anything
+    /// but a 201 is an error with the status and the server's words.
+    pub async fn upload(
+        &self,
+        user: &User,
+        conversation: &str,
+        name: &str,
+        content_type: &str,
+        bytes: bytes::Bytes,
+    ) -> Res<Uploaded> {
+        let response = self
+            .http
+            .post(format!(
+                "{}/api/v1/chat/{conversation}/attachments?name={name}",
+                self.base
+            ))
+            .bearer_auth(&user.token)
+            .header("content-type", content_type)
+            .body(bytes)
+            .send()
+            .await?;
+        let status = response.status();
+        if status != 201 {
+            let words = response.text().await.unwrap_or_default();
+            return Err(format!("upload: HTTP {status}: {words}").into());
+        }
+        Ok(response.json().await?)
+    }
+
+    /// An attachment's bytes (`thumb`: its thumbnail's).
+    pub async fn download(&self, user: &User, attachment: &str, thumb: bool) -> Res<bytes::Bytes> {
+        let suffix = if thumb { "/thumb" } else { "" };
+        let response = self
+            .http
+            .get(format!(
+                "{}/api/v1/attachments/{attachment}{suffix}",
+                self.base
+            ))
+            .bearer_auth(&user.token)
+            .send()
+            .await?;
+        let status = response.status();
+        if status != 200 {
+            return Err(format!("download: HTTP {status}").into());
+        }
+        Ok(response.bytes().await?)
     }
 
     pub async fn inbox(&self, user: &User) -> Res<Inbox> {

@@ -29,11 +29,21 @@ pub type Res<T> = Result<T, Error>;
 
 /// Issue 6's scenarios in its order, then `deliver2` (which starts a second
 /// node for its own run), `page` (issue 10: the pages, and the same pages
-/// in Chromium), `typing` (issue 13) and `actions` (issue 14: edits,
-/// deletions and reactions).
-pub const SCENARIOS: [&str; 11] = [
-    "send", "deliver", "history", "inbox", "fanout", "idle", "limit", "deliver2", "page", "typing",
+/// in Chromium), `typing` (issue 13), `actions` (issue 14: edits,
+/// deletions and reactions) and `attachments` (issue 15).
+pub const SCENARIOS: [&str; 12] = [
+    "send",
+    "deliver",
+    "history",
+    "inbox",
+    "fanout",
+    "idle",
+    "limit",
+    "deliver2",
+    "page",
+    "typing",
     "actions",
+    "attachments",
 ];
 
 /// Scenarios that run only when named: `soak` takes minutes, and so does
@@ -44,8 +54,8 @@ const USAGE: &str = "\
 usage: .ci/bench [OPTIONS] [SCENARIO...]
        cargo bench --features ssr --bench load -- [OPTIONS] [SCENARIO...]
 
-scenarios: send deliver history inbox fanout idle limit deliver2 page typing actions,
-           or all (the default); history pages back through two conversations
+scenarios: send deliver history inbox fanout idle limit deliver2 page typing actions
+           attachments, or all (the default); history pages back through two conversations
            of 10,000 messages, a page of each in turn: one plain, one with
            reactions on a third of them and a tenth replies;
            deliver2 is deliver across two natter nodes on one
@@ -54,7 +64,10 @@ scenarios: send deliver history inbox fanout idle limit deliver2 page typing act
            Fast 3G (needs the release bundle: .ci/bench builds it); typing
            is a group of 100 all typing (issue 13); actions is 100 people
            each editing, reacting to and deleting their messages in a direct
-           chat, timed until the other person hears (issue 14); soak (only when named,
+           chat, timed until the other person hears (issue 14); attachments
+           is the disk's own write rate (dd, fsync), 20 people uploading
+           1 MB files, the server's memory under 20 MB and 100 MB files, and
+           a 12-megapixel JPEG's upload with its thumbnail (issue 15); soak (only when named,
            issue 17) holds deliver's pattern for minutes and reports every
            10 s with PostgreSQL's checkpoints and WAL fsyncs; presence (only
            when named, issue 13) signs up 5,000 users, each following 50,
@@ -68,10 +81,13 @@ options:
                           (NATTER_AUTH_ATTEMPTS_PER_MINUTE, NATTER_SENDS_PER_SECOND,
                           NATTER_SEND_BURST, NATTER_MAX_CONNECTIONS_PER_ADDRESS;
                           history's 6,000 reactions need NATTER_ACTION_BUDGET
-                          raised too: actions stays within the default one)
+                          raised too: actions stays within the default one; attachments
+                          needs NATTER_UPLOAD_BUDGET, NATTER_UPLOAD_DAILY_BYTES and
+                          NATTER_MAX_ATTACHMENT_BYTES over 100 MB)
   --server-pid PID        with --url: the server's process, for its CPU and memory
   --pgdata DIR            with --url: its PostgreSQL data folder, for the database's CPU
   --database-url URL      with --url: its database, for `limit` and batch sizes
+  --data-dir DIR          with --url: its data-dir, for the disk `attachments` writes to
   --second-url URL        with --url: another node on the same database, for deliver2
   --deliver-rate N        messages per second in all for deliver and deliver2
                           (default 200)
@@ -90,6 +106,7 @@ pub struct Options {
     pub server_pid: Option<u32>,
     pub pgdata: Option<std::path::PathBuf>,
     pub database_url: Option<String>,
+    pub data_dir: Option<std::path::PathBuf>,
     pub second_url: Option<String>,
     pub deliver_rate: f64,
     pub idle_connections: usize,
@@ -107,6 +124,7 @@ fn parse_args() -> Res<Options> {
         server_pid: None,
         pgdata: None,
         database_url: None,
+        data_dir: None,
         second_url: None,
         deliver_rate: 200.0,
         idle_connections: 10_000,
@@ -133,6 +151,7 @@ fn parse_args() -> Res<Options> {
             "--server-pid" => options.server_pid = Some(value("--server-pid")?.parse()?),
             "--pgdata" => options.pgdata = Some(value("--pgdata")?.into()),
             "--database-url" => options.database_url = Some(value("--database-url")?),
+            "--data-dir" => options.data_dir = Some(value("--data-dir")?.into()),
             "--second-url" => {
                 options.second_url = Some(value("--second-url")?.trim_end_matches('/').to_owned())
             }

@@ -336,6 +336,59 @@ pub fn targets(outcomes: &[Outcome]) {
             cell(o.number("ack_p99_ms"), 2)
         ));
     }
+    let attachments = |key: &str| {
+        outcomes
+            .iter()
+            .filter(|o| o.scenario == "attachments" && o.number(key).is_some())
+            .collect::<Vec<_>>()
+    };
+    if let [o] = attachments("stored_mb_per_s")[..] {
+        lines.push(format!(
+            "attachments (issue 15): 20 people uploading 1 MB files: {} MB/s stored = {}x the \
+             disk's own {} MB/s (dd + fsync, the limit row); upload→201 p99 {} ms",
+            cell(o.number("stored_mb_per_s"), 1),
+            cell(o.number("of_disk"), 2),
+            cell(o.number("disk_mb_per_s"), 1),
+            cell(o.latency.map(|l| l.p99), 2)
+        ));
+    }
+    // Memory is flat when the server holds a small part of what is in
+    // flight (a few 5 MiB parts per upload, whatever the file's size): a
+    // server that held whole files would grow by all of it. The largest
+    // files decide; the smaller ones' figures show the trend.
+    let growth: Vec<(f64, f64, f64)> = attachments("file_mb")
+        .iter()
+        .filter_map(|o| {
+            let (mb, at_once) = (o.number("file_mb")?, o.number("at_once")?);
+            Some((
+                mb,
+                mb * at_once * 1e6 / 1048576.0,
+                o.number("rss_growth_mib")?,
+            ))
+        })
+        .collect();
+    if let Some(&(_, in_flight, largest)) = growth.last() {
+        let shown: Vec<String> = growth
+            .iter()
+            .map(|(mb, _, g)| format!("{mb} MB files +{g} MiB"))
+            .collect();
+        lines.push(format!(
+            "attachments: server RSS over its base, 4 uploads at once: {} (flat: the largest \
+             under a quarter of the {in_flight:.0} MiB in flight): {}",
+            shown.join(", "),
+            verdict(largest < in_flight / 4.0)
+        ));
+    }
+    if let [o] = attachments("thumbnail_ms")[..] {
+        lines.push(format!(
+            "attachments: a 12-megapixel JPEG's upload→201 p99 {} ms (p50 {} ms; a plain file as \
+             large p50 {} ms, so decode + thumbnail ≈ {} ms)",
+            cell(o.number("photo_p99_ms"), 2),
+            cell(o.number("photo_p50_ms"), 2),
+            cell(o.number("plain_p50_ms"), 2),
+            cell(o.number("thumbnail_ms"), 0)
+        ));
+    }
     if let Some(o) = find("presence") {
         let p99 = o.latency.map_or(f64::NAN, |l| l.p99);
         let updates = o.number("db_row_updates").unwrap_or(f64::NAN);
@@ -371,7 +424,7 @@ pub fn targets(outcomes: &[Outcome]) {
         ));
     }
     if !lines.is_empty() {
-        println!("targets (issues 6, 10, 13 and 14):");
+        println!("targets (issues 6, 10, 13, 14 and 15):");
         for line in lines {
             println!("- {line}");
         }

@@ -6,7 +6,9 @@
 //! `bench_<time>_<pid>` in the private cluster `target/bench-db`, made and
 //! started by `natter db url` itself. The cluster keeps running afterwards,
 //! like the tests' (`NATTER_DATA_DIR=target/bench-db target/release/natter db
-//! stop` stops it); the database is dropped at the end.
+//! stop` stops it); the database is dropped at the end, and so is the
+//! server's own data folder (`target/bench-files/<database>`: the
+//! attachments it stored).
 
 use crate::probe::Probe;
 use crate::report::progress;
@@ -26,6 +28,9 @@ pub struct Target {
     /// The database natter uses, when it can be reached (for `limit` and for
     /// reading batch sizes).
     pub database_url: Option<String>,
+    /// The server's `data-dir` (its attachments are in `attachments` there),
+    /// when known: `attachments` measures the disk under it.
+    pub data_dir: Option<PathBuf>,
     /// `--second-url`: a second node already running on the same database.
     second_url: Option<String>,
     started: Option<Started>,
@@ -52,9 +57,15 @@ struct Started {
     server: Child,
     admin_url: String,
     database: String,
+    /// The server's data folder, this run's alone.
+    files: PathBuf,
 }
 
 const BENCH_DB_DIR: &str = "target/bench-db";
+
+/// Where each run's server keeps its files (`data-dir`), in a folder of the
+/// run's database's name: never the developer's own `.natter`.
+const FILES_DIR: &str = "target/bench-files";
 
 /// The presence grace natter is started with here (`presence-grace-ms`,
 /// 10,000 by default): `presence` assumes it when it times offline
@@ -68,6 +79,7 @@ impl Target {
                 base: url.clone(),
                 probe: Probe::new(options.server_pid, options.pgdata.clone()),
                 database_url: options.database_url.clone(),
+                data_dir: options.data_dir.clone(),
                 second_url: options.second_url.clone(),
                 started: None,
             });
@@ -84,17 +96,20 @@ impl Target {
         admin.close().await?;
         let database_url = support::url_for(&admin_url, &database);
         progress(&format!("starting natter on database {database}"));
-        let (server, base) = start_server(root, &database_url)?;
+        let files = root.join(FILES_DIR).join(&database);
+        let (server, base) = start_server(root, &database_url, &files)?;
         let pid = server.id();
         Ok(Self {
             base,
             probe: Probe::new(Some(pid), Some(data_dir.join("pgdata"))),
             database_url: Some(database_url),
+            data_dir: Some(files.clone()),
             second_url: None,
             started: Some(Started {
                 server,
                 admin_url,
                 database,
+                files,
             }),
         })
     }
@@ -122,14 +137,13 @@ impl Target {
                 server: None,
             });
         }
-        let Some(database_url) = &self.database_url else {
+        let (Some(database_url), Some(started)) = (&self.database_url, &self.started) else {
             return Err("deliver2 needs a second node: --second-url with --url".into());
         };
-        if self.started.is_none() {
-            return Err("deliver2 needs a second node: --second-url with --url".into());
-        }
         progress("starting a second natter node on the same database");
-        let (server, base) = start_server(Path::new(env!("CARGO_MANIFEST_DIR")), database_url)?;
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        // The same store as the first: every node of a database must share it.
+        let (server, base) = start_server(root, database_url, &started.files)?;
         Ok(Second {
             base,
             probe: Probe::new(Some(server.id()), None),
@@ -138,7 +152,7 @@ impl Target {
     }
 
     /// Stops what this run started: natter (SIGTERM, its orderly shutdown),
-    /// then its database.
+    /// then its database and its data folder.
     pub async fn finish(&mut self) {
         let Some(mut started) = self.started.take() else {
             return;
@@ -146,6 +160,11 @@ impl Target {
         stop(&mut started.server);
         if let Err(e) = support::drop_database(&started.admin_url, &started.database).await {
             eprintln!("load: could not drop {}: {e}", started.database);
+        }
+        match std::fs::remove_dir_all(&started.files) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => eprintln!("load: could not remove {}: {e}", started.files.display()),
         }
     }
 }
@@ -195,11 +214,16 @@ fn cluster_url(root: &Path, data_dir: &Path) -> Res<String> {
 /// address, and so are the per-user budgets (one user asks for its inbox
 /// hundreds of times). Everything else is the configuration in `Leptos.toml`, or the
 /// environment (`NATTER_SEND_BATCH_MAX`, `NATTER_DB_POOL_SIZE`, ...).
-fn start_server(root: &Path, database_url: &str) -> Res<(Child, String)> {
+fn start_server(root: &Path, database_url: &str, data_dir: &Path) -> Res<(Child, String)> {
     let mut command = natter();
     command
         .current_dir(root)
         .env("DATABASE_URL", database_url)
+        .env("NATTER_DATA_DIR", data_dir)
+        // `attachments` uploads a gigabyte per user over a few seconds, and
+        // files over the default 25 MB limit to show memory stays flat.
+        .env("NATTER_UPLOAD_DAILY_BYTES", "1000000000000")
+        .env("NATTER_MAX_ATTACHMENT_BYTES", "200000000")
         .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
         .env("NATTER_AUTH_ATTEMPTS_PER_MINUTE", "1000000")
         .env("NATTER_SENDS_PER_SECOND", "1000000")
@@ -225,6 +249,7 @@ fn start_server(root: &Path, database_url: &str) -> Res<(Child, String)> {
                 "FAILED_LOGIN",
                 // `history` seeds thousands of reactions from three users.
                 "ACTION",
+                "UPLOAD",
             ]
             .map(|name| {
                 (

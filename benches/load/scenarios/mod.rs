@@ -7,6 +7,7 @@
 //! outside the measurement.
 
 mod actions;
+mod attachments;
 mod fanout;
 mod idle;
 mod limit;
@@ -73,6 +74,7 @@ impl<'a> Ctx<'a> {
             "deliver" => send::deliver(self, false).await,
             "deliver2" => send::deliver(self, true).await,
             "history" => return reads::history(self).await,
+            "attachments" => return attachments::attachments(self).await,
             "inbox" => reads::inbox(self).await,
             "fanout" => fanout::fanout(self).await,
             "idle" => idle::idle(self).await,
