@@ -30,8 +30,9 @@ pub type Res<T> = Result<T, Error>;
 /// Issue 6's scenarios in its order, then `deliver2` (which starts a second
 /// node for its own run), `page` (issue 10: the pages, and the same pages
 /// in Chromium), `typing` (issue 13), `actions` (issue 14: edits,
-/// deletions and reactions) and `attachments` (issue 15).
-pub const SCENARIOS: [&str; 12] = [
+/// deletions and reactions), `attachments` (issue 15) and `search` (issue
+/// 16).
+pub const SCENARIOS: [&str; 13] = [
     "send",
     "deliver",
     "history",
@@ -44,6 +45,7 @@ pub const SCENARIOS: [&str; 12] = [
     "typing",
     "actions",
     "attachments",
+    "search",
 ];
 
 /// Scenarios that run only when named: `soak` takes minutes, and so does
@@ -55,7 +57,7 @@ usage: .ci/bench [OPTIONS] [SCENARIO...]
        cargo bench --features ssr --bench load -- [OPTIONS] [SCENARIO...]
 
 scenarios: send deliver history inbox fanout idle limit deliver2 page typing actions
-           attachments, or all (the default); history pages back through two conversations
+           attachments search, or all (the default); history pages back through two conversations
            of 10,000 messages, a page of each in turn: one plain, one with
            reactions on a third of them and a tenth replies;
            deliver2 is deliver across two natter nodes on one
@@ -67,7 +69,9 @@ scenarios: send deliver history inbox fanout idle limit deliver2 page typing act
            chat, timed until the other person hears (issue 14); attachments
            is the disk's own write rate (dd, fsync), 20 people uploading
            1 MB files, the server's memory under 20 MB and 100 MB files, and
-           a 12-megapixel JPEG's upload with its thumbnail (issue 15); soak (only when named,
+           a 12-megapixel JPEG's upload with its thumbnail (issue 15); search
+           is message search over 1,000,000 messages in 2,000 conversations
+           for a user in 200 of them (issue 16); soak (only when named,
            issue 17) holds deliver's pattern for minutes and reports every
            10 s with PostgreSQL's checkpoints and WAL fsyncs; presence (only
            when named, issue 13) signs up 5,000 users, each following 50,

@@ -300,6 +300,18 @@ pub fn targets(outcomes: &[Outcome]) {
             verdict(p99 < 2.0)
         ));
     }
+    // `search` (issue 16): a line for each kind of search.
+    for o in outcomes
+        .iter()
+        .filter(|o| o.scenario == "search" && o.count > 0)
+    {
+        let p99 = o.latency.map_or(f64::NAN, |l| l.p99);
+        lines.push(format!(
+            "search ({}): p99 {p99:.2} ms over 1,000,000 messages (target < 20 ms): {}",
+            o.timed,
+            verdict(p99 < 20.0)
+        ));
+    }
     for (name, limit) in [("inbox", 5.0), ("fanout", 20.0)] {
         if let Some(o) = find(name) {
             let p99 = o.latency.map_or(f64::NAN, |l| l.p99);

@@ -1,5 +1,5 @@
 //! The inbox, a conversation's history, sending without JavaScript,
-//! starting, leaving and blocking.
+//! starting, leaving, blocking and muting.
 
 use super::encoding::Json;
 use crate::protocol::{
@@ -200,5 +200,30 @@ pub(crate) async fn block_user(
         .await
         .map_err(|e| e.to_api())?;
     leptos_axum::redirect(&format!("/c/{conversation_id}"));
+    Ok(())
+}
+
+/// Mutes (`muted`) or unmutes a conversation: a plain form post that comes
+/// back to it; hydrated, the page calls it and follows the
+/// `conversation.muted` event it causes.
+#[server(endpoint = "mute", output = Json)]
+pub(crate) async fn mute_conversation(
+    conversation_id: ConversationId,
+    muted: bool,
+) -> Result<(), ApiError> {
+    use crate::server::conversations;
+    let (state, headers, me) = super::context::signed_in().await?;
+    conversations::mute(&state, &me, conversation_id, muted)
+        .await
+        .map_err(|e| e.to_api())?;
+    // Back to the conversation for a plain form post; the hydrated page
+    // asks for JSON and stays where it is.
+    let html = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if html {
+        leptos_axum::redirect(&format!("/c/{conversation_id}"));
+    }
     Ok(())
 }

@@ -1,10 +1,11 @@
 //! What the page does to messages besides sending them: the change stream
-//! it catches up from, and the plain forms that delete a message or give
+//! it catches up from, history pages that page both ways (a search result
+//! opened around its message), and the plain forms that delete a message or give
 //! (or take back) a reaction without JavaScript. Each is the chat
 //! service's own action, as over the WebSocket.
 
 use super::encoding::Json;
-use crate::protocol::{ApiError, ChangesPage, ConversationId, MessageId};
+use crate::protocol::{ApiError, ChangesPage, ConversationId, HistoryWindow, MessageId};
 use leptos::server;
 
 /// The open conversation's messages changed after change `since`
@@ -16,6 +17,39 @@ pub(crate) async fn load_changes(id: String, since: i64) -> Result<ChangesPage, 
     let id =
         ConversationId::parse(&id).ok_or_else(|| ApiError::not_found("no such conversation"))?;
     conversations::changes(&state, &me, id, since, conversations::MAX_PAGE)
+        .await
+        .map_err(|e| e.to_api())
+}
+
+/// A history page of 50 that can be paged both ways
+/// (`GET /api/v1/chat/:id` with `cursor`, `around` or `after`, at most one
+/// of them; none for the newest): `next_cursor` for the older page,
+/// `newer_cursor` for the newer one.
+#[server(endpoint = "history_window", input = Json, output = Json)]
+pub(crate) async fn load_history_window(
+    id: String,
+    #[server(default)] cursor: Option<MessageId>,
+    #[server(default)] around: Option<MessageId>,
+    #[server(default)] after: Option<MessageId>,
+) -> Result<HistoryWindow, ApiError> {
+    use crate::server::conversations::{self, Window};
+    let (state, _, me) = super::context::signed_in().await?;
+    let id =
+        ConversationId::parse(&id).ok_or_else(|| ApiError::not_found("no such conversation"))?;
+    let limit = conversations::MAX_PAGE / 2;
+    let window = match (&cursor, &around, &after) {
+        (None, None, None) => Window::Newest,
+        (Some(cursor), None, None) => Window::Before(cursor),
+        (None, Some(around), None) => Window::Around(around, (limit - 1) / 2),
+        (None, None, Some(after)) => Window::After(after),
+        _ => {
+            return Err(ApiError::invalid(
+                "after",
+                "give only one of cursor, around and after",
+            ));
+        }
+    };
+    conversations::history_window(&state, &me, id, window, limit)
         .await
         .map_err(|e| e.to_api())
 }

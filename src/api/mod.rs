@@ -6,6 +6,7 @@
 pub(crate) mod accounts;
 pub(crate) mod conversations;
 pub(crate) mod messages;
+pub(crate) mod search;
 
 #[cfg(feature = "ssr")]
 mod context;

@@ -102,6 +102,10 @@ pub struct Conversation {
     /// /api/v1/conversations/:id` and the page; empty elsewhere).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub markers: Vec<MemberMarkers>,
+    /// The caller muted it (docs/protocol.md 3.16): it counts in their
+    /// inbox but raises no notification and no count in the tab's title.
+    #[serde(default)]
+    pub muted: bool,
 }
 
 /// One member's markers: the newest message that has reached one of their
@@ -171,6 +175,17 @@ pub struct HistoryPage {
     pub last_change: i64,
 }
 
+/// A history page that pages both ways (`around=` and `after=`, and
+/// `/api/history_window`): the page, and `newer_cursor`, the id of its
+/// newest message when anything newer exists (null when it reaches the
+/// newest), to ask `after=` for the next newer page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryWindow {
+    #[serde(flatten)]
+    pub page: HistoryPage,
+    pub newer_cursor: Option<MessageId>,
+}
+
 /// `GET /api/v1/chat/:conversation_id/changes?since=`: every message
 /// changed (sent, edited, deleted, reacted to) after `since`, each once and
 /// as it is now, in the order of its latest change.
@@ -213,6 +228,9 @@ pub struct InboxEntry {
     /// "📷 Photo" or its name when there is no text).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_attachment: Option<Attachment>,
+    /// The reader muted this conversation (docs/protocol.md 3.16).
+    #[serde(default)]
+    pub muted: bool,
 }
 
 /// `GET /api/v1/chats/:user_id`: a page of the inbox, most recent activity
@@ -298,6 +316,7 @@ mod tests {
                 last_message_id: Some(mid("msg_xyz789")),
                 unread_count: 1,
                 last_attachment: None,
+                muted: false,
             }],
             next_cursor: Some("1713087600000123_conv_0190a6f8c2b47cc1a1b2c3d4e5f60718".into()),
         };
@@ -318,7 +337,8 @@ mod tests {
                 "last_sender_id": "user_0190a6f8c2b47cc1a1b2c3d4e5f60702",
                 "last_sender_name": "bob",
                 "last_message_id": "msg_xyz789",
-                "unread_count": 1}],
+                "unread_count": 1,
+                "muted": false}],
                 "next_cursor": "1713087600000123_conv_0190a6f8c2b47cc1a1b2c3d4e5f60718"})
         );
     }
@@ -332,11 +352,12 @@ mod tests {
             participants: vec![],
             former_participants: vec![],
             markers: vec![],
+            muted: true,
         };
         assert_eq!(
             serde_json::to_value(&group).unwrap(),
             json!({"conversation_id": "conv_0190a6f8c2b47cc1a1b2c3d4e5f60718",
-                   "kind": "group", "title": "Trio", "participants": []})
+                   "kind": "group", "title": "Trio", "participants": [], "muted": true})
         );
     }
 }

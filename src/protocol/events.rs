@@ -14,8 +14,8 @@ use super::attachments::{Attachment, MAX_ATTACHMENTS};
 use super::error::{ApiError, ErrorCode};
 use super::ids::{ConversationId, MessageId, UserId};
 use super::signals::{
-    MAX_PRESENCE_SUBSCRIPTION, MemberPayload, PresenceList, PresencePayload, PresenceSubscription,
-    TypingNotice,
+    MAX_PRESENCE_SUBSCRIPTION, MemberPayload, MutePayload, PresenceList, PresencePayload,
+    PresenceSubscription, TypingNotice,
 };
 use super::validate::{Content, Invalid};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -178,6 +178,8 @@ pub enum ServerEvent {
     Delivered(MarkerPayload),
     #[serde(rename = "conversation.left")]
     Left(MemberPayload),
+    #[serde(rename = "conversation.muted")]
+    Muted(MutePayload),
     #[serde(rename = "typing")]
     Typing(MemberPayload),
     #[serde(rename = "typing.stop")]
@@ -235,6 +237,7 @@ impl ServerEvent {
             "conversation.read" => Self::Read(serde_json::from_str(payload)?),
             "conversation.delivered" => Self::Delivered(serde_json::from_str(payload)?),
             "conversation.left" => Self::Left(serde_json::from_str(payload)?),
+            "conversation.muted" => Self::Muted(serde_json::from_str(payload)?),
             "typing" => Self::Typing(serde_json::from_str(payload)?),
             "typing.stop" => Self::TypingStop(serde_json::from_str(payload)?),
             "presence" => Self::Presence(serde_json::from_str(payload)?),

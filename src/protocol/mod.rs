@@ -8,6 +8,7 @@ mod dto;
 mod error;
 mod events;
 mod ids;
+mod search;
 mod signals;
 mod validate;
 
@@ -17,6 +18,7 @@ pub use dto::*;
 pub use error::{ApiError, ErrorCode};
 pub use events::*;
 pub use ids::{AttachmentId, ConversationId, InvalidId, MessageId, UserId};
+pub use search::*;
 pub use signals::*;
 pub use validate::{
     Content, Emoji, Invalid, MAX_CONTENT_CHARS, MAX_REACTIONS_PER_MESSAGE, PASSWORD_MAX,

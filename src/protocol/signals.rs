@@ -50,3 +50,12 @@ pub struct MemberPayload {
     pub conversation_id: ConversationId,
     pub user_id: UserId,
 }
+
+/// `conversation.muted`, server → every connection of the user who muted
+/// or unmuted the conversation (docs/protocol.md 2.22): their other tabs
+/// follow.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MutePayload {
+    pub conversation_id: ConversationId,
+    pub muted: bool,
+}

@@ -85,6 +85,9 @@ pub struct Settings {
     pub(crate) inbox_budget: Budget,
     /// Per user: people searches.
     pub(crate) search_budget: Budget,
+    /// Per user: message searches (each reads an index over every
+    /// message of the user's conversations).
+    pub(crate) message_search_budget: Budget,
     /// Per user: conversations started (or found again).
     pub(crate) new_conversation_budget: Budget,
     /// Per user: WebSockets opened.
@@ -345,6 +348,7 @@ read-marker-budget = { per-minute = 600, burst = 120 }
 history-budget = { per-minute = 600, burst = 60 }
 inbox-budget = { per-minute = 120, burst = 30 }
 search-budget = { per-minute = 120, burst = 30 }
+message-search-budget = { per-minute = 60, burst = 20 }
 new-conversation-budget = { per-minute = 10, burst = 20 }
 connect-budget = { per-minute = 60, burst = 30 }
 typing-budget = { per-minute = 60, burst = 20 }

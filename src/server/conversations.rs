@@ -4,15 +4,16 @@
 
 use super::auth::CurrentUser;
 use super::chat::fanout::NodeEvent;
+use super::chat::refusal;
 use super::db;
-use super::db::conversations::Leaving;
+use super::db::conversations::{Leaving, Muting};
 use super::db::inbox::InboxCursor;
 use super::error::AppResult;
 use super::limits::Action;
 use super::state::AppState;
 use crate::protocol::{
     ApiError, ChangesPage, Conversation, ConversationId, ConversationKind, ErrorCode, HistoryPage,
-    Inbox, MemberPayload, ServerEvent, Title, UserId,
+    HistoryWindow, Inbox, MemberPayload, MutePayload, ServerEvent, Title, UserId,
 };
 pub(crate) use db::messages::Window;
 
@@ -74,9 +75,13 @@ pub(crate) async fn create(
         let id = db::conversations::create_group(&state.db, &members, title.as_deref()).await?;
         (id, true)
     };
-    let conversation = db::conversations::get(&state.db, id)
+    let mut conversation = db::conversations::get(&state.db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("no such conversation"))?;
+    if !created {
+        // An existing direct chat: as the caller left it.
+        conversation.muted = db::conversations::is_muted(&state.db, id, me.id).await?;
+    }
     // The member cache learns of it from the database on first use: filled
     // from here, it could hold "not blocked" after a block committed in
     // between.
@@ -97,6 +102,7 @@ pub(crate) async fn get(
         .await?
         .ok_or_else(not_found)?;
     conversation.markers = db::markers::of_members(&state.db, id).await?;
+    conversation.muted = db::conversations::is_muted(&state.db, id, me.id).await?;
     Ok(conversation)
 }
 
@@ -112,8 +118,8 @@ async fn require_member(state: &AppState, me: &CurrentUser, id: ConversationId) 
 }
 
 /// A page of history, newest first: `limit` messages of `window` (the
-/// newest, those older than a cursor, or those around a message), each as
-/// `me` sees it now. One query (membership comes from the cache).
+/// newest, those older than a cursor, those around a message, or those
+/// newer than one), each as `me` sees it now.
 pub(crate) async fn history(
     state: &AppState,
     me: &CurrentUser,
@@ -121,37 +127,58 @@ pub(crate) async fn history(
     window: Window<'_>,
     limit: i64,
 ) -> AppResult<HistoryPage> {
+    Ok(history_window(state, me, id, window, limit).await?.page)
+}
+
+/// [`history`], with the cursor for the next newer page. One query
+/// (membership comes from the cache).
+pub(crate) async fn history_window(
+    state: &AppState,
+    me: &CurrentUser,
+    id: ConversationId,
+    window: Window<'_>,
+    limit: i64,
+) -> AppResult<HistoryWindow> {
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::invalid("limit", format!("limit must be 1 to {MAX_PAGE}")).into());
     }
     state.limits.check(me.id, Action::HistoryPage)?;
     require_member(state, me, id).await?;
-    let field = match window {
-        Window::Around(..) => "around",
-        _ => "cursor",
+    let (field, after) = match window {
+        Window::Around(..) => ("around", false),
+        Window::After(..) => ("after", true),
+        _ => ("cursor", false),
     };
-    // One more than asked tells whether anything older is left.
-    let Some((mut messages, last_change)) =
-        db::messages::page(&state.db, id, window, limit + 1, me.id).await?
-    else {
+    // One more than asked tells whether anything older is left; a page
+    // after a message always has that message older than it.
+    let asked = if after { limit } else { limit + 1 };
+    let Some(mut page) = db::messages::page(&state.db, id, window, asked, me.id).await? else {
         return Err(ApiError::invalid(
             field,
             format!("{field} is not a message of this conversation"),
         )
         .into());
     };
-    let more = messages.len() as i64 > limit;
-    messages.truncate(limit as usize);
+    let more = after || page.messages.len() as i64 > limit;
+    page.messages.truncate(limit as usize);
     let next_cursor = if more {
-        messages.last().map(|m| m.message_id.clone())
+        page.messages.last().map(|m| m.message_id.clone())
     } else {
         None
     };
-    Ok(HistoryPage {
-        conversation_id: id,
-        messages,
-        next_cursor,
-        last_change,
+    let newer_cursor = if page.newer {
+        page.messages.first().map(|m| m.message_id.clone())
+    } else {
+        None
+    };
+    Ok(HistoryWindow {
+        page: HistoryPage {
+            conversation_id: id,
+            messages: page.messages,
+            next_cursor,
+            last_change: page.last_change,
+        },
+        newer_cursor,
     })
 }
 
@@ -299,5 +326,31 @@ pub(crate) async fn block(
             conversation: direct,
         });
     }
+    Ok(())
+}
+
+/// `me` mutes conversation `id` (`muted`) or no longer does. Idempotent;
+/// when the flag changed, every connection of `me`, on every node, hears
+/// it (`conversation.muted`), so their other tabs follow.
+pub(crate) async fn mute(
+    state: &AppState,
+    me: &CurrentUser,
+    id: ConversationId,
+    muted: bool,
+) -> AppResult<()> {
+    match db::conversations::set_muted(&state.db, id, me.id, muted).await? {
+        Muting::Changed => {}
+        Muting::Unchanged => return Ok(()),
+        Muting::NotAMember => return Err(refusal::no_conversation().into()),
+    }
+    let frame = ServerEvent::Muted(MutePayload {
+        conversation_id: id,
+        muted,
+    })
+    .to_json();
+    let chat = &state.chat;
+    chat.hub.deliver(&[me.id], None, &frame.as_str().into());
+    chat.fanout
+        .tell_others(NodeEvent::ToUser { user: me.id, frame });
     Ok(())
 }

@@ -92,6 +92,7 @@ pub enum Action {
     HistoryPage,
     InboxPage,
     PeopleSearch,
+    MessageSearch,
     NewConversation,
     Connect,
     Typing,
@@ -108,6 +109,7 @@ impl Action {
             Self::HistoryPage => "too many history pages; wait a moment",
             Self::InboxPage => "too many inbox pages; wait a moment",
             Self::PeopleSearch => "too many searches; wait a moment",
+            Self::MessageSearch => "too many message searches; wait a moment",
             Self::NewConversation => "too many new conversations; wait a while",
             Self::Connect => "too many connections opened; wait a moment",
             Self::Typing => "too many typing notices; slow down",
@@ -176,6 +178,7 @@ pub struct Limits {
     history_pages: Bucket<UserId>,
     inbox_pages: Bucket<UserId>,
     people_searches: Bucket<UserId>,
+    message_searches: Bucket<UserId>,
     new_conversations: Bucket<UserId>,
     connects: Bucket<UserId>,
     typing: Bucket<UserId>,
@@ -252,6 +255,7 @@ impl Limits {
             history_pages: bucket(settings.history_budget.quota(), &clock),
             inbox_pages: bucket(settings.inbox_budget.quota(), &clock),
             people_searches: bucket(settings.search_budget.quota(), &clock),
+            message_searches: bucket(settings.message_search_budget.quota(), &clock),
             new_conversations: bucket(settings.new_conversation_budget.quota(), &clock),
             connects: bucket(settings.connect_budget.quota(), &clock),
             typing: bucket(settings.typing_budget.quota(), &clock),
@@ -291,6 +295,7 @@ impl Limits {
             Action::HistoryPage => &self.history_pages,
             Action::InboxPage => &self.inbox_pages,
             Action::PeopleSearch => &self.people_searches,
+            Action::MessageSearch => &self.message_searches,
             Action::NewConversation => &self.new_conversations,
             Action::Connect => &self.connects,
             Action::Typing => &self.typing,
@@ -343,6 +348,7 @@ impl Limits {
         self.history_pages.retain_recent();
         self.inbox_pages.retain_recent();
         self.people_searches.retain_recent();
+        self.message_searches.retain_recent();
         self.new_conversations.retain_recent();
         self.connects.retain_recent();
         self.typing.retain_recent();

@@ -17,6 +17,7 @@ pub(crate) mod http;
 pub mod limits;
 pub(crate) mod rest;
 pub(crate) mod router;
+pub(crate) mod search;
 pub(crate) mod session_sweep;
 pub(crate) mod site;
 pub mod startup;

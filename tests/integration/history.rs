@@ -7,7 +7,7 @@ use natter::protocol::ConversationId;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-async fn get(user: &TestUser, path: &str) -> (StatusCode, Value) {
+pub(crate) async fn get(user: &TestUser, path: &str) -> (StatusCode, Value) {
     let response = user.get(path).await;
     let status = response.status();
     (status, response.json().await.unwrap())
@@ -15,7 +15,7 @@ async fn get(user: &TestUser, path: &str) -> (StatusCode, Value) {
 
 /// Sends `contents` as `user` on `ws`, a window in flight at a time; the ids
 /// in send order.
-async fn send_all(
+pub(crate) async fn send_all(
     ws: &mut WsClient,
     user: &TestUser,
     conversation: ConversationId,
@@ -45,7 +45,7 @@ async fn send_all(
     ids
 }
 
-fn ids_of(page: &Value) -> Vec<String> {
+pub(crate) fn ids_of(page: &Value) -> Vec<String> {
     page["messages"]
         .as_array()
         .unwrap()

@@ -15,6 +15,7 @@ mod page;
 mod presence;
 mod reacted;
 mod reads;
+mod search;
 mod send;
 mod soak;
 mod typing;
@@ -75,6 +76,7 @@ impl<'a> Ctx<'a> {
             "deliver2" => send::deliver(self, true).await,
             "history" => return reads::history(self).await,
             "attachments" => return attachments::attachments(self).await,
+            "search" => return search::search(self).await,
             "inbox" => reads::inbox(self).await,
             "fanout" => fanout::fanout(self).await,
             "idle" => idle::idle(self).await,

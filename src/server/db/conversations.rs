@@ -131,6 +131,7 @@ pub(crate) async fn get(
         participants: zip_members(row.member_ids, row.member_names),
         former_participants: zip_members(row.former_ids, row.former_names),
         markers: Vec::new(),
+        muted: false,
     }))
 }
 
@@ -290,4 +291,63 @@ pub(crate) async fn direct_between(
     )
     .fetch_optional(db)
     .await
+}
+
+/// What muting did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Muting {
+    /// The flag changed.
+    Changed,
+    /// It was already so.
+    Unchanged,
+    /// `user` is not in the conversation (never was, or left), or it does
+    /// not exist.
+    NotAMember,
+}
+
+/// Sets whether `user` muted conversation `id`: one statement on their row.
+pub(crate) async fn set_muted(
+    db: impl PgExecutor<'_>,
+    id: ConversationId,
+    user: UserId,
+    muted: bool,
+) -> sqlx::Result<Muting> {
+    let row = sqlx::query!(
+        r#"WITH mine AS (
+             SELECT muted FROM participants
+             WHERE conversation_id = $1 AND user_id = $2 AND left_at IS NULL),
+           changed AS (
+             UPDATE participants SET muted = $3
+             WHERE conversation_id = $1 AND user_id = $2 AND left_at IS NULL
+               AND muted <> $3
+             RETURNING 1)
+           SELECT EXISTS (SELECT 1 FROM mine) AS "member!",
+                  EXISTS (SELECT 1 FROM changed) AS "changed!""#,
+        id as ConversationId,
+        user as UserId,
+        muted,
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(match (row.member, row.changed) {
+        (false, _) => Muting::NotAMember,
+        (true, true) => Muting::Changed,
+        (true, false) => Muting::Unchanged,
+    })
+}
+
+/// Whether `user` muted conversation `id` (false when not a member).
+pub(crate) async fn is_muted(
+    db: impl PgExecutor<'_>,
+    id: ConversationId,
+    user: UserId,
+) -> sqlx::Result<bool> {
+    let muted = sqlx::query_scalar!(
+        "SELECT muted FROM participants WHERE conversation_id = $1 AND user_id = $2",
+        id as ConversationId,
+        user as UserId,
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(muted.unwrap_or(false))
 }

@@ -36,6 +36,7 @@ struct InboxRow {
     activity_us: i64,
     created_ms: i64,
     unread: i64,
+    muted: bool,
     member_count: i64,
     last_message_id: Option<MessageId>,
     last_sender_id: Option<UserId>,
@@ -69,7 +70,7 @@ pub(crate) async fn page(
         InboxRow,
         r#"WITH mine AS MATERIALIZED (
              SELECT c.id, c.kind, c.title, c.last_activity, c.created_at, c.last_seq,
-                    c.last_seq - p.read_seq AS unread
+                    c.last_seq - p.read_seq AS unread, p.muted
              FROM participants p JOIN conversations c ON c.id = p.conversation_id
              WHERE p.user_id = $1 AND p.left_at IS NULL
                AND ($2::int8 IS NULL
@@ -80,7 +81,7 @@ pub(crate) async fn page(
          SELECT mine.id AS "id!: ConversationId", mine.kind AS "kind!", mine.title,
                 (extract(epoch FROM mine.last_activity) * 1000000)::int8 AS "activity_us!",
                 (extract(epoch FROM mine.created_at) * 1000)::int8 AS "created_ms!",
-                mine.unread AS "unread!",
+                mine.unread AS "unread!", mine.muted AS "muted!",
                 (SELECT count(*) FROM participants pm
                  WHERE pm.conversation_id = mine.id AND pm.left_at IS NULL) AS "member_count!",
                 m.message_id AS "last_message_id?: MessageId",
@@ -142,6 +143,7 @@ fn entry(row: InboxRow) -> InboxEntry {
             .last_attachment
             .as_deref()
             .and_then(super::attachments::one),
+        muted: row.muted,
     }
 }
 

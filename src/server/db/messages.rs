@@ -205,11 +205,25 @@ pub(crate) enum Window<'a> {
     /// Those around this message, which is one of them: up to this many
     /// newer than it, the rest older (more older when fewer newer exist).
     Around(&'a MessageId, i64),
+    /// Those strictly newer than this message, the oldest of them: the
+    /// page after it when paging towards the newest.
+    After(&'a MessageId),
+}
+
+/// A page's messages, newest first, and what the page tells of the rest.
+pub(crate) struct Page {
+    pub(crate) messages: Vec<HistoryMessage>,
+    /// The conversation's newest change when the page was read.
+    pub(crate) last_change: i64,
+    /// Messages newer than the page's newest exist.
+    pub(crate) newer: bool,
 }
 
 /// Up to `limit` messages of a [`Window`], newest first, each as `reader`
 /// sees it now, and the conversation's newest change as of the same
-/// moment. `None` when the window's message is not one of this
+/// moment (an `After` window takes the `limit` places above its message,
+/// which are the next `limit` messages: places are dense, a deleted
+/// message keeps its own). `None` when the window's message is not one of this
 /// conversation; an empty list and change 0 for a conversation that does
 /// not exist. One statement: the places are a backwards range scan of the
 /// primary key, and each message's quote and reactions key lookups. The
@@ -223,12 +237,14 @@ pub(crate) async fn page(
     window: Window<'_>,
     limit: i64,
     reader: UserId,
-) -> sqlx::Result<Option<(Vec<HistoryMessage>, i64)>> {
+) -> sqlx::Result<Option<Page>> {
     let (anchor, above) = match window {
         Window::Newest => (None, 0),
         Window::Before(id) => (Some(id), -1),
         Window::Around(id, newer) => (Some(id), newer),
+        Window::After(id) => (Some(id), limit),
     };
+    let after = matches!(window, Window::After(_));
     // The anchor is found by its id alone (the fence keeps the
     // conversation test out of that scan): given both, a plan made on
     // stale statistics took the primary key and read the whole
@@ -239,8 +255,10 @@ pub(crate) async fn page(
                SELECT conversation_id, seq FROM messages WHERE message_id = $2),
            top AS (
                SELECT CASE WHEN $2::text IS NULL THEN 9223372036854775807
-                           ELSE (SELECT seq + $3 FROM anchor WHERE conversation_id = $1) END AS seq)
-           SELECT c.last_change AS "last_change!", t.seq IS NOT NULL AS "found!",
+                           ELSE (SELECT seq + $3 FROM anchor WHERE conversation_id = $1) END AS seq,
+                      CASE WHEN $6 THEN (SELECT seq FROM anchor) ELSE 0 END AS low)
+           SELECT c.last_change AS "last_change!", c.last_seq AS "last_seq!",
+                  t.seq IS NOT NULL AS "found!",
                   s.seq AS "seq?", s.message_id AS "message_id?: MessageId",
                   s.sender_id AS "sender_id?: UserId", s.content AS "content?: Content",
                   s.client_ts AS "client_ts?", s.change AS "change?",
@@ -251,7 +269,8 @@ pub(crate) async fn page(
                   s.reactions::text AS "reactions?", s.attachments::text AS "attachments?"
            FROM conversations c CROSS JOIN top t
            CROSS JOIN LATERAL (SELECT ARRAY(
-               SELECT m.seq FROM messages m WHERE m.conversation_id = c.id AND m.seq <= t.seq
+               SELECT m.seq FROM messages m
+               WHERE m.conversation_id = c.id AND m.seq <= t.seq AND m.seq > t.low
                ORDER BY m.seq DESC LIMIT $4) AS seqs) w
            LEFT JOIN LATERAL message_states(c.id, w.seqs, $5) s ON true
            WHERE c.id = $1"#,
@@ -260,6 +279,7 @@ pub(crate) async fn page(
         above,
         limit,
         reader as UserId,
+        after,
     )
     .fetch_all(db)
     .await?;
@@ -267,12 +287,17 @@ pub(crate) async fn page(
     if rows.first().is_some_and(|r| !r.found) {
         return Ok(None);
     }
-    Ok(Some((
-        rows.into_iter()
+    let newer = rows
+        .first()
+        .is_some_and(|r| r.seq.is_some_and(|seq| seq < r.last_seq));
+    Ok(Some(Page {
+        messages: rows
+            .into_iter()
             .filter_map(StateRow::into_message)
             .collect(),
         last_change,
-    )))
+        newer,
+    }))
 }
 
 /// Up to `limit` messages whose latest change is after `since`, in the
@@ -288,7 +313,7 @@ pub(crate) async fn changes(
 ) -> sqlx::Result<(Vec<HistoryMessage>, i64)> {
     let rows = sqlx::query_as!(
         StateRow,
-        r#"SELECT c.last_change AS "last_change!", true AS "found!",
+        r#"SELECT c.last_change AS "last_change!", c.last_seq AS "last_seq!", true AS "found!",
                   s.seq AS "seq?", s.message_id AS "message_id?: MessageId",
                   s.sender_id AS "sender_id?: UserId", s.content AS "content?: Content",
                   s.client_ts AS "client_ts?", s.change AS "change?",
@@ -351,6 +376,7 @@ pub(crate) async fn quote(
 /// conversation without a message in the window).
 struct StateRow {
     last_change: i64,
+    last_seq: i64,
     found: bool,
     seq: Option<i64>,
     message_id: Option<MessageId>,

@@ -11,6 +11,8 @@ pub(crate) mod inbox;
 pub(crate) mod markers;
 pub(crate) mod messages;
 pub(crate) mod presence;
+pub(crate) mod search;
+pub(crate) mod search_newest;
 pub(crate) mod sessions;
 pub(crate) mod users;
 

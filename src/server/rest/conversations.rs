@@ -1,10 +1,10 @@
-//! `/api/v1/conversations` (start, look at, leave), `/api/v1/users/:id/block`,
+//! `/api/v1/conversations` (start, look at, leave, mute), `/api/v1/users/:id/block`,
 //! `/api/v1/chat/:id` (history), `/api/v1/chats/:user_id` (inbox).
 
 use super::json::Body;
 use crate::protocol::{
-    ApiError, ChangesPage, Conversation, ConversationId, CreateConversation, HistoryPage, Inbox,
-    MessageId, UserId,
+    ApiError, ChangesPage, Conversation, ConversationId, CreateConversation, Inbox, MessageId,
+    UserId,
 };
 use crate::server::auth::CurrentUser;
 use crate::server::conversations::{self, Window};
@@ -13,6 +13,7 @@ use crate::server::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 pub(crate) async fn create(
@@ -46,11 +47,13 @@ fn parse_conversation(text: &str) -> Result<ConversationId, ApiError> {
     ConversationId::parse(text).ok_or_else(|| ApiError::not_found("no such conversation"))
 }
 
-/// `?cursor=&limit=` of a paged list (and `around=` of a history page).
+/// `?cursor=&limit=` of a paged list (and `around=` and `after=` of a
+/// history page).
 #[derive(Deserialize)]
 pub(crate) struct PageQuery {
     cursor: Option<String>,
     around: Option<String>,
+    after: Option<String>,
     limit: Option<String>,
 }
 
@@ -86,24 +89,37 @@ pub(crate) async fn history(
     user: CurrentUser,
     Path(conversation_id): Path<String>,
     Query(query): Query<PageQuery>,
-) -> AppResult<Json<HistoryPage>> {
+) -> AppResult<Response> {
     let id = parse_conversation(&conversation_id)?;
     let limit = query.limit(conversations::DEFAULT_PAGE)?;
     let cursor = message_param(query.cursor.as_deref(), "cursor")?;
     let around = message_param(query.around.as_deref(), "around")?;
-    let window = match (&cursor, &around) {
-        (None, None) => Window::Newest,
-        (Some(cursor), None) => Window::Before(cursor),
-        (None, Some(around)) => Window::Around(around, (limit - 1) / 2),
-        (Some(_), Some(_)) => {
+    let after = message_param(query.after.as_deref(), "after")?;
+    let window = match (&cursor, &around, &after) {
+        (None, None, None) => Window::Newest,
+        (Some(cursor), None, None) => Window::Before(cursor),
+        (None, Some(around), None) => Window::Around(around, (limit - 1) / 2),
+        (None, None, Some(after)) => Window::After(after),
+        (Some(_), Some(_), None) => {
             return Err(
                 ApiError::invalid("around", "give either cursor or around, not both").into(),
             );
         }
+        _ => {
+            return Err(
+                ApiError::invalid("after", "give only one of cursor, around and after").into(),
+            );
+        }
     };
-    Ok(Json(
-        conversations::history(&state, &user, id, window, limit).await?,
-    ))
+    // Pages that can be paged newer say where the next newer one starts;
+    // the others are as they always were.
+    let both_ways = around.is_some() || after.is_some();
+    let page = conversations::history_window(&state, &user, id, window, limit).await?;
+    Ok(if both_ways {
+        Json(page).into_response()
+    } else {
+        Json(page.page).into_response()
+    })
 }
 
 /// `?since=&limit=` of the change stream.
@@ -130,6 +146,7 @@ pub(crate) async fn changes(
     let limit = PageQuery {
         cursor: None,
         around: None,
+        after: None,
         limit: query.limit,
     }
     .limit(conversations::MAX_PAGE)?;
@@ -161,6 +178,28 @@ pub(crate) async fn leave(
 ) -> AppResult<StatusCode> {
     let id = parse_conversation(&conversation_id)?;
     conversations::leave(&state, &user, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /api/v1/conversations/{id}/mute`: 204.
+pub(crate) async fn mute(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(conversation_id): Path<String>,
+) -> AppResult<StatusCode> {
+    let id = parse_conversation(&conversation_id)?;
+    conversations::mute(&state, &user, id, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /api/v1/conversations/{id}/mute`: 204.
+pub(crate) async fn unmute(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(conversation_id): Path<String>,
+) -> AppResult<StatusCode> {
+    let id = parse_conversation(&conversation_id)?;
+    conversations::mute(&state, &user, id, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

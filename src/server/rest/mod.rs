@@ -5,6 +5,7 @@
 mod accounts;
 mod conversations;
 mod json;
+mod search;
 
 use super::state::AppState;
 use super::ws;
@@ -28,6 +29,10 @@ pub(crate) fn router() -> Router<AppState> {
             post(conversations::leave),
         )
         .route(
+            "/api/v1/conversations/{conversation_id}/mute",
+            put(conversations::mute).delete(conversations::unmute),
+        )
+        .route(
             "/api/v1/users/{user_id}/block",
             put(conversations::block).delete(conversations::unblock),
         )
@@ -40,5 +45,6 @@ pub(crate) fn router() -> Router<AppState> {
             get(conversations::changes),
         )
         .route("/api/v1/chats/{user_id}", get(conversations::inbox))
+        .route("/api/v1/search", get(search::search))
         .route("/api/v1/ws", get(ws::upgrade))
 }

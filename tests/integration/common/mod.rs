@@ -102,6 +102,10 @@ pub const UNLIMITED: &[(&str, &str)] = &[
         "{ per-minute = 1000000, burst = 1000000 }",
     ),
     (
+        "NATTER_MESSAGE_SEARCH_BUDGET",
+        "{ per-minute = 1000000, burst = 1000000 }",
+    ),
+    (
         "NATTER_NEW_CONVERSATION_BUDGET",
         "{ per-minute = 1000000, burst = 1000000 }",
     ),
