@@ -2,7 +2,7 @@
 
 use crate::pages::{
     ChatRoute, ConversationRoute, LoginRoute, NewChatRoute, NoConversation, NotFoundPage,
-    RegisterRoute,
+    RegisterRoute, SearchRoute,
 };
 use leptos::prelude::*;
 use leptos_meta::{Title, provide_meta_context};
@@ -48,6 +48,7 @@ pub(crate) fn App() -> impl IntoView {
                     <Route path=path!("") view=NoConversation ssr=SsrMode::Async/>
                     <Route path=path!("new") view={Lazy::<NewChatRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("c/:id") view={Lazy::<ConversationRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("search") view={Lazy::<SearchRoute>::new()} ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

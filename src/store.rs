@@ -39,6 +39,8 @@ pub(crate) trait Transport {
     fn random(&self) -> f64;
     /// True while the page is shown (not a background tab).
     fn visible(&self) -> bool;
+    /// Raises a browser notification, if the person turned them on.
+    fn notify(&self, notice: crate::model::unread::Notice);
 }
 
 #[derive(Clone, Copy)]
@@ -192,6 +194,31 @@ impl ChatStore {
         });
     }
 
+    /// The open conversation was opened around a message (`/c/:id?m=`):
+    /// newer pages follow from `newer` (`None`: it is the newest). The
+    /// message `at` (returned) is what the view goes to, not the "New
+    /// messages" line.
+    pub(crate) fn opened_around(&self, newer: Option<MessageId>, at: MessageId) -> MessageId {
+        self.change(|chat, _| {
+            chat.unread_from = None;
+            if let Some(t) = &mut chat.timeline {
+                t.set_newer(newer);
+            }
+            Vec::new()
+        });
+        at
+    }
+
+    /// A newer page of a conversation opened around a message.
+    pub(crate) fn newer_page(&self, window: crate::protocol::HistoryWindow) {
+        self.change(|chat, _| {
+            if let Some(t) = &mut chat.timeline {
+                t.append_newer(window);
+            }
+            Vec::new()
+        });
+    }
+
     /// The page was shown again.
     pub(crate) fn seen(&self) {
         self.change(|chat, clock| {
@@ -224,6 +251,19 @@ impl ChatStore {
     /// A page of the inbox came (or `None`: it could not be fetched).
     pub(crate) fn inbox_arrived(&self, more: bool, page: Option<Inbox>) {
         self.change(|chat, clock| chat.inbox_arrived(more, page, clock.now_ms()));
+    }
+
+    /// "Mark all as read" (the inbox).
+    pub(crate) fn mark_all_read(&self) {
+        self.change(|chat, _| chat.mark_all_read());
+    }
+
+    /// I muted or unmuted `conversation` (the server said so).
+    pub(crate) fn set_muted(&self, conversation: ConversationId, muted: bool) {
+        self.change(|chat, _| {
+            chat.muted(conversation, muted);
+            Vec::new()
+        });
     }
 
     /// The news of an action: read by the open conversation; with none
@@ -304,6 +344,7 @@ fn carry_out(transport: &(dyn Transport + Send + Sync), effects: Vec<Effect>) {
             Effect::Forget(id) => transport.forget(&id),
             Effect::FetchInbox(cursor) => transport.fetch_inbox(cursor),
             Effect::ShowInbox => transport.show_inbox(),
+            Effect::Notify(notice) => transport.notify(notice),
         }
     }
 }

@@ -116,9 +116,11 @@ test('a reload with an unacknowledged message in the outbox still delivers it ex
 });
 
 test('scrolling up loads older messages in order, none missing or repeated', async ({ browser }) => {
-  const { alice, bob, conversation } = await aliceAndBob(browser);
+  const { bob, conversation } = await aliceAndBob(browser);
+  // Bob's own messages, so none is unread and the page opens at the newest
+  // (unread ones open at the "New messages" line: unread.spec.ts).
   const all = Array.from({ length: 75 }, (_, i) => `message number ${i + 1}`);
-  for (const text of all) await apiSend(alice, conversation, text);
+  for (const text of all) await apiSend(bob, conversation, text);
 
   await openChat(bob, conversation);
   const shown = await shownTexts(bob);
@@ -229,7 +231,8 @@ test.describe('without JavaScript', () => {
 
 test('the view follows new messages at the bottom, and while scrolled up it stays put and offers a pill', async ({ browser }) => {
   const { alice, bob, conversation } = await aliceAndBob(browser, { viewport: { width: 1000, height: 600 } });
-  for (let i = 1; i <= 40; i++) await apiSend(alice, conversation, `filler ${i}`);
+  // Bob's own, so nothing is unread and his page opens at the bottom.
+  for (let i = 1; i <= 40; i++) await apiSend(bob, conversation, `filler ${i}`);
   await openChat(alice, conversation);
   await openChat(bob, conversation);
   const list = bob.getByTestId('messages');

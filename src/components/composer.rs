@@ -7,6 +7,7 @@
 //! (with a way to stop answering it), or "Editing" while the box holds one
 //! of mine to change.
 
+use super::mention_picker::{LIST_ID, MentionList, MentionPicker};
 use super::uploads::{AttachButton, UploadChips};
 use crate::api::conversations::SendMessage;
 use crate::model::chat::Draft;
@@ -24,6 +25,13 @@ pub(crate) fn Composer(conversation: ConversationId) -> impl IntoView {
     let form_message_id = MessageId::new_v7().to_string();
     let posted = ServerAction::<SendMessage>::new();
     let text = NodeRef::<Textarea>::new();
+    // `@` offers the group's members.
+    let group = store.with_untracked(|c| {
+        c.open
+            .as_ref()
+            .is_some_and(|o| o.kind == crate::protocol::ConversationKind::Group)
+    });
+    let picker = MentionPicker::new(text, group);
 
     #[cfg(feature = "hydrate")]
     let uploader = super::uploads::Uploader::get();
@@ -133,6 +141,8 @@ pub(crate) fn Composer(conversation: ConversationId) -> impl IntoView {
         if let Some(area) = text.get() {
             store.typed(conversation, area.value().trim().is_empty());
         }
+        #[cfg(feature = "hydrate")]
+        picker.typed(store);
     };
     // A picture pasted into the box is uploaded for the message.
     let on_paste = move |ev: ClipboardEvent| {
@@ -149,6 +159,10 @@ pub(crate) fn Composer(conversation: ConversationId) -> impl IntoView {
         let _ = ev;
     };
     let on_keydown = move |ev: KeyboardEvent| {
+        #[cfg(feature = "hydrate")]
+        if picker.key(&ev) {
+            return;
+        }
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
             submit();
@@ -185,7 +199,11 @@ pub(crate) fn Composer(conversation: ConversationId) -> impl IntoView {
                 on:paste=on_paste
                 on:keydown=on_keydown
                 on:input=on_input
+                aria-autocomplete=group.then_some("list")
+                aria-controls=move || picker.open().then_some(LIST_ID)
+                aria-activedescendant=move || picker.active_id()
             ></textarea>
+            <MentionList picker/>
             <button type="submit" class="button primary send">"Send"</button>
         </form>
     }

@@ -79,6 +79,7 @@ pub(crate) fn InboxList(later: bool) -> impl IntoView {
                     let offset = time::offset_minutes(entry.timestamp, hydrated);
                     let when = time::short_when(entry.timestamp, now, offset);
                     let unread = entry.unread_count;
+                    let muted = entry.muted;
                     let current = (open == Some(entry.conversation_id)).then_some("page");
                     let href = format!("/c/{}", entry.conversation_id);
                     let group = entry.kind == ConversationKind::Group;
@@ -95,6 +96,7 @@ pub(crate) fn InboxList(later: bool) -> impl IntoView {
                             <a
                                 class="inbox-row"
                                 class:unread={unread > 0}
+                                class:muted=muted
                                 href=href
                                 aria-current=current
                                 data-testid="inbox-row"
@@ -104,6 +106,11 @@ pub(crate) fn InboxList(later: bool) -> impl IntoView {
                                 <span class="inbox-text">
                                     <span class="inbox-top">
                                         <span class="inbox-name">{name}</span>
+                                        {muted.then(|| view! {
+                                            <svg class="muted-icon" viewBox="0 0 24 24" role="img" aria-label="Muted" data-testid="muted-icon">
+                                                <path d="M6 17V11a6 6 0 0 1 12 0v6l1.5 2h-15zM4 4l16 16" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linejoin="round"/>
+                                            </svg>
+                                        })}
                                         <time class="inbox-time" datetime=time::iso(entry.timestamp)>{when}</time>
                                     </span>
                                     <span class="inbox-bottom">

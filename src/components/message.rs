@@ -10,6 +10,7 @@
 //! quotes. Hydrated, the same controls act over the WebSocket instead.
 
 use crate::api::messages::{DeleteMessage, ReactToMessage};
+use crate::model::markup;
 use crate::model::receipts::Receipt;
 use crate::model::time;
 use crate::model::timeline::{ChatMessage, Status};
@@ -39,6 +40,8 @@ pub(crate) struct Shown {
     pub(crate) quoted_name: Option<String>,
     /// For each reaction, who gave it ("alice, bob and 3 others").
     pub(crate) reaction_names: Vec<String>,
+    /// The message the conversation was opened at (a search result).
+    pub(crate) jumped: bool,
 }
 
 pub(crate) fn status_tag(status: &Status) -> &'static str {
@@ -146,6 +149,7 @@ pub(crate) fn render(shown: Shown, store: ChatStore) -> impl IntoView {
         seen_by,
         quoted_name,
         reaction_names,
+        jumped,
         ..
     } = shown;
     let id = message.message_id.clone();
@@ -175,9 +179,19 @@ pub(crate) fn render(shown: Shown, store: ChatStore) -> impl IntoView {
     });
     // A message of files alone has no text to show.
     let files_only = message.has_no_text();
-    let text = match message.content.clone() {
+    // Links, formatting and mentions, read the same on the server and in
+    // the browser (docs/protocol.md 5.4); a mention of me lights up the
+    // bubble of whoever wrote it.
+    let spans = message
+        .content
+        .as_deref()
+        .map(markup::parse)
+        .unwrap_or_default();
+    let me = store.me().username;
+    let mentions_me = !mine && markup::mentions(&spans, &me);
+    let text = match &message.content {
         Some(text) if text.is_empty() => None,
-        Some(text) => Some(view! { <p class="text">{text.into_string()}</p> }.into_any()),
+        Some(_) => Some(super::rich_text::message_text(spans, &me)),
         None => Some(view! { <p class="text deleted">"This message was deleted"</p> }.into_any()),
     };
     let files = (!message.attachments.is_empty())
@@ -297,6 +311,7 @@ pub(crate) fn render(shown: Shown, store: ChatStore) -> impl IntoView {
             class="message"
             class:mine=mine
             class:theirs=!mine
+            class:jumped=jumped
             id=id.to_string()
             data-testid="message"
             data-message-id=id.to_string()
@@ -305,7 +320,7 @@ pub(crate) fn render(shown: Shown, store: ChatStore) -> impl IntoView {
         >
             {sender.map(|name| view! { <span class="sender">{name}</span> })}
             <div class="bubble-row">
-                <div class="bubble" class:deleted=deleted class:files-only=files_only on:contextmenu=long_press>
+                <div class="bubble" class:deleted=deleted class:files-only=files_only class:mentions-me=mentions_me on:contextmenu=long_press>
                     {quote}
                     {files}
                     {text}

@@ -7,18 +7,22 @@
 //! page prepended above does not move what is on screen, and new messages
 //! keep the view at the bottom when it was there.
 
+use super::announcer::Announcer;
 use super::attachments::{ImageViewer, Viewer};
 use super::message::{self, Shown, receipt_tag, status_tag, who_reacted};
 use crate::model::receipts::Receipt;
 use crate::model::time;
 use crate::model::timeline::Status;
-use crate::protocol::UserId;
+use crate::protocol::{MessageId, UserId};
 use crate::store::ChatStore;
 use leptos::prelude::*;
 
+/// A day's separator, "New messages" (where the unread began when the
+/// conversation opened), or a message.
 #[derive(Clone, Debug, PartialEq)]
 enum Row {
     Day { key: String, label: String },
+    Unread,
     Message { key: String, shown: Box<Shown> },
 }
 
@@ -26,11 +30,12 @@ impl Row {
     fn key(&self) -> String {
         match self {
             Self::Day { key, .. } | Self::Message { key, .. } => key.clone(),
+            Self::Unread => "unread".to_owned(),
         }
     }
 }
 
-fn rows(store: ChatStore, me: UserId, group: bool) -> Vec<Row> {
+fn rows(store: ChatStore, me: UserId, group: bool, jump: Option<&MessageId>) -> Vec<Row> {
     let hydrated = store.hydrated.get();
     let now = store.now_ms.get();
     store.with(|chat| {
@@ -66,8 +71,13 @@ fn rows(store: ChatStore, me: UserId, group: bool) -> Vec<Row> {
                     label: time::day_label(day, today),
                 });
             }
+            let unread_here = chat.unread_from.as_ref() == Some(&message.message_id);
+            if unread_here {
+                rows.push(Row::Unread);
+            }
             let mine = message.sender_id == me;
-            let new_run = new_day || previous.is_none_or(|(_, s)| s != message.sender_id);
+            let new_run =
+                new_day || unread_here || previous.is_none_or(|(_, s)| s != message.sender_id);
             let sender =
                 (group && !mine && new_run).then(|| chat.name_of(message.sender_id).to_owned());
             let time = time::clock(message.timestamp, offset);
@@ -106,6 +116,7 @@ fn rows(store: ChatStore, me: UserId, group: bool) -> Vec<Row> {
                     time,
                     receipt,
                     seen_by,
+                    jumped: jump == Some(&message.message_id),
                 }),
             });
             previous = Some((day, message.sender_id));
@@ -120,12 +131,20 @@ fn render(row: Row, store: ChatStore) -> AnyView {
             <li class="day"><span>{label}</span></li>
         }
         .into_any(),
+        Row::Unread => view! {
+            <li class="unread-line" data-testid="unread-line"><span>"New messages"</span></li>
+        }
+        .into_any(),
         Row::Message { shown, .. } => message::render(*shown, store).into_any(),
     }
 }
 
 #[component]
-pub(crate) fn MessageList(#[prop(into)] group: bool) -> impl IntoView {
+pub(crate) fn MessageList(
+    #[prop(into)] group: bool,
+    /// The message the conversation was opened at, shown marked and in view.
+    jump: Option<MessageId>,
+) -> impl IntoView {
     let store = expect_context::<ChatStore>();
     let me = store.me().user_id;
     let scroller = NodeRef::<leptos::html::Div>::new();
@@ -144,17 +163,42 @@ pub(crate) fn MessageList(#[prop(into)] group: bool) -> impl IntoView {
     };
     let is_empty =
         move || store.with(|c| c.timeline.as_ref().is_none_or(|t| t.messages().is_empty()));
+    // Opened far back (a search result): newer pages load scrolling down.
+    let has_newer = move || {
+        store.with(|c| {
+            c.timeline
+                .as_ref()
+                .is_some_and(|t| t.newer_cursor().is_some())
+        })
+    };
+    let loading_newer = RwSignal::new(false);
+    let latest = store.with_untracked(|c| c.open_id().map(|id| format!("/c/{id}")));
 
     let load_older = move || {
         #[cfg(feature = "hydrate")]
         scroll::load_older(store, loading_older, scroller);
     };
+    let load_newer = move || {
+        #[cfg(feature = "hydrate")]
+        newer::load(store, loading_newer, scroller);
+    };
     let on_scroll = move |_| {
         #[cfg(feature = "hydrate")]
         scroll::on_scroll(scroller, at_bottom, unseen, load_older);
+        #[cfg(feature = "hydrate")]
+        newer::on_scroll(store, loading_newer, scroller);
     };
     #[cfg(feature = "hydrate")]
-    scroll::watch(store, me, scroller, at_bottom, unseen, load_older);
+    scroll::watch(
+        store,
+        me,
+        scroller,
+        (at_bottom, loading_newer),
+        unseen,
+        load_older,
+    );
+    #[cfg(feature = "hydrate")]
+    newer::go_to(scroller, jump.clone());
     #[cfg(not(feature = "hydrate"))]
     let _ = at_bottom;
 
@@ -171,9 +215,11 @@ pub(crate) fn MessageList(#[prop(into)] group: bool) -> impl IntoView {
             class="messages"
             node_ref=scroller
             on:scroll=on_scroll
-            role="log"
+            // Not a live region (a `log` is one): each page of older
+            // messages would be read out whole. The announcer says what is
+            // new, once.
+            role="region"
             aria-label="Messages"
-            aria-live="polite"
             data-testid="messages"
         >
             <div class="messages-inner">
@@ -198,18 +244,37 @@ pub(crate) fn MessageList(#[prop(into)] group: bool) -> impl IntoView {
                     <p class="empty-conversation">"No messages yet. Say hello!"</p>
                 </Show>
                 <ol class="message-rows">
-                    <For each=move || rows(store, me, group) key=Row::key let:row>
+                    <For each=move || rows(store, me, group, jump.as_ref()) key=Row::key let:row>
                         {render(row, store)}
                     </For>
                 </ol>
+                <Show when=has_newer>
+                    <div class="history-edge newer-edge">
+                        <button type="button" class="link load-newer" disabled=move || loading_newer.get()
+                            on:click=move |_| load_newer()>
+                            {move || if loading_newer.get() { "Loading newer messages…" } else { "Load newer messages" }}
+                        </button>
+                    </div>
+                </Show>
             </div>
         </div>
+        // Back to the newest, from far back: the conversation loaded afresh
+        // (a whole page load: nothing of the far-back view carries over).
+        <Show when=has_newer>
+            <a class="pill jump-latest" href=latest.clone() rel="external" data-testid="jump-latest">"Jump to latest ↓"</a>
+        </Show>
         <Show when=move || unseen.get()>
             <button type="button" class="pill" on:click=to_bottom>"New messages ↓"</button>
         </Show>
+        <Announcer/>
         <ImageViewer viewer/>
     }
 }
+
+/// Scrolling down from far back, in the browser.
+#[cfg(feature = "hydrate")]
+#[path = "message_list_newer.rs"]
+mod newer;
 
 /// Scrolling in the browser.
 #[cfg(feature = "hydrate")]
@@ -225,6 +290,8 @@ mod scroll {
     const EDGE: i32 = 80;
     /// Older messages are fetched when the top is this close.
     const PREFETCH: i32 = 600;
+    /// Room left above the "New messages" line when the view goes to it.
+    const UNREAD_MARGIN: i32 = 12;
 
     /// Distance from the bottom (the scroller is column-reverse, so
     /// `scrollTop` is 0 at the bottom and negative above it).
@@ -291,7 +358,7 @@ mod scroll {
         store: ChatStore,
         me: UserId,
         scroller: NodeRef<Div>,
-        at_bottom: RwSignal<bool>,
+        (at_bottom, paging_newer): (RwSignal<bool>, RwSignal<bool>),
         unseen: RwSignal<bool>,
         load_older: impl Fn() + Clone + 'static,
     ) {
@@ -306,8 +373,10 @@ mod scroll {
         Effect::new(
             move |previous: Option<Option<(crate::protocol::MessageId, UserId)>>| {
                 let current = newest.get();
+                // A newer page loaded by scrolling down is not news.
                 if let Some(previous) = previous
                     && previous != current
+                    && !paging_newer.get_untracked()
                     && let Some((_, sender)) = &current
                 {
                     if *sender == me {
@@ -322,6 +391,22 @@ mod scroll {
                 current
             },
         );
+        // Opened with unread messages: the "New messages" line near the
+        // top of the view, not the bottom (the scroller's own start).
+        Effect::new(move |done: Option<bool>| {
+            if done == Some(true) {
+                return true;
+            }
+            let Some(el) = scroller.get() else {
+                return false;
+            };
+            if let Ok(Some(line)) = el.query_selector(".unread-line") {
+                let offset =
+                    line.get_bounding_client_rect().top() - el.get_bounding_client_rect().top();
+                el.set_scroll_top(el.scroll_top() + offset as i32 - UNREAD_MARGIN);
+            }
+            true
+        });
         // The first page may not fill a tall screen: fetch until it does.
         Effect::new(move |_| {
             if let Some(el) = scroller.get()

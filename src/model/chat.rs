@@ -62,6 +62,8 @@ pub(crate) enum Effect {
     /// The open conversation is no longer mine (I left it, in another tab):
     /// show the inbox instead.
     ShowInbox,
+    /// A message worth a browser notification, if the person wants them.
+    Notify(super::unread::Notice),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -70,6 +72,9 @@ pub(crate) struct Chat {
     pub(crate) inbox: InboxList,
     /// The open conversation's people.
     pub(crate) open: Option<Conversation>,
+    /// Where the open conversation's unread messages began when it was
+    /// opened: the "New messages" line stays above it until it closes.
+    pub(crate) unread_from: Option<MessageId>,
     /// The open conversation's messages.
     pub(crate) timeline: Option<Timeline>,
     pub(crate) outbox: Outbox,
@@ -109,6 +114,7 @@ impl Chat {
             me,
             inbox: InboxList::new(inbox),
             open: None,
+            unread_from: None,
             timeline: None,
             outbox: Outbox::default(),
             held: Vec::new(),
@@ -184,6 +190,8 @@ impl Chat {
             timeline.push_unsent(held.clone(), Status::Uploading);
         }
         self.receipts = Receipts::from_page(&conversation.markers, self.my_id());
+        self.unread_from =
+            super::unread::first_unread(&conversation.markers, self.my_id(), &timeline);
         self.page = Some(OpenPage::new());
         self.opened += 1;
         self.open = Some(conversation);
@@ -203,6 +211,7 @@ impl Chat {
         }
         if self.open_id() == Some(conversation) {
             self.open = None;
+            self.unread_from = None;
             self.timeline = None;
             self.receipts = Receipts::default();
             self.draft = None;

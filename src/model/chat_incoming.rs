@@ -36,10 +36,13 @@ impl Chat {
                     // shared outbox there): nothing left to send from here.
                     effects.push(Effect::Forget(message.message_id.clone()));
                 }
+                // Asked before the inbox lists it: a repeat is no news.
+                let notice = self.notice(&message, visible);
                 let name = self.known_name(message.sender_id).map(str::to_owned);
                 if !self.inbox.record(&message, name.as_deref(), me, open) {
                     effects.push(Effect::FetchInbox(None));
                 }
+                effects.extend(notice.map(Effect::Notify));
                 if here && visible {
                     self.mark_open_read(&mut effects);
                 } else if message.sender_id != me {
@@ -66,6 +69,7 @@ impl Chat {
             ServerEvent::Presence(person) => self.people.changed(person),
             ServerEvent::PresenceState(list) => self.people.listed(list),
             ServerEvent::Left(left) => self.left(left, &mut effects),
+            ServerEvent::Muted(mute) => self.muted(mute.conversation_id, mute.muted),
             ServerEvent::Typing(notice) => {
                 if notice.user_id != me {
                     self.typing

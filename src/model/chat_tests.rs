@@ -37,6 +37,7 @@ fn entry(conversation: ConversationId) -> InboxEntry {
         last_message_id: None,
         unread_count: 0,
         last_attachment: None,
+        muted: false,
     }
 }
 
@@ -48,6 +49,7 @@ fn conversation(id: ConversationId, people: &[&UserSummary]) -> Conversation {
         participants: people.iter().map(|p| (*p).clone()).collect(),
         former_participants: Vec::new(),
         markers: Vec::new(),
+        muted: false,
     }
 }
 

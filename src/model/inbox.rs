@@ -188,6 +188,17 @@ impl InboxList {
         }
     }
 
+    /// I muted (`muted`) or unmuted `conversation`, here or in another tab.
+    pub(crate) fn set_muted(&mut self, conversation: ConversationId, muted: bool) {
+        if let Some(entry) = self
+            .entries
+            .iter_mut()
+            .find(|e| e.conversation_id == conversation)
+        {
+            entry.muted = muted;
+        }
+    }
+
     /// The badge clears (the conversation was opened or read elsewhere).
     pub(crate) fn mark_read(&mut self, conversation: ConversationId) -> bool {
         match self
@@ -225,6 +236,7 @@ mod tests {
             last_message_id: None,
             unread_count: 0,
             last_attachment: None,
+            muted: false,
         }
     }
 

@@ -12,10 +12,14 @@
 pub(crate) mod backoff;
 pub(crate) mod chat;
 pub(crate) mod inbox;
+pub(crate) mod markup;
+pub(crate) mod mention_pick;
 pub mod outbox;
 pub(crate) mod presence;
 pub(crate) mod receipts;
+pub(crate) mod search;
 pub(crate) mod time;
 pub(crate) mod timeline;
 pub(crate) mod typing;
+pub(crate) mod unread;
 pub(crate) mod uploads;

@@ -6,8 +6,8 @@
 //! outbox brings it: the message id is the key.
 
 use crate::protocol::{
-    Attachment, Content, ConversationId, HistoryMessage, HistoryPage, MessageId, MessagePayload,
-    Quote, Reaction, UserId,
+    Attachment, Content, ConversationId, HistoryMessage, HistoryPage, HistoryWindow, MessageId,
+    MessagePayload, Quote, Reaction, UserId,
 };
 use std::collections::HashSet;
 
@@ -105,6 +105,10 @@ pub(crate) struct Timeline {
     /// Every change of the conversation up to this one is shown: the point
     /// to ask for the changes after, on a reconnect.
     last_change: i64,
+    /// Opened around a message (a search result): the cursor for the next
+    /// newer page, `None` once the newest is loaded. Until then live
+    /// messages wait for their page (they would land after a gap).
+    newer: Option<MessageId>,
 }
 
 impl Timeline {
@@ -116,6 +120,7 @@ impl Timeline {
             ids: HashSet::new(),
             older: page.next_cursor,
             last_change: page.last_change,
+            newer: None,
         };
         for m in page.messages.into_iter().rev() {
             if timeline.ids.insert(m.message_id.clone()) {
@@ -131,6 +136,39 @@ impl Timeline {
 
     pub(crate) fn older_cursor(&self) -> Option<&MessageId> {
         self.older.as_ref()
+    }
+
+    /// The cursor for the next newer page, while the newest is not loaded.
+    pub(crate) fn newer_cursor(&self) -> Option<&MessageId> {
+        self.newer.as_ref()
+    }
+
+    /// Opened around a message: newer pages follow from `newer`.
+    pub(crate) fn set_newer(&mut self, newer: Option<MessageId>) {
+        self.newer = newer;
+    }
+
+    /// A newer page (newest first) loaded by scrolling down: appended after
+    /// the stored messages, anything already shown skipped. Returns how
+    /// many were added.
+    pub(crate) fn append_newer(&mut self, window: HistoryWindow) -> usize {
+        if window.page.conversation_id != self.conversation_id || self.newer.is_none() {
+            return 0;
+        }
+        self.newer = window.newer_cursor;
+        self.last_change = self.last_change.max(window.page.last_change);
+        let newer: Vec<ChatMessage> = window
+            .page
+            .messages
+            .into_iter()
+            .rev()
+            .filter(|m| self.ids.insert(m.message_id.clone()))
+            .map(ChatMessage::from_history)
+            .collect();
+        let added = newer.len();
+        let at = self.stored_end();
+        self.messages.splice(at..at, newer);
+        added
     }
 
     /// Where `id` is shown, oldest first.
@@ -211,6 +249,10 @@ impl Timeline {
         }
         if let Some(change) = message.change {
             self.heard(change);
+        }
+        if self.newer.is_some() {
+            // Far back in history: it comes with the newest page.
+            return false;
         }
         if self.ids.contains(&message.message_id) {
             // My own pending message, stored and delivered via another tab:
@@ -341,7 +383,12 @@ impl Timeline {
         // An empty page was read before anything shown was stored (a
         // message acked while the page was on its way): it has nothing
         // to add, and restarting from it would take that message away.
-        if page.conversation_id != self.conversation_id || page.messages.is_empty() {
+        // Opened far back (a search result): the newest page is not next
+        // to what is shown; it comes by scrolling down.
+        if page.conversation_id != self.conversation_id
+            || page.messages.is_empty()
+            || self.newer.is_some()
+        {
             return;
         }
         let in_page: HashSet<MessageId> =

@@ -158,3 +158,40 @@ fn other_conversations_are_ignored() {
     assert!(!t.push_pending(other));
     assert_eq!(order(&t), [1]);
 }
+
+/// Opened around message 20 of 40 (a search result): newer pages append
+/// in order until the newest, live messages wait for them, and the newest
+/// page of a reconnect does not tear a hole.
+#[test]
+fn opened_around_a_message_pages_newer_until_the_newest() {
+    let mut t = Timeline::from_page(page(15, 25, true));
+    t.set_newer(Some(id(25)));
+    assert!(!t.receive(payload(41)), "a live message far ahead waits");
+    t.catch_up(page(31, 41, true));
+    assert_eq!(
+        t.messages().len(),
+        11,
+        "the newest page is not next to this"
+    );
+    let window = |from, to, more: bool| HistoryWindow {
+        page: page(from, to, false),
+        newer_cursor: more.then(|| id(to)),
+    };
+    assert_eq!(
+        t.append_newer(window(24, 33, true)),
+        8,
+        "24 and 25 were shown"
+    );
+    assert_eq!(t.newer_cursor(), Some(&id(33)));
+    assert_eq!(t.append_newer(window(34, 41, false)), 8);
+    assert_eq!(t.newer_cursor(), None);
+    let shown: Vec<MessageId> = t.messages().iter().map(|m| m.message_id.clone()).collect();
+    assert_eq!(shown, (15..=41).map(id).collect::<Vec<_>>());
+    assert_eq!(
+        t.append_newer(window(42, 43, false)),
+        0,
+        "at the newest: live from now"
+    );
+    assert!(t.receive(payload(42)));
+    assert_eq!(t.older_cursor(), Some(&id(15)));
+}

@@ -4,6 +4,7 @@
 
 use crate::api::conversations::load_home;
 use crate::client::{self, socket, storage};
+use crate::components::announcer::Announcements;
 use crate::model::chat::Connection;
 use crate::protocol::{MessageId, MessagePayload, News, ServerEvent, UserId};
 use crate::store::{ChatStore, Transport};
@@ -60,9 +61,14 @@ impl Transport for Browser {
     fn visible(&self) -> bool {
         client::page_visible()
     }
+
+    fn notify(&self, notice: crate::model::unread::Notice) {
+        client::notify::show(notice);
+    }
 }
 
-struct Page(ChatStore);
+/// The chat, and what a screen reader is told of new messages.
+struct Page(ChatStore, Announcements);
 
 impl socket::Events for Page {
     fn connected(&self) {
@@ -82,6 +88,7 @@ impl socket::Events for Page {
     }
 
     fn frame(&self, event: ServerEvent) {
+        self.1.heard(self.0, &event);
         self.0.apply(event);
     }
 
@@ -131,7 +138,9 @@ pub(crate) fn attach(store: ChatStore) {
     store.hydrated.set(true);
     store.now_ms.set(client::now_ms());
     let user = store.me().user_id;
-    let outgoing = socket::start(Page(store));
+    // The signed-in pages made it (a fresh one, heard by nobody, if not).
+    let announcements = use_context::<Announcements>().unwrap_or_else(Announcements::provide);
+    let outgoing = socket::start(Page(store, announcements));
     store.attach(Arc::new(Browser {
         store,
         user,
