@@ -35,7 +35,7 @@ async fn a_direct_chat_is_created_once_then_found_from_either_side() {
     assert!(id.starts_with("conv_"), "{id}");
     assert_eq!(
         body,
-        json!({"conversation_id": id, "kind": "direct", "title": null,
+        json!({"conversation_id": id, "kind": "direct", "title": null, "muted": false,
                "participants": sorted(&[&alice, &bob])})
     );
 
@@ -156,7 +156,7 @@ async fn two_or_more_others_make_a_new_group_each_time() {
     let id = body["conversation_id"].as_str().unwrap().to_owned();
     assert_eq!(
         body,
-        json!({"conversation_id": id, "kind": "group", "title": "Weekend plans",
+        json!({"conversation_id": id, "kind": "group", "title": "Weekend plans", "muted": false,
                "participants": sorted(&[&alice, &bob, &carol])})
     );
     let (status, second) = create(&alice, json!({"participants": [bob.id, carol.id]})).await;

@@ -133,6 +133,7 @@ async fn entries_are_exactly_the_specs_fields_and_the_web_uis_extras() {
             "last_sender_name": null,
             "last_message_id": null,
             "unread_count": 0,
+            "muted": false,
         })
     );
 
@@ -156,6 +157,7 @@ async fn entries_are_exactly_the_specs_fields_and_the_web_uis_extras() {
             "last_sender_name": bob.username,
             "last_message_id": sent["payload"]["message_id"],
             "unread_count": 1,
+            "muted": false,
         })
     );
     // Bob's own message is not unread for him.
