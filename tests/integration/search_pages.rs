@@ -2,9 +2,10 @@
 //! of the contract (3.17), the page's server function, and every way the
 //! server answers a newest-first search (a walk of the newest messages, a
 //! wider one, the GIN index within a time, all the GIN index's matches)
-//! giving the database's own answer.
+//! giving the database's own answer, also to someone whose chats were
+//! quiet while the rest of the server was busy.
 
-use crate::common::{TestServer, conversation};
+use crate::common::{TestServer, TestUser, conversation};
 use crate::search::{ids, say, search};
 use natter::protocol::ConversationId;
 use reqwest::StatusCode;
@@ -213,6 +214,27 @@ async fn the_pages_server_function_answers_as_the_json_api() {
     assert_eq!(refused.json::<Value>().await.unwrap()["field"], "sort");
 }
 
+/// Every page of `user`'s search for `q`, `limit` at a time, followed by
+/// its cursor to the end: the ids, in the order given.
+async fn every_page(user: &TestUser, q: &str, limit: &str, matches: usize) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut params = vec![("q", q), ("limit", limit)];
+        if let Some(c) = &cursor {
+            params.push(("cursor", c));
+        }
+        let (status, page) = search(user, &params).await;
+        assert_eq!(status, StatusCode::OK, "{q}: {page}");
+        seen.extend(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return seen,
+        }
+        assert!(seen.len() <= matches, "{q}: more pages than matches");
+    }
+}
+
 /// The user's matching messages as the database itself orders them:
 /// what every page of the search must add up to.
 async fn expected(server: &TestServer, user: uuid::Uuid, q: &str) -> Vec<String> {
@@ -241,15 +263,21 @@ async fn every_way_of_answering_gives_the_databases_own_answer() {
     // 30 % of messages (the first walk), `middling` in 2 % (a wider
     // walk), `sparse` in 0.5 % (the GIN index within a time), `rare` in
     // 0.05 % (all the GIN index's matches).
+    // Frank is in two more, whose messages are two days older than all
+    // of these: nothing of his among the newest, so his searches end in
+    // the last resort (his own messages, or the GIN index's matches).
     let carol = server.user("carol").await;
     let (dave, erin) = (server.user("dave").await, server.user("erin").await);
+    let frank = server.user("frank").await;
     let mut chats = Vec::new();
-    for n in 0..20 {
+    for n in 0..22 {
         let title = format!("g{n}");
         let chat = if n < 4 {
             conversation(&alice, &[&bob, &carol], Some(&title)).await
-        } else {
+        } else if n < 20 {
             conversation(&bob, &[&dave, &erin], Some(&title)).await
+        } else {
+            conversation(&frank, &[&bob, &dave], Some(&title)).await
         };
         chats.push(ConversationId::parse(&chat).unwrap().0);
     }
@@ -263,7 +291,8 @@ async fn every_way_of_answering_gives_the_databases_own_answer() {
                 || CASE WHEN h % 997 < 20 THEN ' middling' ELSE '' END \
                 || CASE WHEN h % 1009 < 5 THEN ' sparse' ELSE '' END \
                 || CASE WHEN h % 10007 < 5 THEN ' rare' ELSE '' END, \
-                0, now() - interval '1 day' + (s * 20 + c.ord) * interval '1 ms' \
+                0, now() - CASE WHEN c.ord > 20 THEN interval '3 days' ELSE interval '1 day' END \
+                   + (s * 20 + c.ord) * interval '1 ms' \
          FROM c, generate_series(1, 1500) s, \
          LATERAL (SELECT abs(hashtext(c.ord || '/' || s)) AS h) r",
     )
@@ -294,24 +323,21 @@ async fn every_way_of_answering_gives_the_databases_own_answer() {
     for (q, limit) in searches.into_iter().flat_map(|q| [(q, "20"), (q, "50")]) {
         let want = expected(&server, alice.id.0, q).await;
         assert!(!want.is_empty(), "{q}: the data holds some");
-        let mut seen: Vec<String> = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let mut params = vec![("q", q), ("limit", limit)];
-            if let Some(c) = &cursor {
-                params.push(("cursor", c));
-            }
-            let (status, page) = search(&alice, &params).await;
-            assert_eq!(status, StatusCode::OK, "{q}: {page}");
-            seen.extend(ids(&page));
-            match page["next_cursor"].as_str() {
-                Some(next) => cursor = Some(next.to_owned()),
-                None => break,
-            }
-            assert!(seen.len() <= want.len(), "{q}: more pages than matches");
-        }
+        let seen = every_page(&alice, q, limit, want.len()).await;
         assert_eq!(seen, want, "{q} by {limit}: every match once, newest first");
     }
+    // `common` is in more of the server's messages than Frank's chats
+    // hold (his own are read); the others are in fewer (the index's).
+    for q in ["common", "rare", "note middling", "common -middling"] {
+        let want = expected(&server, frank.id.0, q).await;
+        let seen = every_page(&frank, q, "20", want.len()).await;
+        assert_eq!(seen, want, "{q}, for Frank: every match once, newest first");
+        assert!(
+            seen.iter()
+                .all(|id| id.starts_with("vol_21_") || id.starts_with("vol_22_"))
+        );
+    }
+    assert!(!expected(&server, frank.id.0, "common").await.is_empty());
     // In one conversation: its matches alone, whatever the others hold.
     let only = ConversationId(chats[1]);
     let all_common = expected(&server, alice.id.0, "common").await;

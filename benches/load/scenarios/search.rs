@@ -10,14 +10,17 @@
 //! (`k<number>`: ids, names, links; 300,000 of them), the phrase "pull
 //! request" in one in a hundred and `xylophone` in one in 20,000. The user
 //! (signed up through the API like anyone) is a member of the first 200
-//! conversations and the sender of every fifth message in them. Then
-//! `VACUUM ANALYZE`, as autovacuum would have done on a database that
-//! grew over a month.
+//! conversations and the sender of every fifth message in them. A second
+//! user is in ten more conversations of 500 messages, whose last message
+//! was three days ago: chats that were quiet while the rest of the server
+//! was busy. Then `VACUUM ANALYZE`, as autovacuum would have done on a
+//! database that grew over a month.
 //!
 //! Timed: `GET /api/v1/search` one request at a time, 200 of each: a
 //! common word (`meeting`), a rare word (`xylophone`), a phrase
 //! (`"pull request"`), and a search being typed (`pull req`, its last word
-//! a prefix); each a row with its p99 against the 20 ms target.
+//! a prefix); each a row with its p99 against the 20 ms target; and the
+//! common word searched by the user of quiet chats.
 //!
 //! Checked afterwards against the database itself: the common word's
 //! first page is the 20 newest matching messages of the user's
@@ -38,13 +41,18 @@ const MINE: i64 = 200;
 const PER_CONVERSATION: i64 = 500;
 const OTHER_USERS: i64 = 1_000;
 const REQUESTS: usize = 200;
+/// The quiet user's conversations (500 messages each, all over three days
+/// old), after the others.
+const QUIET: i64 = 10;
 
-/// The searches timed, and what each row calls it.
-const SEARCHES: [(&str, &str); 4] = [
-    ("meeting", "a common word"),
-    ("xylophone", "a rare word"),
-    ("\"pull request\"", "a phrase"),
-    ("pull req", "typing (prefix)"),
+/// The searches timed, what each row calls it, and whether the user of
+/// quiet chats searches.
+const SEARCHES: [(&str, &str, bool); 5] = [
+    ("meeting", "a common word", false),
+    ("xylophone", "a rare word", false),
+    ("\"pull request\"", "a phrase", false),
+    ("pull req", "typing (prefix)", false),
+    ("meeting", "a common word, quiet chats", true),
 ];
 
 /// Skewed: a word near the front is drawn far more often (the draw is
@@ -84,26 +92,27 @@ struct Piece {
 
 pub async fn search(ctx: &mut Ctx<'_>) -> Res<Vec<Outcome>> {
     let me = ctx.fresh_user().await?;
+    let quiet = ctx.fresh_user().await?;
     let run = ctx.run.clone();
     let db = ctx
         .db()
         .await
         .ok_or("search stores its messages in the database: give --database-url")?
         .clone();
-    progress("storing 1,000,000 messages in 2,000 conversations");
+    progress("storing 1,005,000 messages in 2,010 conversations");
     let started = Instant::now();
-    fill(&db, &me, &run).await?;
+    fill(&db, &me, &quiet, &run).await?;
     let fill_s = started.elapsed().as_secs_f64();
 
     let http = reqwest::Client::builder().tcp_nodelay(true).build()?;
     let base = ctx.target.base.clone();
-    let client = Client {
-        http: &http,
-        base: &base,
-        me: &me,
-    };
     let mut outcomes = Vec::new();
-    for (q, timed) in SEARCHES {
+    for (q, timed, quietly) in SEARCHES {
+        let client = Client {
+            http: &http,
+            base: &base,
+            me: if quietly { &quiet } else { &me },
+        };
         let snapshot = ctx.target.probe.start();
         let mut latency = histogram();
         let mut first: Option<Page> = None;
@@ -121,7 +130,7 @@ pub async fn search(ctx: &mut Ctx<'_>) -> Res<Vec<Outcome>> {
         outcome.latency = Latency::of(&latency);
         outcome.usage = Some(ctx.target.probe.finish(&snapshot));
         outcome.figure("q", q);
-        outcome.figure("messages", CONVERSATIONS * PER_CONVERSATION);
+        outcome.figure("messages", (CONVERSATIONS + QUIET) * PER_CONVERSATION);
         outcome.figure("fill_s", (fill_s * 10.0).round() / 10.0);
         let page = first.ok_or("no search was answered")?;
         outcome.figure("first_page", page.results.len());
@@ -171,8 +180,8 @@ fn uuid_of(user: &User) -> Res<uuid::Uuid> {
 }
 
 /// Users, conversations, members and messages, straight into the tables.
-async fn fill(db: &PgPool, me: &User, run: &str) -> Res<()> {
-    let me = uuid_of(me)?;
+async fn fill(db: &PgPool, me: &User, quiet: &User, run: &str) -> Res<()> {
+    let (me, quiet) = (uuid_of(me)?, uuid_of(quiet)?);
     let mut tx = db.begin().await?;
     sqlx::query(
         "INSERT INTO users (id, username, password_hash) \
@@ -190,18 +199,20 @@ async fn fill(db: &PgPool, me: &User, run: &str) -> Res<()> {
     )
     .bind(run)
     .bind(PER_CONVERSATION)
-    .bind(CONVERSATIONS)
+    .bind(CONVERSATIONS + QUIET)
     .execute(&mut *tx)
     .await?;
     // Five others in each (neighbouring conversations share some), the
-    // user in the first 200.
+    // user in the first 200, the quiet user in the last ten.
     sqlx::query(
         "INSERT INTO participants (conversation_id, user_id, read_seq) \
          SELECT DISTINCT md5($1 || 'c' || i)::uuid, \
                 md5($1 || 'u' || ((i * 7 + k) % $3 + 1))::uuid, $4 \
-         FROM generate_series(1, $2::int8) i, generate_series(0, 4) k \
+         FROM generate_series(1, $2::int8 + $8) i, generate_series(0, 4) k \
          UNION ALL \
-         SELECT md5($1 || 'c' || i)::uuid, $5, $4 FROM generate_series(1, $6::int8) i",
+         SELECT md5($1 || 'c' || i)::uuid, $5, $4 FROM generate_series(1, $6::int8) i \
+         UNION ALL \
+         SELECT md5($1 || 'c' || i)::uuid, $7, $4 FROM generate_series($2::int8 + 1, $2 + $8) i",
     )
     .bind(run)
     .bind(CONVERSATIONS)
@@ -209,6 +220,8 @@ async fn fill(db: &PgPool, me: &User, run: &str) -> Res<()> {
     .bind(PER_CONVERSATION)
     .bind(me)
     .bind(MINE)
+    .bind(quiet)
+    .bind(QUIET)
     .execute(&mut *tx)
     .await?;
     // The aggregate names `g` so that it is the inner query's (one draw
@@ -220,7 +233,7 @@ async fn fill(db: &PgPool, me: &User, run: &str) -> Res<()> {
                 CASE WHEN i <= $4 AND s % 5 = 0 THEN $5 \
                      ELSE md5($1 || 'u' || ((i * 7 + s % 5) % $6 + 1))::uuid END, \
                 t.content, (extract(epoch FROM t.at) * 1000)::int8, t.at \
-         FROM generate_series(1, $3::int8) s, generate_series(1, $2::int8) i, \
+         FROM generate_series(1, $3::int8) s, generate_series(1, $2::int8 + $8) i, \
          LATERAL (SELECT \
              (SELECT string_agg(v.w[1 + floor(array_length(v.w, 1) \
                                               * power(random(), 3) + 0 * g)::int], ' ') \
@@ -230,7 +243,7 @@ async fn fill(db: &PgPool, me: &User, run: &str) -> Res<()> {
              || CASE WHEN random() < 0.2 THEN ' k' || floor(random() * 300000)::int ELSE '' END \
                 AS content, \
              now() - interval '30 days' + s * interval '5184 s' + random() * interval '1 hour' \
-                AS at \
+               - CASE WHEN i > $2 THEN interval '3 days' ELSE interval '0' END AS at \
            FROM (SELECT regexp_split_to_array($7, '\\s+') AS w) v) t",
     )
     .bind(run)
@@ -240,6 +253,7 @@ async fn fill(db: &PgPool, me: &User, run: &str) -> Res<()> {
     .bind(me)
     .bind(OTHER_USERS)
     .bind(VOCABULARY)
+    .bind(QUIET)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
