@@ -194,28 +194,34 @@ impl ChatStore {
         });
     }
 
-    /// The open conversation was opened around a message (`/c/:id?m=`):
-    /// newer pages follow from `newer` (`None`: it is the newest). The
-    /// message `at` (returned) is what the view goes to, not the "New
-    /// messages" line.
-    pub(crate) fn opened_around(&self, newer: Option<MessageId>, at: MessageId) -> MessageId {
+    /// The open conversation was opened away from its newest page: newer
+    /// pages follow from `newer` (`None`: none). `jumped`: around a message
+    /// (`/c/:id?m=`), which is what the view goes to, not the "New
+    /// messages" line; otherwise where I left off, at that line.
+    pub(crate) fn opened_far_back(&self, newer: Option<MessageId>, jumped: bool) {
         self.change(|chat, _| {
-            chat.unread_from = None;
+            if jumped {
+                chat.unread_from = None;
+            }
             if let Some(t) = &mut chat.timeline {
                 t.set_newer(newer);
             }
             Vec::new()
         });
-        at
     }
 
-    /// A newer page of a conversation opened around a message.
+    /// A newer page of a conversation opened far back: read, when the page
+    /// is in view (my read marker follows what I have scrolled through).
     pub(crate) fn newer_page(&self, window: crate::protocol::HistoryWindow) {
-        self.change(|chat, _| {
+        self.change(|chat, clock| {
             if let Some(t) = &mut chat.timeline {
                 t.append_newer(window);
             }
-            Vec::new()
+            if clock.visible() {
+                chat.seen()
+            } else {
+                Vec::new()
+            }
         });
     }
 

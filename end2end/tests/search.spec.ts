@@ -77,7 +77,7 @@ test('"Jump to latest" opens the conversation at its newest message', async ({ b
   await alice.getByTestId('search-hit').click();
   await expect(alice.locator('[data-testid="message"].jumped')).toBeInViewport();
   await alice.getByTestId('jump-latest').click();
-  await expect(alice).toHaveURL(new RegExp(`/c/${conversation}$`));
+  await expect(alice).toHaveURL(new RegExp(`/c/${conversation}\\?latest$`));
   await expect(alice.getByTestId('messages').getByText('later message 120', { exact: true })).toBeInViewport();
   await expect(alice.locator('[data-testid="message"].jumped')).toHaveCount(0);
   await expect(alice.getByTestId('jump-latest')).toHaveCount(0);
@@ -96,7 +96,7 @@ test('without JavaScript the search form, the results and the result\'s page all
   await expect(plain).toHaveURL(new RegExp(`/c/${conversation}\\?m=msg_`));
   await expect(plain.locator('[data-testid="message"].jumped')).toContainText(word);
   await expect(plain.locator('[data-testid="message"].jumped')).toBeInViewport();
-  await expect(plain.getByTestId('jump-latest')).toHaveAttribute('href', `/c/${conversation}`);
+  await expect(plain.getByTestId('jump-latest')).toHaveAttribute('href', `/c/${conversation}?latest`);
   // Nothing found, and a search the server refuses, each say so.
   await search(plain, `${word}nothing`);
   await expect(plain.getByTestId('search-empty')).toContainText('No messages match');

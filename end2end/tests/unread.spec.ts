@@ -1,6 +1,6 @@
 import { Browser, Page } from '@playwright/test';
 import { test, expect } from './fixtures';
-import { apiConversation, apiSend, apiUser, hydrated, openChat } from './helpers';
+import { apiConversation, apiSend, apiUser, hydrated, openChat, shownTexts } from './helpers';
 import { mkdirSync } from 'node:fs';
 
 // What did I miss: the "New messages" line, the count in the tab's title
@@ -90,6 +90,54 @@ test('the New messages line is above the first unread message, scrolled into vie
   await hydrated(alice);
   await openChat(alice, chat);
   await expect(alice.locator('[data-testid="message"]', { hasText: 'one more' })).toHaveCount(1);
+  await expect(alice.getByTestId('unread-line')).toHaveCount(0);
+});
+
+test('more than a page unread: the conversation opens where I left off, the line above the first unread, newer pages below', async ({ browser }) => {
+  const alice = await (await browser.newContext()).newPage();
+  const bob = await (await browser.newContext()).newPage();
+  await apiUser(alice, 'alice');
+  const b = await apiUser(bob, 'bob');
+  const chat = await apiConversation(alice, [b.id]);
+  for (let n = 1; n <= 10; n++) await apiSend(bob, chat, `old ${n}`);
+  await apiSend(alice, chat, 'read up to here');
+  for (let n = 1; n <= 90; n++) await apiSend(bob, chat, `new ${n}`);
+
+  // The server's page starts where Alice left off, without JavaScript too.
+  const html = await (await alice.request.get(`/c/${chat}`)).text();
+  const line = html.indexOf('data-testid="unread-line"');
+  expect(line).toBeGreaterThan(html.indexOf('read up to here'));
+  expect(line).toBeLessThan(html.indexOf('>new 1<'));
+  expect(html).not.toContain('class="text">new 90<');
+
+  // Opened from the inbox, in the page.
+  await alice.goto('/');
+  await hydrated(alice);
+  await alice.locator(`a[data-conversation-id="${chat}"]`).click();
+  await expect(alice).toHaveURL(new RegExp(`/c/${chat}$`));
+  const unread = alice.getByTestId('unread-line');
+  await expect(unread).toHaveCount(1);
+  await expect(unread.locator('xpath=following-sibling::li[1]')).toContainText('new 1');
+  await expect(unread.locator('xpath=preceding-sibling::li[1]')).toContainText('read up to here');
+  await expect(unread).toBeInViewport();
+  const messages = alice.getByTestId('messages');
+  await expect(messages.getByText('new 90', { exact: true })).toHaveCount(0);
+  await expect(alice.getByTestId('jump-latest')).toBeVisible();
+
+  // Scrolling down reads on to the newest, each message once and in order.
+  await expect
+    .poll(async () => {
+      await messages.evaluate((el) => el.scrollTo({ top: 0 }));
+      return messages.getByText('new 90', { exact: true }).count();
+    })
+    .toBe(1);
+  const texts = (await shownTexts(alice)).filter((t) => t.startsWith('new '));
+  expect(texts).toEqual(Array.from({ length: 90 }, (_, i) => `new ${i + 1}`));
+  await expect(alice.getByTestId('jump-latest')).toHaveCount(0);
+
+  // Read to the end: opened again, the newest page and no line.
+  await openChat(alice, chat);
+  await expect(messages.getByText('new 90', { exact: true })).toBeInViewport();
   await expect(alice.getByTestId('unread-line')).toHaveCount(0);
 });
 

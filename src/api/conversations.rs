@@ -28,6 +28,10 @@ pub(crate) struct ConversationView {
     pub(crate) page: HistoryPage,
     /// A direct chat whose other person I blocked.
     pub(crate) blocked_by_me: bool,
+    /// Opened where I left off, more than a page back: the cursor for the
+    /// next newer page (`None`: the page is the newest).
+    #[serde(default)]
+    pub(crate) newer: Option<MessageId>,
 }
 
 #[cfg(feature = "ssr")]
@@ -74,19 +78,36 @@ pub(crate) async fn load_home(after: Option<String>) -> Result<Option<Home>, Api
 }
 
 /// The conversation and its newest messages; `not_found` unless the user is
-/// in it.
+/// in it. When more than that page is unread (and not `newest`), the page
+/// that starts where I left off instead (my read marker and a few before
+/// it), with the cursor for the newer ones: the "New messages" line goes
+/// above the first unread message, not above a page in the middle of them.
 #[server(endpoint = "conversation", input = Json, output = Json)]
-pub(crate) async fn open_conversation(id: String) -> Result<ConversationView, ApiError> {
+pub(crate) async fn open_conversation(
+    id: String,
+    #[server(default)] newest: bool,
+) -> Result<ConversationView, ApiError> {
     use crate::server::conversations;
     let (state, _, me) = super::context::signed_in().await?;
     let id = parse_conversation(&id)?;
     let conversation = conversations::get(&state, &me, id)
         .await
         .map_err(|e| e.to_api())?;
-    let newest = conversations::Window::Newest;
-    let page = conversations::history(&state, &me, id, newest, conversations::DEFAULT_PAGE * 2)
+    let window = conversations::Window::Newest;
+    let mut page = conversations::history(&state, &me, id, window, conversations::DEFAULT_PAGE * 2)
         .await
         .map_err(|e| e.to_api())?;
+    let mut newer = None;
+    if let Some(read) = left_off(&conversation, me.id, &page).filter(|_| !newest) {
+        let limit = conversations::MAX_PAGE / 2;
+        let window = conversations::Window::Around(read, limit - READ_ABOVE_LINE - 1);
+        // Should that page fail (a marker gone with its message), the
+        // newest page still opens the conversation.
+        if let Ok(window) = conversations::history_window(&state, &me, id, window, limit).await {
+            page = window.page;
+            newer = window.newer_cursor;
+        }
+    }
     let blocked_by_me = conversations::blocked_by_me(&state, &me, &conversation)
         .await
         .map_err(|e| e.to_api())?;
@@ -94,7 +115,31 @@ pub(crate) async fn open_conversation(id: String) -> Result<ConversationView, Ap
         conversation,
         page,
         blocked_by_me,
+        newer,
     })
+}
+
+/// How many messages I had read show above the "New messages" line when a
+/// conversation opens where I left off.
+#[cfg(feature = "ssr")]
+const READ_ABOVE_LINE: i64 = 5;
+
+/// My read marker, when it is older than the whole newest `page` (so more
+/// than a page is unread). Never read at all opens the newest page.
+#[cfg(feature = "ssr")]
+fn left_off<'a>(
+    conversation: &'a Conversation,
+    me: UserId,
+    page: &HistoryPage,
+) -> Option<&'a MessageId> {
+    let read = conversation
+        .markers
+        .iter()
+        .find(|m| m.user_id == me)?
+        .read
+        .as_ref()?;
+    let older = page.next_cursor.is_some();
+    (older && !page.messages.iter().any(|m| &m.message_id == read)).then_some(read)
 }
 
 /// A page of history: older than `cursor`, or the newest without one.

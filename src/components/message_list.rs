@@ -172,7 +172,7 @@ pub(crate) fn MessageList(
         })
     };
     let loading_newer = RwSignal::new(false);
-    let latest = store.with_untracked(|c| c.open_id().map(|id| format!("/c/{id}")));
+    let latest = store.with_untracked(|c| c.open_id().map(|id| format!("/c/{id}?latest")));
 
     let load_older = move || {
         #[cfg(feature = "hydrate")]
@@ -198,7 +198,16 @@ pub(crate) fn MessageList(
         load_older,
     );
     #[cfg(feature = "hydrate")]
-    newer::go_to(scroller, jump.clone());
+    {
+        // Opened at a message: that message in view. Opened with unread
+        // messages: the "New messages" line near the top of the view, not
+        // the bottom (the scroller's own start).
+        let (to, at) = match &jump {
+            Some(id) => (format!("[data-message-id=\"{id}\"]"), newer::At::Third),
+            None => (".unread-line".to_owned(), newer::At::Top(UNREAD_MARGIN)),
+        };
+        newer::go_to(scroller, to, at);
+    }
     #[cfg(not(feature = "hydrate"))]
     let _ = at_bottom;
 
@@ -271,6 +280,10 @@ pub(crate) fn MessageList(
     }
 }
 
+/// Room left above the "New messages" line when the view goes to it.
+#[cfg(feature = "hydrate")]
+const UNREAD_MARGIN: i32 = 12;
+
 /// Scrolling down from far back, in the browser.
 #[cfg(feature = "hydrate")]
 #[path = "message_list_newer.rs"]
@@ -290,8 +303,6 @@ mod scroll {
     const EDGE: i32 = 80;
     /// Older messages are fetched when the top is this close.
     const PREFETCH: i32 = 600;
-    /// Room left above the "New messages" line when the view goes to it.
-    const UNREAD_MARGIN: i32 = 12;
 
     /// Distance from the bottom (the scroller is column-reverse, so
     /// `scrollTop` is 0 at the bottom and negative above it).
@@ -391,22 +402,6 @@ mod scroll {
                 current
             },
         );
-        // Opened with unread messages: the "New messages" line near the
-        // top of the view, not the bottom (the scroller's own start).
-        Effect::new(move |done: Option<bool>| {
-            if done == Some(true) {
-                return true;
-            }
-            let Some(el) = scroller.get() else {
-                return false;
-            };
-            if let Ok(Some(line)) = el.query_selector(".unread-line") {
-                let offset =
-                    line.get_bounding_client_rect().top() - el.get_bounding_client_rect().top();
-                el.set_scroll_top(el.scroll_top() + offset as i32 - UNREAD_MARGIN);
-            }
-            true
-        });
         // The first page may not fill a tall screen: fetch until it does.
         Effect::new(move |_| {
             if let Some(el) = scroller.get()

@@ -3,7 +3,6 @@
 //! scrolls down, without moving what is on screen.
 
 use crate::api::messages::load_history_window;
-use crate::protocol::MessageId;
 use crate::store::ChatStore;
 use leptos::html::Div;
 use leptos::prelude::*;
@@ -57,12 +56,17 @@ pub(super) fn load(store: ChatStore, loading: RwSignal<bool>, scroller: NodeRef<
     });
 }
 
-/// Once rendered, the message the conversation was opened at is brought
-/// into view, a third of the way down.
-pub(super) fn go_to(scroller: NodeRef<Div>, jump: Option<MessageId>) {
-    let Some(jump) = jump else {
-        return;
-    };
+/// Where a row is brought to in the view.
+#[derive(Clone, Copy)]
+pub(super) enum At {
+    /// A third of the way down (a message opened at).
+    Third,
+    /// This many pixels below the top (the "New messages" line).
+    Top(i32),
+}
+
+/// Once rendered, the row `selector` finds (if any) is brought into view.
+pub(super) fn go_to(scroller: NodeRef<Div>, selector: String, at: At) {
     Effect::new(move |done: Option<bool>| {
         if done == Some(true) {
             return true;
@@ -70,15 +74,15 @@ pub(super) fn go_to(scroller: NodeRef<Div>, jump: Option<MessageId>) {
         if scroller.get().is_none() {
             return false;
         }
-        // After the page is in the document: opened in place (a result
-        // followed in the page), the list is built before it is attached.
-        let selector = format!("[data-message-id=\"{jump}\"]");
-        bring_into_view(scroller, selector, 20);
+        // After the page is in the document: opened in place (from the
+        // inbox, or a result followed in the page), the list is built
+        // before it is attached.
+        bring_into_view(scroller, selector.clone(), at, 20);
         true
     });
 }
 
-fn bring_into_view(scroller: NodeRef<Div>, selector: String, tries: u32) {
+fn bring_into_view(scroller: NodeRef<Div>, selector: String, at: At, tries: u32) {
     request_animation_frame(move || {
         // Gone (the person went elsewhere), or not attached yet.
         let Some(el) = scroller.try_get_untracked().flatten() else {
@@ -86,14 +90,17 @@ fn bring_into_view(scroller: NodeRef<Div>, selector: String, tries: u32) {
         };
         if !el.is_connected() || el.client_height() == 0 {
             if tries > 0 {
-                bring_into_view(scroller, selector, tries - 1);
+                bring_into_view(scroller, selector, at, tries - 1);
             }
             return;
         }
         if let Ok(Some(row)) = el.query_selector(&selector) {
             let offset = row.get_bounding_client_rect().top() - el.get_bounding_client_rect().top();
-            let third = f64::from(el.client_height()) / 3.0;
-            el.set_scroll_top(el.scroll_top() + (offset - third).round() as i32);
+            let wanted = match at {
+                At::Third => f64::from(el.client_height()) / 3.0,
+                At::Top(margin) => f64::from(margin),
+            };
+            el.set_scroll_top(el.scroll_top() + (offset - wanted).round() as i32);
         }
     });
 }

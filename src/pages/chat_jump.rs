@@ -11,19 +11,17 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Jump {
     pub(crate) message: MessageId,
-    /// The cursor for the next newer page; `None` when the page around it
-    /// is the newest.
-    pub(crate) newer: Option<MessageId>,
 }
 
-/// The conversation with its newest page, or the page around `m` when `m`
-/// names one of its messages (a message that is not, or no longer, there
-/// opens the newest page, as a plain `/c/:id` does).
+/// The conversation where I left off (or its newest page, when `latest`),
+/// or the page around `m` when `m` names one of its messages (a message
+/// that is not, or no longer, there opens the newest page).
 pub(crate) async fn open(
     id: String,
     m: Option<String>,
+    latest: bool,
 ) -> Result<(ConversationView, Option<Jump>), ApiError> {
-    let mut view = open_conversation(id.clone()).await?;
+    let mut view = open_conversation(id.clone(), latest || m.is_some()).await?;
     let Some(message) = m.as_deref().and_then(MessageId::parse) else {
         return Ok((view, None));
     };
@@ -34,11 +32,12 @@ pub(crate) async fn open(
         return Ok((view, None));
     }
     view.page = window.page;
-    let newer = window.newer_cursor;
-    Ok((view, Some(Jump { message, newer })))
+    view.newer = window.newer_cursor;
+    Ok((view, Some(Jump { message })))
 }
 
-/// The open conversation, as the address says: `/c/:id`, and `?m=`.
+/// The open conversation, as the address says: `/c/:id`, `?m=`, and
+/// `?latest` ("Jump to latest").
 pub(crate) fn resource()
 -> leptos::prelude::Resource<Result<(ConversationView, Option<Jump>), ApiError>> {
     use leptos::prelude::*;
@@ -47,8 +46,9 @@ pub(crate) fn resource()
     Resource::new(
         move || {
             let id = params.with(|p| p.get("id").unwrap_or_default());
-            (id, query.with(|q| q.get("m")))
+            let (m, latest) = query.with(|q| (q.get("m"), q.get("latest").is_some()));
+            (id, m, latest)
         },
-        |(id, m)| open(id, m),
+        |(id, m, latest)| open(id, m, latest),
     )
 }

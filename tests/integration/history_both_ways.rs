@@ -195,3 +195,76 @@ async fn the_pages_history_window_pages_both_ways_like_the_json_api() {
     assert_eq!(newest["newer_cursor"], Value::Null);
     assert_eq!(newest["next_cursor"], m[70].as_str());
 }
+
+/// Opening a conversation (`/api/conversation`, as the page does) with
+/// more than a page unread starts where the reader left off: their read
+/// marker and a few read messages above it, the unread ones below, and
+/// the cursor for the newer pages. Otherwise, or asked for the newest, the
+/// newest page.
+#[tokio::test]
+async fn opening_with_more_than_a_page_unread_starts_where_i_left_off() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let conversation = server.conversation(&alice, &[&bob]).await;
+    let (mut to_alice, mut to_bob) = (alice.ws().await, bob.ws().await);
+    let old = send_all(
+        &mut to_alice,
+        &alice,
+        conversation,
+        (0..10).map(|n| format!("old {n}")),
+    )
+    .await;
+    // Bob's own message moves his read marker to it.
+    let mine = send_all(
+        &mut to_bob,
+        &bob,
+        conversation,
+        ["read up to here".to_owned()],
+    )
+    .await;
+    let new = send_all(
+        &mut to_alice,
+        &alice,
+        conversation,
+        (0..90).map(|n| format!("new {n}")),
+    )
+    .await;
+    let open = |user: &TestUser, body: Value| {
+        let user = user.clone();
+        async move {
+            let answer = user.post("/api/conversation", &body).await;
+            assert_eq!(answer.status(), StatusCode::OK);
+            answer.json::<Value>().await.unwrap()
+        }
+    };
+
+    let view = open(&bob, json!({"id": conversation})).await;
+    let mut expected: Vec<String> = old[5..].to_vec();
+    expected.extend(mine.iter().cloned());
+    expected.extend(new[..44].iter().cloned());
+    expected.reverse();
+    assert_eq!(
+        ids_of(&view["page"]),
+        expected,
+        "5 read, the marker, 44 unread"
+    );
+    assert_eq!(view["newer"], new[43].as_str());
+    assert_eq!(view["page"]["next_cursor"], old[5].as_str());
+
+    // Asked for the newest ("Jump to latest"): the newest page.
+    let newest = open(&bob, json!({"id": conversation, "newest": true})).await;
+    let newest_ids = ids_of(&newest["page"]);
+    assert_eq!(newest_ids.first(), new.last());
+    assert_eq!(newest["newer"], Value::Null);
+    // Alice read everything she sent: her newest page.
+    let hers = open(&alice, json!({"id": conversation})).await;
+    assert_eq!(ids_of(&hers["page"]), newest_ids);
+    assert_eq!(hers["newer"], Value::Null);
+
+    // Once Bob's marker is inside the newest page, the newest page again.
+    send_all(&mut to_bob, &bob, conversation, ["caught up".to_owned()]).await;
+    let again = open(&bob, json!({"id": conversation})).await;
+    assert_eq!(again["newer"], Value::Null);
+    assert_eq!(ids_of(&again["page"]).len(), 40);
+}
