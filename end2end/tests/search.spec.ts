@@ -104,6 +104,65 @@ test('without JavaScript the search form, the results and the result\'s page all
   await expect(plain.getByTestId('search-error')).toHaveText('search for at least one word');
 });
 
+test('results come as one types, the address follows without a history entry per key, and the keyboard walks them', async ({ browser }) => {
+  const { alice, conversation, word } = await farBack(browser);
+  await apiSend(alice, conversation, `second ${word} mention`);
+  await alice.goto(`/c/${conversation}`);
+  await hydrated(alice);
+  const box = alice.getByRole('searchbox', { name: 'Search messages' });
+  await box.click();
+  // Typed key by key, the last word a prefix of the word: found without Enter.
+  await box.pressSequentially(word.slice(0, -2), { delay: 40 });
+  await expect(alice).toHaveURL(new RegExp(`/search\\?q=${word.slice(0, -2)}$`));
+  await expect(alice.getByTestId('search-hit')).toHaveCount(2);
+  await expect(box).toBeFocused();
+  await box.pressSequentially(word.slice(-2), { delay: 40 });
+  await expect(alice).toHaveURL(new RegExp(`/search\\?q=${word}$`));
+  await expect(alice.getByTestId('search-hit')).toHaveCount(2);
+  await box.pressSequentially(' nothingsuch', { delay: 40 });
+  await expect(alice.getByTestId('search-empty')).toBeVisible();
+  await expect(box).toBeFocused();
+  for (let n = 0; n < ' nothingsuch'.length; n++) await box.press('Backspace');
+  await expect(alice.getByTestId('search-hit')).toHaveCount(2);
+  // The keyboard: down into the results, down again, up twice back to the box.
+  await box.press('ArrowDown');
+  await expect(alice.getByTestId('search-hit').first()).toBeFocused();
+  await alice.keyboard.press('ArrowDown');
+  await expect(alice.getByTestId('search-hit').last()).toBeFocused();
+  await alice.keyboard.press('ArrowUp');
+  await alice.keyboard.press('ArrowUp');
+  await expect(box).toBeFocused();
+  // One history entry for the whole search: Back returns to the conversation.
+  await alice.goBack();
+  await expect(alice).toHaveURL(new RegExp(`/c/${conversation}$`));
+  await expect(alice.getByTestId('messages')).toBeVisible();
+  // Escape closes the results.
+  await box.fill('');
+  await box.pressSequentially(`second ${word}`, { delay: 20 });
+  await expect(alice.getByTestId('search-hit')).toHaveCount(1);
+  await box.press('Escape');
+  await expect(alice).toHaveURL(/\/$/);
+});
+
+test('on a phone the box stays above the results while one types, and a result opens full screen', async ({ browser }) => {
+  const { alice, word } = await farBack(browser);
+  await alice.setViewportSize({ width: 390, height: 844 });
+  await alice.goto('/');
+  await hydrated(alice);
+  const box = alice.getByRole('searchbox', { name: 'Search messages' });
+  await box.click();
+  await box.pressSequentially(word, { delay: 30 });
+  await expect(alice.getByTestId('search-hit')).toHaveCount(1);
+  await expect(box).toBeVisible();
+  await expect(box).toBeFocused();
+  await expect(alice.getByTestId('search-hit')).toBeInViewport();
+  // The inbox is out of the way while searching.
+  await expect(alice.getByTestId('inbox-row').first()).toBeHidden();
+  await alice.getByTestId('search-hit').click();
+  await expect(alice.locator('[data-testid="message"].jumped')).toBeInViewport();
+  await expect(box).toBeHidden();
+});
+
 test('screenshots: search results and a result opened, wide and phone', async ({ browser }) => {
   const folder = process.env.NATTER_SHOTS ?? '/tmp/shots';
   mkdirSync(folder, { recursive: true });

@@ -1,7 +1,8 @@
-//! The sidebar's search box: a plain GET form to `/search`, the same with
-//! JavaScript or without. It stays this small on purpose: it is in the
-//! part of the bundle the inbox loads first.
+//! The sidebar's search box: a plain GET form to `/search` that works
+//! without JavaScript. Hydrated, results come as the person types (see
+//! [`typing`]): ArrowDown goes to the results, Escape closes them.
 
+use leptos::ev::{Event, KeyboardEvent, SubmitEvent};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_query_map};
 
@@ -15,11 +16,39 @@ pub(crate) fn SearchBox() -> impl IntoView {
             .flatten()
             .unwrap_or_default()
     };
+    let on_input = move |_: Event| {
+        #[cfg(feature = "hydrate")]
+        typing::answer(typing::Ask::Typed);
+    };
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        #[cfg(feature = "hydrate")]
+        typing::answer(typing::Ask::Now);
+    };
+    let on_keydown = move |ev: KeyboardEvent| {
+        #[cfg(feature = "hydrate")]
+        match ev.key().as_str() {
+            "ArrowDown" => typing::answer(typing::Ask::Down),
+            "Escape" => {
+                // Not the browser's own clearing: that would search again.
+                ev.prevent_default();
+                typing::answer(typing::Ask::Close);
+            }
+            _ => {}
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
     view! {
-        <form class="search-form" action="/search" method="get" role="search">
+        <form class="search-form" action="/search" method="get" role="search" on:submit=on_submit>
             <label for="search-q" class="visually-hidden">"Search messages"</label>
             <input id="search-q" name="q" type="search" placeholder="Search messages"
-                maxlength="200" autocomplete="off" value=value/>
+                maxlength="200" autocomplete="off" value=value
+                on:input=on_input on:keydown=on_keydown/>
         </form>
     }
 }
+
+#[cfg(feature = "hydrate")]
+#[path = "search_typing.rs"]
+mod typing;

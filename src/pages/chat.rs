@@ -78,8 +78,12 @@ pub(crate) fn ChatLayout() -> impl IntoView {
     let after = query.with_untracked(|q| q.get("after").filter(|a| !a.is_empty()));
     let later = after.is_some();
     let home = Resource::new(move || after.clone(), load_home);
+    // A Transition, not a Suspense: going to another part of the app (a
+    // part of the bundle of its own, loaded on the way) waits in here, and
+    // a Suspense would take the whole app out of the page meanwhile, the
+    // focus with it (typing a search lost the box).
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match home.await {
                     Ok(Some(home)) => EitherOf3::A(view! { <SignedIn home later/> }),
@@ -89,7 +93,7 @@ pub(crate) fn ChatLayout() -> impl IntoView {
                     }),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
@@ -122,7 +126,9 @@ fn SignedIn(home: Home, later: bool) -> impl IntoView {
     view! {
         // On a phone the pane beside the inbox (a conversation, a new chat)
         // takes the whole screen.
-        <div class="app" class:has-conversation=move || location.pathname.with(|p| p.starts_with("/c/") || p == "/new" || p == "/search")>
+        // Searching on a phone, the search box stays above the results.
+        <div class="app" class:has-conversation=move || location.pathname.with(|p| p.starts_with("/c/") || p == "/new" || p == "/search")
+            class:searching=move || location.pathname.with(|p| p == "/search")>
             <aside class="sidebar">
                 <header class="sidebar-head">
                     <div class="brand"><span class="brand-mark" aria-hidden="true">"n"</span>"natter"</div>

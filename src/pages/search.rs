@@ -50,14 +50,17 @@ fn SearchResults() -> impl IntoView {
             format!("Results for “{}”", q.trim())
         }
     };
+    // Typing in the box asks again: the results shown stay until the new
+    // ones are in (a Transition, not a "Searching…" flash per keystroke).
+    let searching = RwSignal::new(false);
     view! {
         <Title text=move || format!("Search {}", q.get().trim())/>
-        <section class="search-pane" aria-labelledby="search-heading">
+        <section class="search-pane" aria-labelledby="search-heading" aria-busy=move || searching.get().to_string()>
             <header class="search-head">
                 <a class="back" href="/" aria-label="Back to chats">"‹"</a>
                 <h1 id="search-heading">{heading}</h1>
             </header>
-            <Suspense fallback=|| view! { <p class="loading">"Searching…"</p> }>
+            <Transition fallback=|| view! { <p class="loading">"Searching…"</p> } set_pending=searching>
                 {move || Suspend::new(async move {
                     match results.await {
                         Ok(None) => EitherOf4::A(view! {
@@ -76,7 +79,7 @@ fn SearchResults() -> impl IntoView {
                         }),
                     }
                 })}
-            </Suspense>
+            </Transition>
         </section>
     }
 }
@@ -111,7 +114,7 @@ fn Hits(page: SearchPage, q: String) -> impl IntoView {
         });
     };
     view! {
-        <ol class="search-results" data-testid="search-results" on:keydown=arrows>
+        <ol class="search-results" id="search-results" data-testid="search-results" on:keydown=arrows>
             <For each=move || shown.get() key=|hit| hit.message_id.clone() let:hit>
                 <Hit hit/>
             </For>
@@ -124,7 +127,8 @@ fn Hits(page: SearchPage, q: String) -> impl IntoView {
     }
 }
 
-/// ArrowDown / ArrowUp move between the results' links.
+/// ArrowDown / ArrowUp move between the results' links; ArrowUp on the
+/// first goes back to the search box.
 fn arrows(ev: KeyboardEvent) {
     #[cfg(feature = "hydrate")]
     {
@@ -146,10 +150,12 @@ fn arrows(ev: KeyboardEvent) {
         } else {
             item.previous_element_sibling()
         };
-        if let Some(link) = sibling
-            .and_then(|s| s.query_selector("a").ok().flatten())
-            .and_then(|a| a.dyn_into::<web_sys::HtmlElement>().ok())
-        {
+        let target = match sibling {
+            Some(s) => s.query_selector("a").ok().flatten(),
+            None if !down => document().get_element_by_id("search-q"),
+            None => None,
+        };
+        if let Some(link) = target.and_then(|a| a.dyn_into::<web_sys::HtmlElement>().ok()) {
             ev.prevent_default();
             let _ = link.focus();
         }
