@@ -141,6 +141,31 @@ test('more than a page unread: the conversation opens where I left off, the line
   await expect(alice.getByTestId('unread-line')).toHaveCount(0);
 });
 
+test('without JavaScript "Mark all as read" is a form that clears every unread row', async ({ browser }) => {
+  const aliceContext = await browser.newContext();
+  const alice = await aliceContext.newPage();
+  const bob = await (await browser.newContext()).newPage();
+  await apiUser(alice, 'alice');
+  const b = await apiUser(bob, 'bob');
+  const c = await apiUser(await (await browser.newContext()).newPage(), 'carol');
+  const direct = await apiConversation(alice, [b.id]);
+  const group = await apiConversation(alice, [b.id, c.id], 'Plans');
+  await apiSend(bob, direct, 'one');
+  await apiSend(bob, group, 'two');
+  await apiSend(bob, group, 'three');
+
+  const plain = await (
+    await browser.newContext({ javaScriptEnabled: false, storageState: await aliceContext.storageState() })
+  ).newPage();
+  await plain.goto('/');
+  await expect(plain).toHaveTitle('(3) Chats · natter');
+  await expect(plain.getByTestId('unread-badge')).toHaveCount(2);
+  await plain.getByTestId('read-all').click();
+  await expect(plain).toHaveURL(/\/$/);
+  await expect(plain.getByTestId('unread-badge')).toHaveCount(0);
+  await expect(plain).toHaveTitle('Chats · natter');
+});
+
 test('the tab title and icon count unread messages, rise and clear live; muted chats count only in the inbox', async ({ browser }) => {
   const alice = await (await browser.newContext()).newPage();
   const bob = await (await browser.newContext()).newPage();

@@ -272,3 +272,32 @@ pub(crate) async fn mute_conversation(
     }
     Ok(())
 }
+
+/// "Mark all as read" without JavaScript (a plain form post): my read
+/// marker moves to the newest message of every conversation on the first
+/// page of my inbox that has unread messages, as the hydrated page does
+/// with one marker per row, then back to the inbox. Each marker is heard
+/// by the other members and my other tabs, and counts against
+/// `read-marker-budget` like any other.
+#[server(endpoint = "read_all", output = Json)]
+pub(crate) async fn read_all() -> Result<(), ApiError> {
+    use crate::protocol::ReadPayload;
+    use crate::server::conversations;
+    use crate::server::db::markers::Marker;
+    let (state, _, me) = super::context::signed_in().await?;
+    let inbox = conversations::inbox(&state, &me, me.id, None, conversations::INBOX_PAGE)
+        .await
+        .map_err(|e| e.to_api())?;
+    for entry in inbox.chats.into_iter().filter(|e| e.unread_count > 0) {
+        let Some(message_id) = entry.last_message_id else {
+            continue;
+        };
+        let marked = ReadPayload {
+            conversation_id: entry.conversation_id,
+            message_id,
+        };
+        state.chat.mark(&me, Marker::Read, marked, None).await?;
+    }
+    leptos_axum::redirect("/");
+    Ok(())
+}

@@ -50,6 +50,9 @@ pub(crate) fn UnreadControls() -> impl IntoView {
         });
     }
     view! {
+        // Without JavaScript: "Mark all as read" as a plain form post (in
+        // a <noscript>, as markup the hydrated page never walks).
+        <noscript inner_html=READ_ALL_FORM></noscript>
         <div class="unread-controls" hidden node_ref=bar>
             <button type="button" class="button subtle mark-all-read" data-testid="mark-all-read" hidden>
                 "Mark all as read"
@@ -65,3 +68,6 @@ pub(crate) fn UnreadControls() -> impl IntoView {
         </div>
     }
 }
+
+/// The form `noscript` holds: posts to `/api/read_all`.
+const READ_ALL_FORM: &str = r#"<form method="post" action="/api/read_all" class="read-all-form"><button type="submit" class="button subtle" data-testid="read-all">Mark all as read</button></form>"#;

@@ -329,3 +329,67 @@ async fn a_whole_inbox_page_is_marked_read_within_the_marker_budget() {
         50
     );
 }
+
+#[tokio::test]
+async fn the_pages_form_marks_all_read_without_javascript() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let mut bob_ws = bob.ws().await;
+    let mut chats = Vec::new();
+    for n in 0..3 {
+        let chat = server
+            .conversation(&bob, &[&alice, &server.user("friend").await])
+            .await;
+        for k in 0..=n {
+            bob_ws
+                .send_and_ack(&bob.send_frame(chat, &message_id(), &format!("news {k}")))
+                .await;
+        }
+        chats.push(chat);
+    }
+    for chat in &chats {
+        assert!(inbox_row(&alice, *chat).await["unread_count"].as_i64() > Some(0));
+    }
+    drain(&mut bob_ws).await;
+    let mut phone = alice.ws().await;
+
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = client
+        .post(server.url("/api/read_all"))
+        .header("cookie", format!("natter_session={}", alice.token))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(response.headers()["location"], "/");
+    for chat in &chats {
+        assert_eq!(inbox_row(&alice, *chat).await["unread_count"], 0);
+    }
+    // Each marker is heard as one sent by a hydrated page would be.
+    let read_by_alice = |frames: Vec<Value>| {
+        frames
+            .into_iter()
+            .filter(|f| {
+                f["event"] == "conversation.read" && f["payload"]["user_id"] == json!(alice.id)
+            })
+            .map(|f| f["payload"]["conversation_id"].as_str().unwrap().to_owned())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let expected: std::collections::BTreeSet<_> = chats.iter().map(|c| c.to_string()).collect();
+    assert_eq!(read_by_alice(drain(&mut bob_ws).await), expected);
+    assert_eq!(read_by_alice(drain(&mut phone).await), expected);
+
+    // Nothing left unread: posting again moves nothing.
+    client
+        .post(server.url("/api/read_all"))
+        .header("cookie", format!("natter_session={}", alice.token))
+        .send()
+        .await
+        .unwrap();
+    assert!(read_by_alice(drain(&mut bob_ws).await).is_empty());
+}
