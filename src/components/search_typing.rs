@@ -89,10 +89,9 @@ fn cancel() {
     }
 }
 
-/// Whether the results page is showing, as the router knows it: not the
-/// address bar, which can lag behind it (leptos_router 0.8 counts a
-/// replaced history entry as a new one, so after Back past a refined
-/// search, going to that same address again leaves the bar as it was).
+/// Whether the results page is showing, as the router knows it. (Back
+/// past a refined search relies on .vendor/leptos_router's fix: see its
+/// PATCHED.md.)
 fn on_results(owner: &Owner) -> bool {
     owner.with(|| use_location().pathname.with_untracked(|p| p == "/search"))
 }
