@@ -192,6 +192,7 @@ pub(crate) async fn send_message(
         reply: None,
         change: None,
         attachments: Vec::new(),
+        mentions: Vec::new(),
     };
     state.chat.send_and_wait(&me, message).await?;
     leptos_axum::redirect(&format!("/c/{conversation_id}"));

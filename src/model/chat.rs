@@ -254,6 +254,7 @@ impl Chat {
             reply,
             change: None,
             attachments: Vec::new(),
+            mentions: Vec::new(),
         }
     }
 
@@ -298,6 +299,7 @@ impl Chat {
             reply: message.reply,
             change: None,
             attachments: message.attachments,
+            mentions: Vec::new(),
         };
         let mut effects = vec![Effect::Keep(message.clone())];
         self.outbox.push(message, now_ms);

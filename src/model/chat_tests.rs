@@ -96,6 +96,7 @@ fn receive(conversation: ConversationId, message_id: &str, from: UserId) -> Serv
         reply: None,
         change: None,
         attachments: Vec::new(),
+        mentions: Vec::new(),
     })
 }
 
@@ -338,6 +339,7 @@ fn messages_left_by_an_earlier_page_are_sent_again_and_shown_pending() {
         reply: None,
         change: None,
         attachments: Vec::new(),
+        mentions: Vec::new(),
     };
     let someone_elses = MessagePayload {
         sender_id: bob.user_id,

@@ -269,6 +269,7 @@ mod tests {
             reply: None,
             change: None,
             attachments: Vec::new(),
+            mentions: Vec::new(),
         }
     }
 

@@ -76,6 +76,31 @@ pub(crate) fn mentions(spans: &[Span], username: &str) -> bool {
     })
 }
 
+/// The usernames `text` mentions as the page shows it, each once: the
+/// server reads them once per message for `message.receive` (so every
+/// reader's notification follows the page's rule without the browser
+/// carrying more than it needs). Text without an `@` (most messages) is not
+/// parsed.
+#[cfg(any(feature = "ssr", test))]
+pub(crate) fn mentioned(text: &str) -> Vec<String> {
+    fn walk(spans: &[Span], names: &mut Vec<String>) {
+        for span in spans {
+            match span {
+                Span::Mention { username, .. } if !names.contains(username) => {
+                    names.push(username.clone());
+                }
+                Span::Bold(children) | Span::Italic(children) => walk(children, names),
+                _ => {}
+            }
+        }
+    }
+    let mut names = Vec::new();
+    if text.contains('@') {
+        walk(&parse(text), &mut names);
+    }
+    names
+}
+
 const FENCE: &str = "```";
 
 /// At most this many markers wait for their partner at once; more are

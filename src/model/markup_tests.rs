@@ -1,6 +1,6 @@
 //! The display rules of docs/protocol.md 5.4, one case at a time.
 
-use super::{Span, mentions, parse};
+use super::{Span, mentioned, mentions, parse};
 use proptest::prelude::*;
 
 fn text(t: &str) -> Span {
@@ -395,4 +395,15 @@ proptest! {
         shown_text(&parse(&t), &mut shown);
         prop_assert_eq!(shown, t);
     }
+}
+
+#[test]
+fn the_names_a_message_mentions_each_once_as_the_page_marks_them() {
+    assert_eq!(
+        mentioned("hey @Bob and *@carol*, @bob again"),
+        vec!["bob", "carol"]
+    );
+    assert!(mentioned("`@bob` \\@bob https://x.y/@bob mail@bob.org é@bob").is_empty());
+    assert!(mentioned("```\n@bob\n```").is_empty());
+    assert!(mentioned("no at sign").is_empty());
 }

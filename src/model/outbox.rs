@@ -211,6 +211,7 @@ mod tests {
             reply: None,
             change: None,
             attachments: Vec::new(),
+            mentions: Vec::new(),
         }
     }
 

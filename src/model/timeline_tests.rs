@@ -43,6 +43,7 @@ fn payload(n: u32) -> MessagePayload {
         reply: None,
         change: None,
         attachments: Vec::new(),
+        mentions: Vec::new(),
     }
 }
 fn order(t: &Timeline) -> Vec<u32> {

@@ -47,20 +47,6 @@ pub(crate) fn titled(count: i64, title: &str) -> String {
     }
 }
 
-/// Whether `text` mentions `@username`: the name whole (not the start of
-/// a longer one), not inside a word or an e-mail address. Names are
-/// lowercase; a mention typed with capitals counts.
-pub(crate) fn mentions(text: &str, username: &str) -> bool {
-    let is_name_char = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    let needle = format!("@{username}");
-    let lower = text.to_ascii_lowercase();
-    lower.match_indices(&needle).any(|(at, _)| {
-        let before = lower[..at].chars().next_back();
-        let after = lower[at + needle.len()..].chars().next();
-        !before.is_some_and(is_name_char) && !after.is_some_and(is_name_char)
-    })
-}
-
 /// Where the "New messages" line goes when a conversation opens: above
 /// the first message after my read marker (`markers`, as the page came
 /// with them), if it is one of the others' and on this page. When the
@@ -156,7 +142,7 @@ impl Chat {
         if row.is_some_and(|r| r.last_message_id.as_ref() == Some(&message.message_id)) {
             return None;
         }
-        if self.is_muted(conversation) && !mentions(&message.content, &me.username) {
+        if self.is_muted(conversation) && !message.mentions.contains(&me.username) {
             return None;
         }
         let sender = self

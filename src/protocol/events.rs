@@ -54,6 +54,11 @@ pub struct MessagePayload {
     /// [`MAX_ATTACHMENTS`]); `message.receive`: what they are.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
+    /// `message.receive` only: the usernames the text mentions, by the rule
+    /// the page marks mentions with (docs/protocol.md 5.4), each once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "hydrate", serde(skip_serializing))]
+    pub mentions: Vec<String>,
 }
 
 impl MessagePayload {

@@ -35,6 +35,7 @@ fn server_events_have_the_exact_spec_json() {
         reply: None,
         change: None,
         attachments: vec![],
+        mentions: Vec::new(),
     };
     let as_json = |event: ServerEvent| serde_json::from_str::<Value>(&event.to_json()).unwrap();
     assert_eq!(
@@ -100,6 +101,7 @@ fn client_events_round_trip_through_the_decoder() {
         reply: None,
         change: None,
         attachments: vec![],
+        mentions: Vec::new(),
     });
     let text = serde_json::to_string(&send).unwrap();
     assert_eq!(
@@ -246,6 +248,7 @@ fn the_browser_reads_back_every_server_event_and_refuses_others() {
             reply: None,
             change: None,
             attachments: vec![],
+            mentions: Vec::new(),
         }),
         ServerEvent::Ack(AckPayload {
             conversation_id: conv(),
@@ -301,6 +304,7 @@ fn the_browser_reads_back_every_server_event_and_refuses_others() {
             }),
             change: Some(7),
             attachments: vec![],
+            mentions: Vec::new(),
         }),
         ServerEvent::ActionAck(ActionAck {
             action_id: mid("act_1"),

@@ -393,3 +393,40 @@ async fn the_pages_form_marks_all_read_without_javascript() {
         .unwrap();
     assert!(read_by_alice(drain(&mut bob_ws).await).is_empty());
 }
+
+/// What a muted conversation still notifies for: `message.receive` names
+/// the people the text mentions, by the rule the page marks mentions with
+/// (not in code, not escaped, not inside a link), so every reader's page
+/// decides the same.
+#[tokio::test]
+async fn a_received_message_names_whom_it_mentions_as_the_page_would() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let carol = server.user("carol").await;
+    let group = server.conversation(&alice, &[&bob, &carol]).await;
+    let mut alice_ws = alice.ws().await;
+    let mut bob_ws = bob.ws().await;
+    let bob_name = bob.username.to_uppercase();
+    for (text, expected) in [
+        (
+            format!("hey @{bob_name}, and `@{}`", carol.username),
+            json!([bob.username]),
+        ),
+        (
+            format!(
+                "\\@{} https://x.y/@{} *@{}*",
+                bob.username, bob.username, carol.username
+            ),
+            json!([carol.username]),
+        ),
+        ("no one here".to_owned(), Value::Null),
+    ] {
+        alice_ws
+            .send_and_ack(&alice.send_frame(group, &message_id(), &text))
+            .await;
+        let received = bob_ws.recv().await;
+        assert_eq!(received["event"], "message.receive");
+        assert_eq!(received["payload"]["mentions"], expected, "{text}");
+    }
+}

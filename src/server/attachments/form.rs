@@ -118,6 +118,7 @@ async fn post(
         reply: None,
         change: None,
         attachments,
+        mentions: Vec::new(),
     };
     state.chat.send_and_wait(user, message).await?;
     Ok(())

@@ -7,6 +7,7 @@
 use super::delivered::Delivered;
 use super::hub::{ConnectionId, Frame, Hub};
 use super::members::Members;
+use crate::model::markup;
 use crate::protocol::{ConversationId, MessagePayload, Quote, ServerEvent, UserId};
 use crate::server::db::messages::NewMessage;
 use serde::{Deserialize, Serialize};
@@ -27,6 +28,7 @@ pub(crate) fn receive_frame(message: &NewMessage, change: i64, reply: Option<&Qu
             reply: reply.cloned(),
             change: Some(change),
             attachments: message.attachments.clone(),
+            mentions: markup::mentioned(&message.content),
         })
         .to_json(),
     )

@@ -264,6 +264,7 @@ async fn run(
                     reply: None,
                     change: None,
                     attachments: Vec::new(),
+                    mentions: Vec::new(),
                 };
                 made += 1;
                 record.lock().unwrap().made.push(Made {
