@@ -4,16 +4,14 @@
 
 use super::NotFound;
 use crate::api::accounts::Logout;
-use crate::api::conversations::{
-    BlockUser, ConversationView, Home, LeaveConversation, MuteConversation, load_home,
-};
+use crate::api::conversations::{ConversationView, Home, load_home};
 use crate::components::avatar::Avatar;
 use crate::components::composer::Composer;
 use crate::components::connection_badge::ConnectionBadge;
 use crate::components::inbox_list::InboxList;
 use crate::components::message_list::MessageList;
 use crate::components::unread_controls::{UnreadControls, UnreadTitle};
-use crate::protocol::{ConversationId, ConversationKind, ErrorCode, MessageId, UserId};
+use crate::protocol::{ConversationKind, ErrorCode, MessageId};
 use crate::store::ChatStore;
 use leptos::either::{Either, EitherOf3};
 use leptos::ev::{DragEvent, SubmitEvent};
@@ -325,12 +323,12 @@ fn Conversation(data: ConversationView, jump: Option<jump::Jump>) -> impl IntoVi
                     <h1>{title}</h1>
                     <p class="subtitle" aria-live="polite" data-testid="conversation-subtitle">{subtitle}</p>
                 </div>
-                <MuteButton conversation=id/>
+                <head_actions::MuteButton conversation=id/>
                 {if group {
-                    Either::Left(view! { <LeaveButton conversation=id/> })
+                    Either::Left(view! { <head_actions::LeaveButton conversation=id/> })
                 } else {
                     Either::Right(other.clone().map(|other| view! {
-                        <BlockButton conversation=id user=other.user_id block=!blocked/>
+                        <head_actions::BlockButton conversation=id user=other.user_id block=!blocked/>
                     }))
                 }}
             </header>
@@ -350,7 +348,7 @@ fn Conversation(data: ConversationView, jump: Option<jump::Jump>) -> impl IntoVi
 /// Edits, deletions and reactions made while the connection was down, to
 /// the messages shown (the newest page brings new messages).
 #[cfg(feature = "hydrate")]
-async fn catch_up_changes(store: ChatStore, id: ConversationId) {
+async fn catch_up_changes(store: ChatStore, id: crate::protocol::ConversationId) {
     use crate::api::messages::load_changes;
     /// Pages of 100 at most; past that the shown messages are far behind.
     const MAX_PAGES: usize = 20;
@@ -371,79 +369,6 @@ async fn catch_up_changes(store: ChatStore, id: ConversationId) {
     }
 }
 
-/// Leaving a group: a plain form post (the server sends the browser back
-/// to the inbox), asked to be confirmed first when JavaScript runs.
-#[component]
-fn LeaveButton(conversation: ConversationId) -> impl IntoView {
-    let confirm = move |ev: SubmitEvent| {
-        #[cfg(feature = "hydrate")]
-        if !window()
-            .confirm_with_message("Leave this group? You will no longer get its messages.")
-            .unwrap_or(false)
-        {
-            ev.prevent_default();
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = ev;
-    };
-    view! {
-        <form method="post" action=LeaveConversation::url() class="head-action" on:submit=confirm>
-            <input type="hidden" name="conversation_id" value=conversation.to_string()/>
-            <button type="submit" class="button subtle" data-testid="leave-group">"Leave group"</button>
-        </form>
-    }
-}
-
-/// Muting or unmuting the conversation: a plain form post that comes back
-/// here; hydrated, the page posts it itself and stays (the
-/// `conversation.muted` event, or the answer, updates the page).
-#[component]
-fn MuteButton(conversation: ConversationId) -> impl IntoView {
-    let store = expect_context::<ChatStore>();
-    let muted = Memo::new(move |_| store.with(|c| c.open.as_ref().is_some_and(|o| o.muted)));
-    let submit = move |ev: SubmitEvent| {
-        #[cfg(feature = "hydrate")]
-        {
-            ev.prevent_default();
-            let wanted = !muted.get_untracked();
-            leptos::task::spawn_local(async move {
-                let asked = crate::api::conversations::mute_conversation(conversation, wanted);
-                if asked.await.is_ok() {
-                    store.set_muted(conversation, wanted);
-                }
-            });
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = ev;
-    };
-    view! {
-        <form method="post" action=MuteConversation::url() class="head-action" on:submit=submit>
-            <input type="hidden" name="conversation_id" value=conversation.to_string()/>
-            <input type="hidden" name="muted" value=move || (!muted.get()).to_string()/>
-            <button type="submit" class="button subtle mute-button" data-testid="mute-toggle"
-                aria-pressed=move || muted.get().to_string()>
-                {move || if muted.get() { "Unmute" } else { "Mute" }}
-            </button>
-        </form>
-    }
-}
-
-/// Blocking (`block`) or unblocking the other person of a direct chat: a
-/// plain form post that comes back to the conversation.
-#[component]
-fn BlockButton(conversation: ConversationId, user: UserId, block: bool) -> impl IntoView {
-    view! {
-        <form method="post" action=BlockUser::url() class="head-action">
-            <input type="hidden" name="user_id" value=user.to_string()/>
-            <input type="hidden" name="block" value=block.to_string()/>
-            <input type="hidden" name="conversation_id" value=conversation.to_string()/>
-            <button type="submit" class="button subtle" data-testid="block-user">
-                {if block { "Block" } else { "Unblock" }}
-            </button>
-        </form>
-    }
-}
-
 /// The browser's side of the signed-in app: the WebSocket and the outbox's
 /// storage (`crate::client`) as the chat store's transport, and the
 /// socket's events as the store's changes.
@@ -455,5 +380,8 @@ mod browser;
 #[cfg(feature = "hydrate")]
 #[path = "chat_files.rs"]
 mod files;
+/// The conversation header's actions: leave, mute, block.
+#[path = "chat_head_actions.rs"]
+mod head_actions;
 #[path = "chat_jump.rs"]
 mod jump;
