@@ -8,6 +8,11 @@ use super::error::AppResult;
 use super::limits::Action;
 use super::state::AppState;
 use crate::protocol::{ApiError, SEARCH_MAX_PAGE, SearchPage, SearchQuery, SearchSort};
+use std::time::Duration;
+
+/// How long a search waits at most for the messages committed before it
+/// to be indexed (they are, at once, unless the database is struggling).
+const INDEX_WAIT: Duration = Duration::from_secs(2);
 
 /// A page of `me`'s search `q`: up to `limit` messages of the
 /// conversations they are in now, newest first or best first, after
@@ -34,6 +39,8 @@ pub(crate) async fn search(
         None => None,
     };
     state.limits.check(me.id, Action::MessageSearch)?;
+    // Every message acknowledged here before this search, indexed.
+    state.chat.indexer.caught_up(INDEX_WAIT).await;
     let (results, next) =
         db::search::search(&state.db, me.id, &query, ranked, after, limit).await?;
     Ok(SearchPage {

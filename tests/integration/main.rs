@@ -32,6 +32,7 @@ mod mute;
 mod presence;
 mod private_db;
 mod search;
+mod search_index;
 mod search_pages;
 mod sessions;
 mod shutdown;

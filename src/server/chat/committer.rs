@@ -9,7 +9,9 @@
 //! whole batch. Only after that commit does it ack each origin connection and
 //! publish `message.receive` through the fan-out seam, in commit order.
 //!
-//! Cost per message: no query of its own. Per batch: one statement (one
+//! Cost per message: no query of its own, and no search indexing (the
+//! batch's conversations are handed to the [`Indexer`], which indexes them
+//! later, off this path). Per batch: one statement (one
 //! fsync) on the writer's own connection, kept between batches: taking one
 //! from the pool would add a health-check round trip to every batch, about a
 //! sixth of the throughput. A connection that turns out dead is replaced and
@@ -20,6 +22,7 @@
 
 use super::fanout::{Delivery, Fanout, receive_frame};
 use super::hub::{ConnectionHandle, ConnectionId, Frame};
+use super::indexer::Indexer;
 use super::members::Members;
 use super::service::refusal;
 use crate::protocol::{AckPayload, ApiError, Quote, ServerEvent};
@@ -81,11 +84,17 @@ impl Committer {
     pub(crate) fn spawn(
         db: PgPool,
         fanout: Arc<dyn Fanout>,
+        indexer: Arc<Indexer>,
         batch_max: usize,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let (queue, rx) = mpsc::channel(batch_max.max(1) * 4);
         let stop = Arc::new(Notify::new());
-        let task = tokio::spawn(run(rx, db, fanout, batch_max.max(1), stop.clone()));
+        let writer = Writer {
+            db,
+            conn: None,
+            indexer,
+        };
+        let task = tokio::spawn(run(rx, writer, fanout, batch_max.max(1), stop.clone()));
         (Self { queue, stop }, task)
     }
 
@@ -103,12 +112,11 @@ impl Committer {
 
 async fn run(
     mut rx: mpsc::Receiver<PendingSend>,
-    db: PgPool,
+    mut writer: Writer,
     fanout: Arc<dyn Fanout>,
     batch_max: usize,
     stop: Arc<Notify>,
 ) {
-    let mut writer = Writer { db, conn: None };
     let mut batch = Vec::with_capacity(batch_max);
     loop {
         tokio::select! {
@@ -131,10 +139,12 @@ async fn run(
     }
 }
 
-/// The writer's connection, made on first use and after one fails.
+/// The writer's connection, made on first use and after one fails, and
+/// whom it tells what it stored.
 struct Writer {
     db: PgPool,
     conn: Option<PgConnection>,
+    indexer: Arc<Indexer>,
 }
 
 impl Writer {
@@ -279,6 +289,13 @@ async fn commit(writer: &mut Writer, fanout: &dyn Fanout, batch: Vec<PendingSend
                 Reply::Conflict
             };
         }
+    }
+    // The index learns of the commit before anyone hears of it, so a search
+    // made after an ack finds the message (`Indexer::caught_up`).
+    if !deliveries.is_empty() {
+        writer
+            .indexer
+            .committed(deliveries.iter().map(|d| d.conversation));
     }
     // Acks first, then fan-out: the sender learns of the commit no later
     // than anyone else.

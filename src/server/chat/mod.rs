@@ -5,6 +5,7 @@ pub(crate) mod committer;
 pub(crate) mod delivered;
 pub(crate) mod fanout;
 pub mod hub;
+pub(crate) mod indexer;
 pub(crate) mod members;
 pub(crate) mod peers;
 pub(crate) mod presence;
@@ -18,6 +19,7 @@ use committer::Committer;
 use fanout::{Fanout, LocalFanout};
 use hub::Hub;
 use hub::{ConnectionHandle, ConnectionId};
+use indexer::Indexer;
 use members::MemberCache;
 use peers::{PeerFanout, Peers};
 use presence::Presence;
@@ -41,6 +43,8 @@ pub struct ChatCore {
     pub(crate) presence: Arc<Presence>,
     /// Attachments' bytes (a deleted message's go with it).
     pub(crate) files: Arc<Files>,
+    /// Search indexing behind the commit.
+    pub(crate) indexer: Arc<Indexer>,
 }
 
 impl ChatCore {
@@ -80,8 +84,16 @@ impl ChatCore {
             })
         };
         tokio::spawn(presence::keep(presence.clone(), db.clone(), fanout.clone()));
-        let (committer, task) =
-            Committer::spawn(db.clone(), fanout.clone(), settings.send_batch_max);
+        let indexer = Indexer::spawn(
+            db.clone(),
+            Duration::from_millis(settings.search_index_lag_ms),
+        );
+        let (committer, task) = Committer::spawn(
+            db.clone(),
+            fanout.clone(),
+            indexer.clone(),
+            settings.send_batch_max,
+        );
         let core = Arc::new(Self {
             db,
             hub,
@@ -91,6 +103,7 @@ impl ChatCore {
             limits,
             presence,
             files,
+            indexer,
         });
         (core, task)
     }

@@ -208,6 +208,16 @@ pub(crate) async fn apply(db: &PgPool, act: Act<'_>) -> sqlx::Result<Outcome> {
             .await?
         }
     };
+    // Its words for search, as it now reads (none once deleted).
+    if change.is_some() && matches!(act.change, Change::Edit(_) | Change::Delete) {
+        sqlx::query!(
+            "SELECT reindex_message($1, $2)",
+            conversation as ConversationId,
+            seq
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
     sqlx::query!(
         "INSERT INTO message_actions (action_id, user_id, conversation_id, message_id, kind, change)
          VALUES ($1, $2, $3, $4, $5, $6)",

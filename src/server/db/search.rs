@@ -123,8 +123,8 @@ async fn by_rank(
         r#"WITH q AS MATERIALIZED (SELECT search_query($1, $2) AS q),
            found AS MATERIALIZED (
                SELECT m.created_at, m.conversation_id, m.seq, m.sender_id, m.tsv
-               FROM messages m CROSS JOIN q
-               WHERE m.tsv @@ q.q AND m.deleted_at IS NULL),
+               FROM message_words m CROSS JOIN q
+               WHERE m.tsv @@ q.q),
            hits AS MATERIALIZED (
                SELECT f.created_at, f.conversation_id, f.seq, ts_rank(f.tsv, q.q) AS rank
                FROM found f

@@ -6,7 +6,7 @@
 //! traffic (the `search` benchmark):
 //!
 //! 1. [`walk`] the newest [`WALK_WINDOW`] messages from the cursor (a
-//!    backwards scan of `messages_search_order_idx`, in the index alone),
+//!    backwards scan of `message_words_order_idx`, in the index alone),
 //!    testing those of the user's conversations (a primary-key lookup
 //!    each). A word in one message of twenty fills its page there (~2 ms).
 //! 2. Found some but not a page: the rate found says how many messages a
@@ -98,12 +98,12 @@ async fn last_resort(
     let sizes = sqlx::query!(
         r#"WITH q AS MATERIALIZED (SELECT search_query($1, $2) AS q),
            recent AS MATERIALIZED (
-               SELECT conversation_id, seq FROM messages WHERE deleted_at IS NULL
+               SELECT conversation_id, seq FROM message_words
                ORDER BY created_at DESC, conversation_id DESC, seq DESC
                LIMIT $3)
            SELECT (SELECT count(*) FROM recent r
                    CROSS JOIN LATERAL (
-                       SELECT tsv FROM messages
+                       SELECT tsv FROM message_words
                        WHERE conversation_id = r.conversation_id AND seq = r.seq
                        OFFSET 0) m
                    CROSS JOIN q WHERE m.tsv @@ q.q) AS "hits!",
@@ -112,7 +112,7 @@ async fn last_resort(
                    JOIN conversations c ON c.id = p.conversation_id
                    WHERE p.user_id = $4 AND p.left_at IS NULL) AS "mine!",
                   (SELECT greatest(reltuples, 0)::int8 FROM pg_class
-                   WHERE oid = 'messages'::regclass) AS "stored!""#,
+                   WHERE oid = 'message_words'::regclass) AS "stored!""#,
         query.words,
         query.prefix,
         SAMPLE,
@@ -155,8 +155,8 @@ async fn in_mine(
                   NULL::float4 AS "rank?"
            FROM participants p
            CROSS JOIN LATERAL (
-               SELECT created_at, conversation_id, seq, sender_id, tsv FROM messages
-               WHERE conversation_id = p.conversation_id AND deleted_at IS NULL
+               SELECT created_at, conversation_id, seq, sender_id, tsv FROM message_words
+               WHERE conversation_id = p.conversation_id
                OFFSET 0) m
            CROSS JOIN q
            WHERE p.user_id = $7 AND p.left_at IS NULL AND m.tsv @@ q.q
@@ -217,9 +217,8 @@ async fn walk(
         WalkRow,
         r#"WITH q AS MATERIALIZED (SELECT search_query($1, $2) AS q),
            recent AS MATERIALIZED (
-               SELECT created_at, conversation_id, seq FROM messages
-               WHERE deleted_at IS NULL
-                 AND (created_at, conversation_id, seq)
+               SELECT created_at, conversation_id, seq FROM message_words
+               WHERE (created_at, conversation_id, seq)
                      < (coalesce('epoch'::timestamptz + $3::int8 * interval '1 microsecond',
                                  'infinity'),
                         coalesce($4::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'),
@@ -237,7 +236,7 @@ async fn walk(
                JOIN participants p
                  ON p.conversation_id = r.conversation_id AND p.user_id = $7
                 AND p.left_at IS NULL
-               JOIN messages m ON m.conversation_id = r.conversation_id AND m.seq = r.seq
+               JOIN message_words m ON m.conversation_id = r.conversation_id AND m.seq = r.seq
                CROSS JOIN q
                WHERE m.tsv @@ q.q
                  AND ($8::uuid IS NULL OR r.conversation_id = $8)
@@ -314,8 +313,8 @@ async fn matches(
             r#"WITH q AS MATERIALIZED (SELECT search_query($1, $2) AS q),
                hits AS MATERIALIZED (
                    SELECT m.created_at, m.conversation_id, m.seq, m.sender_id
-                   FROM messages m CROSS JOIN q
-                   WHERE m.tsv @@ q.q AND m.deleted_at IS NULL
+                   FROM message_words m CROSS JOIN q
+                   WHERE m.tsv @@ q.q
                      AND ((extract(epoch FROM m.created_at) * 1000000)::int8,
                           m.conversation_id, m.seq)
                          < (coalesce($3::int8, 9223372036854775807),
@@ -351,8 +350,8 @@ async fn matches(
         r#"WITH q AS MATERIALIZED (SELECT search_query($1, $2) AS q),
            hits AS MATERIALIZED (
                SELECT m.created_at, m.conversation_id, m.seq, m.sender_id
-               FROM messages m CROSS JOIN q
-               WHERE m.tsv @@ q.q AND m.deleted_at IS NULL
+               FROM message_words m CROSS JOIN q
+               WHERE m.tsv @@ q.q
                  AND m.created_at >= 'epoch'::timestamptz + $10::int8 * interval '1 microsecond'
                  AND (m.created_at, m.conversation_id, m.seq)
                      < (coalesce('epoch'::timestamptz + $3::int8 * interval '1 microsecond',
@@ -402,8 +401,8 @@ async fn in_conversation(
         r#"WITH q AS MATERIALIZED (SELECT search_query($1, $2) AS q),
            hits AS MATERIALIZED (
                SELECT m.created_at, m.conversation_id, m.seq
-               FROM messages m CROSS JOIN q
-               WHERE m.conversation_id = $7 AND m.tsv @@ q.q AND m.deleted_at IS NULL
+               FROM message_words m CROSS JOIN q
+               WHERE m.conversation_id = $7 AND m.tsv @@ q.q
                  AND EXISTS (SELECT 1 FROM participants
                              WHERE conversation_id = $7 AND user_id = $8 AND left_at IS NULL)
                  AND ($9::text IS NULL OR m.sender_id = (SELECT id FROM users WHERE username = $9))
