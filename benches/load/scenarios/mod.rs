@@ -27,7 +27,7 @@ use crate::{Options, Res};
 use futures::{StreamExt, TryStreamExt};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio_tungstenite::tungstenite::Message;
 
 /// How long a client waits for a frame it expects before the scenario fails.
@@ -154,6 +154,49 @@ impl<'a> Ctx<'a> {
                 None
             }
         }
+    }
+
+    /// Search indexing runs behind the send (`search-index-lag-ms` after a
+    /// commit): waits until every conversation is indexed and puts on
+    /// `outcome` how long that took after `since` and what it cost natter
+    /// and PostgreSQL per message (polling included), so the send's figures
+    /// leave nothing out.
+    async fn indexed_behind(&mut self, since: Instant, messages: u64, outcome: &mut Outcome) {
+        let snapshot = self.target.probe.start();
+        let Some(db) = self.db().await else { return };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let behind = sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM conversations c \
+                 LEFT JOIN search_progress p ON p.conversation_id = c.id \
+                 WHERE c.last_seq > coalesce(p.indexed_seq, 0)",
+            )
+            .fetch_one(db)
+            .await;
+            match behind {
+                Ok(0) => break,
+                Ok(_) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Ok(n) => {
+                    outcome.expect(
+                        "indexed",
+                        &[format!("{n} conversations not indexed in 60 s")],
+                    );
+                    return;
+                }
+                Err(e) => {
+                    eprintln!("load: reading the search index's progress: {e}");
+                    return;
+                }
+            }
+        }
+        let usage = self.target.probe.finish(&snapshot);
+        let per_msg =
+            |s: Option<f64>| s.map(|s| (s * 1e6 / messages.max(1) as f64 * 10.0).round() / 10.0);
+        outcome.figure("indexed_ms_after", since.elapsed().as_millis() as u64);
+        outcome.figure("index_server_cpu_us_per_msg", per_msg(usage.server_cpu_s));
+        outcome.figure("index_pg_cpu_us_per_msg", per_msg(usage.pg_cpu_s));
     }
 
     /// How the group-commit writer batched these messages: messages stored

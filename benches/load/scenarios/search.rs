@@ -256,9 +256,21 @@ async fn fill(db: &PgPool, me: &User, quiet: &User, run: &str) -> Res<()> {
     .bind(QUIET)
     .execute(&mut *tx)
     .await?;
+    // Indexed as natter's indexer does it, in the same transaction.
+    sqlx::query(
+        "SELECT count(*) FROM index_messages( \
+             ARRAY(SELECT md5($1 || 'c' || i)::uuid FROM generate_series(1, $2::int8) i), $3)",
+    )
+    .bind(run)
+    .bind(CONVERSATIONS + QUIET)
+    .bind(PER_CONVERSATION)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
-    progress("VACUUM ANALYZE messages");
-    sqlx::query("VACUUM ANALYZE messages").execute(db).await?;
+    progress("VACUUM ANALYZE messages, message_words");
+    sqlx::query("VACUUM ANALYZE messages, message_words")
+        .execute(db)
+        .await?;
     Ok(())
 }
 
@@ -268,9 +280,10 @@ async fn check(client: &Client<'_>, db: &PgPool, q: &str, first: Page) -> Res<Ve
     let mut problems = Vec::new();
     let expected: Vec<String> = sqlx::query_scalar(
         "SELECT m.message_id FROM messages m \
+         JOIN message_words w ON w.conversation_id = m.conversation_id AND w.seq = m.seq \
          JOIN participants p ON p.conversation_id = m.conversation_id \
               AND p.user_id = $1 AND p.left_at IS NULL \
-         WHERE m.deleted_at IS NULL AND m.tsv @@ search_query($2, $3) \
+         WHERE m.deleted_at IS NULL AND w.tsv @@ search_query($2, $3) \
          ORDER BY m.created_at DESC, m.conversation_id DESC, m.seq DESC",
     )
     .bind(uuid_of(client.me)?)

@@ -132,6 +132,7 @@ pub async fn send(ctx: &mut Ctx<'_>) -> Res<Outcome> {
         senders.push(task.await??);
     }
     let usage = ctx.target.probe.finish(&snapshot);
+    let last_ack = senders.iter().map(|s| s.last_ack).max().unwrap_or(started);
     let elapsed = senders
         .iter()
         .map(|s| s.last_ack.duration_since(started))
@@ -166,6 +167,7 @@ pub async fn send(ctx: &mut Ctx<'_>) -> Res<Outcome> {
         );
     }
     outcome.usage = Some(usage);
+    ctx.indexed_behind(last_ack, acked, &mut outcome).await;
 
     // Every message stored exactly once, each sender's in the order sent;
     // every message delivered once to the partner.
@@ -202,7 +204,7 @@ pub async fn send(ctx: &mut Ctx<'_>) -> Res<Outcome> {
         outcome.check = "each stored once, in order; each delivered once".into();
     }
     outcome.note = format!(
-        "server {} µs/msg, PostgreSQL {} µs/msg{}",
+        "server {} µs/msg, PostgreSQL {} µs/msg{}{}",
         outcome
             .number("server_cpu_us_per_msg")
             .map_or("-".into(), |x| format!("{x:.0}")),
@@ -211,6 +213,17 @@ pub async fn send(ctx: &mut Ctx<'_>) -> Res<Outcome> {
             .map_or("-".into(), |x| format!("{x:.0}")),
         match (outcome.number("commits"), outcome.number("batch_mean")) {
             (Some(c), Some(m)) => format!(", {c} commits of {m:.1} msgs on average"),
+            _ => String::new(),
+        },
+        match (
+            outcome.number("indexed_ms_after"),
+            outcome.number("index_pg_cpu_us_per_msg"),
+        ) {
+            (Some(ms), Some(pg)) => format!(
+                "; indexed for search {ms:.0} ms after the last ack \
+                 (then natter {:.0} µs/msg, PostgreSQL {pg:.0} µs/msg)",
+                outcome.number("index_server_cpu_us_per_msg").unwrap_or(0.0)
+            ),
             _ => String::new(),
         }
     );
