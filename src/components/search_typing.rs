@@ -80,7 +80,7 @@ fn search(owner: &Owner) {
     if showing {
         return;
     }
-    go(owner, &url, on_results(owner));
+    go(owner, &url, results_in_history());
 }
 
 fn cancel() {
@@ -94,6 +94,17 @@ fn cancel() {
 /// PATCHED.md.)
 fn on_results(owner: &Owner) -> bool {
     owner.with(|| use_location().pathname.with_untracked(|p| p == "/search"))
+}
+
+/// Whether the browser's current history entry is a results page. Not
+/// the router's location: that moves as soon as a navigation starts, while
+/// the entry is pushed only once the results have loaded. A refinement
+/// typed in between must push too (the router then drops the first, never
+/// pushed); replacing would overwrite the page the search began on.
+fn results_in_history() -> bool {
+    web_sys::window()
+        .and_then(|w| w.location().pathname().ok())
+        .is_some_and(|p| p == "/search")
 }
 
 fn go(owner: &Owner, url: &str, replace: bool) {
