@@ -135,6 +135,43 @@ test('scrolling up loads older messages in order, none missing or repeated', asy
   await expectShown(bob, all);
 });
 
+test('leaving a conversation while an older page is on its way breaks nothing', async ({ browser }) => {
+  const { bob, conversation } = await aliceAndBob(browser);
+  const all = Array.from({ length: 75 }, (_, i) => `older page number ${i + 1}`);
+  for (const text of all) await apiSend(bob, conversation, text);
+  // The older page is held back until Bob has left the conversation.
+  let release = () => {};
+  const held = new Promise<void>((r) => (release = r));
+  let asked = false;
+  await bob.route(/\/api\/history/, async (route) => {
+    asked = true;
+    await held;
+    await route.continue();
+  });
+  await openChat(bob, conversation);
+  await bob.getByTestId('messages').evaluate((el) => el.scrollTo({ top: -el.scrollHeight }));
+  await expect.poll(() => asked).toBe(true);
+  await bob.getByRole('link', { name: 'New chat' }).click();
+  await expect(bob).toHaveURL(/\/new$/);
+  // Its answer, and the frame after it, come to a conversation that is gone
+  // (a page error here fails the test through the fixture).
+  const answered = bob.waitForResponse(/\/api\/history/);
+  release();
+  await answered;
+  await bob.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  await bob.unroute(/\/api\/history/);
+  // And the page still works: back in the conversation, older pages load.
+  await bob.goBack();
+  await expect(bob).toHaveURL(new RegExp(`/c/${conversation}$`));
+  await expect(message(bob, 'older page number 75')).toBeVisible();
+  const start = bob.getByText('This is the start of the conversation.');
+  for (let i = 0; i < 20 && !(await start.isVisible()); i++) {
+    await bob.getByTestId('messages').evaluate((el) => el.scrollTo({ top: -el.scrollHeight }));
+    await bob.waitForTimeout(200);
+  }
+  await expectShown(bob, all);
+});
+
 test('an unread badge appears for a new message and clears when the conversation is opened', async ({ browser }) => {
   const { alice, bob, bobContext, bobId, conversation } = await aliceAndBob(browser);
   await openChat(alice, conversation);

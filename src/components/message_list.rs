@@ -320,7 +320,7 @@ mod scroll {
         unseen: RwSignal<bool>,
         load_older: impl Fn(),
     ) {
-        let Some(el) = scroller.get_untracked() else {
+        let Some(el) = scroller.try_get_untracked().flatten() else {
             return;
         };
         let bottom = from_bottom(&el) < EDGE;
@@ -334,7 +334,9 @@ mod scroll {
     }
 
     pub(crate) fn load_older(store: ChatStore, loading: RwSignal<bool>, scroller: NodeRef<Div>) {
-        if loading.get_untracked() {
+        // Called again from a frame after a page arrived: the list may be
+        // gone by then (the person went elsewhere), its signals with it.
+        if loading.try_get_untracked() != Some(false) {
             return;
         }
         let Some((conversation, cursor)) = store.with_untracked(|c| {
@@ -350,10 +352,10 @@ mod scroll {
             if let Ok(page) = page {
                 store.older_page(page);
             }
-            loading.set(false);
+            loading.try_set(false);
             // Still at the top (a short page, a tall screen): keep going.
             request_animation_frame(move || {
-                if let Some(el) = scroller.get_untracked()
+                if let Some(el) = scroller.try_get_untracked().flatten()
                     && from_top(&el) < PREFETCH
                 {
                     load_older(store, loading, scroller);
