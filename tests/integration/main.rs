@@ -43,3 +43,4 @@ mod typing;
 mod ws_connection;
 mod ws_errors;
 mod ws_send;
+mod ws_send_pipelined;

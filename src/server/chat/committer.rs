@@ -16,10 +16,16 @@
 //! from the pool would add a health-check round trip to every batch, about a
 //! sixth of the throughput. A connection that turns out dead is replaced and
 //! the batch tried again at once, which is safe because a batch that did
-//! commit is found again by its message ids. While a batch commits the next
-//! one queues up, so batches grow with load and latency stays at about one
-//! commit at low load.
+//! commit is found again by its message ids.
+//!
+//! Up to `in_flight` batches commit at once, each on a connection of its
+//! own (PostgreSQL runs them on separate cores, and one's WAL flush overlaps
+//! the other's work); a conversation or a connection is in at most one of
+//! them ([`super::batches`]), so order is as with one. While they commit the
+//! next ones queue up, so batches grow with load and latency stays at about
+//! one commit at low load.
 
+use super::batches::{Batches, Key};
 use super::fanout::{Delivery, Fanout, receive_frame};
 use super::hub::{ConnectionHandle, ConnectionId, Frame};
 use super::indexer::Indexer;
@@ -31,6 +37,8 @@ use crate::server::db::{
     messages::{self, NewMessage, Stored},
 };
 use crate::server::error::is_unavailable;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use sqlx::{Connection, PgConnection, PgPool};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -86,15 +94,19 @@ impl Committer {
         fanout: Arc<dyn Fanout>,
         indexer: Arc<Indexer>,
         batch_max: usize,
+        in_flight: usize,
     ) -> (Self, tokio::task::JoinHandle<()>) {
-        let (queue, rx) = mpsc::channel(batch_max.max(1) * 4);
+        let batch_max = batch_max.max(1);
+        let (queue, rx) = mpsc::channel(batch_max * 4);
         let stop = Arc::new(Notify::new());
-        let writer = Writer {
-            db,
-            conn: None,
-            indexer,
-        };
-        let task = tokio::spawn(run(rx, writer, fanout, batch_max.max(1), stop.clone()));
+        let writers = (0..in_flight.max(1))
+            .map(|_| Writer {
+                db: db.clone(),
+                conn: None,
+                indexer: indexer.clone(),
+            })
+            .collect();
+        let task = tokio::spawn(run(rx, writers, fanout, batch_max, stop.clone()));
         (Self { queue, stop }, task)
     }
 
@@ -112,28 +124,50 @@ impl Committer {
 
 async fn run(
     mut rx: mpsc::Receiver<PendingSend>,
-    mut writer: Writer,
+    mut writers: Vec<Writer>,
     fanout: Arc<dyn Fanout>,
     batch_max: usize,
     stop: Arc<Notify>,
 ) {
-    let mut batch = Vec::with_capacity(batch_max);
+    let mut waiting = Batches::new(batch_max);
+    let mut running = FuturesUnordered::new();
+    let mut incoming = Vec::with_capacity(batch_max);
+    // Taken from the queue at most (the queue's own bound then holds the
+    // senders back).
+    let most_waiting = batch_max * 4;
+    let mut open = true;
     loop {
+        while let Some(mut writer) = writers.pop() {
+            let Some((batch, keys)) = waiting.next_batch() else {
+                writers.push(writer);
+                break;
+            };
+            let fanout = fanout.clone();
+            running.push(async move {
+                commit(&mut writer, &*fanout, batch).await;
+                (writer, keys)
+            });
+        }
+        if !open && running.is_empty() && waiting.is_empty() {
+            return;
+        }
         tokio::select! {
             biased;
-            () = stop.notified() => {
-                rx.close();
-                while rx.recv_many(&mut batch, batch_max).await > 0 {
-                    commit(&mut writer, &*fanout, std::mem::take(&mut batch)).await;
-                }
-                return;
+            () = stop.notified(), if open => rx.close(),
+            Some((writer, keys)) = running.next(), if !running.is_empty() => {
+                waiting.done(&keys);
+                writers.push(writer);
             }
-            taken = rx.recv_many(&mut batch, batch_max) => {
-                if taken == 0 {
-                    return;
+            taken = rx.recv_many(&mut incoming, batch_max), if open && waiting.len() < most_waiting => {
+                // Closed (shutdown) and drained: finish what is left.
+                open = taken > 0;
+                for send in incoming.drain(..) {
+                    let keys = [
+                        Some(Key::Conversation(send.message.conversation_id)),
+                        send.reply.connection_id().map(Key::Connection),
+                    ];
+                    waiting.push(send, keys);
                 }
-                commit(&mut writer, &*fanout, std::mem::take(&mut batch)).await;
-                batch.reserve(batch_max);
             }
         }
     }
@@ -180,7 +214,7 @@ const ATTEMPTS: usize = 3;
 async fn commit(writer: &mut Writer, fanout: &dyn Fanout, batch: Vec<PendingSend>) {
     // Held until the batch is published (see `Fanout::commit_gate`).
     let _gate = match fanout.commit_gate() {
-        Some(gate) => Some(gate.lock().await),
+        Some(gate) => Some(gate.read().await),
         None => None,
     };
     // A batch may hold the same message id twice (a client retrying on two

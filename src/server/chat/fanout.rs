@@ -55,11 +55,12 @@ pub(crate) trait Fanout: Send + Sync + 'static {
     fn publish(&self, deliveries: &[Delivery]);
 
     /// For a fan-out that also delivers rows it reads back from the table:
-    /// the committer holds this from before it stores a batch until it has
-    /// published it, so such a row of this node's own batch is never
+    /// the committer holds this (shared by its batches in flight) from
+    /// before it stores a batch until it has published it, and the reader
+    /// takes it alone, so such a row of this node's own batch is never
     /// delivered first (without knowing the connection that sent it, which
     /// must get the ack and not the message).
-    fn commit_gate(&self) -> Option<&tokio::sync::Mutex<()>> {
+    fn commit_gate(&self) -> Option<&tokio::sync::RwLock<()>> {
         None
     }
 

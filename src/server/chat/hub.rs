@@ -21,6 +21,13 @@ pub(crate) type Frame = Utf8Bytes;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct ConnectionId(u64);
 
+#[cfg(test)]
+impl ConnectionId {
+    pub(crate) fn from_raw(n: u64) -> Self {
+        Self(n)
+    }
+}
+
 /// Why the server closes a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]

@@ -1,6 +1,7 @@
 //! The chat core: live connections, membership, the group-commit writer and
 //! the fan-out seam between them.
 
+mod batches;
 pub(crate) mod committer;
 pub(crate) mod delivered;
 pub(crate) mod fanout;
@@ -93,6 +94,7 @@ impl ChatCore {
             fanout.clone(),
             indexer.clone(),
             settings.send_batch_max,
+            settings.send_batches_in_flight,
         );
         let core = Arc::new(Self {
             db,

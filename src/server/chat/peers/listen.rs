@@ -299,7 +299,7 @@ async fn deliver(
     // A row this node's committer has stored but not yet published (a
     // catch-up or another node's range can include one) waits for it, and
     // is then known as delivered.
-    let _gate = peers.gate.lock().await;
+    let _gate = peers.gate.write().await;
     for (row, people) in found {
         if !peers.first_delivery(row.conversation_id, row.seq) {
             continue;

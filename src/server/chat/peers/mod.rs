@@ -68,11 +68,11 @@ pub(crate) struct Peers {
     /// [`PRESENCE_TTL`] after it.
     others_heard: AtomicU64,
     born: Instant,
-    /// Held by the committer from before a batch is stored until it is
-    /// published, and by the listener while it delivers rows read from the
+    /// Held by the committer's batches (shared) from before one is stored
+    /// until it is published, and alone by the listener while it delivers rows read from the
     /// table: a row of this node's own batch is then always delivered by the
     /// committer, which spares the connection that sent it.
-    gate: tokio::sync::Mutex<()>,
+    gate: tokio::sync::RwLock<()>,
 }
 
 impl Default for Peers {
@@ -85,7 +85,7 @@ impl Default for Peers {
             delivered: Delivered::default(),
             others_heard: AtomicU64::new(0),
             born: Instant::now(),
-            gate: tokio::sync::Mutex::new(()),
+            gate: tokio::sync::RwLock::new(()),
         }
     }
 }
@@ -179,7 +179,7 @@ impl Fanout for PeerFanout {
         }
     }
 
-    fn commit_gate(&self) -> Option<&tokio::sync::Mutex<()>> {
+    fn commit_gate(&self) -> Option<&tokio::sync::RwLock<()>> {
         Some(&self.peers.gate)
     }
 

@@ -1,0 +1,178 @@
+//! The send path with several batches committing at once
+//! (`send-batches-in-flight`): order holds as with one, because a
+//! conversation and a connection are in one batch in flight at a time.
+
+use crate::common::{TestServer, TestUser, WsClient, message_id};
+use natter::protocol::ConversationId;
+use serde_json::Value;
+
+/// Small batches, two at once: a burst makes many, several in flight.
+const PIPELINED: &[(&str, &str)] = &[
+    ("NATTER_SEND_BATCHES_IN_FLIGHT", "2"),
+    ("NATTER_SEND_BATCH_MAX", "3"),
+];
+
+async fn stored_ids(user: &TestUser, conversation: ConversationId) -> Vec<String> {
+    let response = user
+        .get(&format!("/api/v1/chat/{conversation}?limit=100"))
+        .await;
+    assert_eq!(response.status(), 200);
+    let page: Value = response.json().await.unwrap();
+    let mut ids: Vec<String> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["message_id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.reverse();
+    ids
+}
+
+/// The ids of the next `total` frames: acks (with their conversation) and
+/// receives.
+async fn answers(ws: &mut WsClient, total: usize) -> (Vec<String>, Vec<String>) {
+    let (mut acks, mut received) = (Vec::new(), Vec::new());
+    while acks.len() + received.len() < total {
+        let frame = ws.recv().await;
+        let id = frame["payload"]["message_id"].as_str().unwrap().to_owned();
+        match frame["event"].as_str() {
+            Some("message.ack") => acks.push(id),
+            Some("message.receive") => received.push(id),
+            _ => panic!("{frame}"),
+        }
+    }
+    (acks, received)
+}
+
+#[tokio::test]
+async fn with_batches_in_flight_together_acks_follow_the_frames_and_each_chat_keeps_its_order() {
+    let server = TestServer::start_with(PIPELINED).await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let carol = server.user("carol").await;
+    let with_bob = server.conversation(&alice, &[&bob]).await;
+    let with_carol = server.conversation(&alice, &[&carol]).await;
+    let mut alice_ws = alice.ws().await;
+    let mut bob_ws = bob.ws().await;
+    let mut carol_ws = carol.ws().await;
+
+    // Alice alternates between her two chats without waiting, while Bob
+    // and Carol each answer in theirs: many batches of three, two at once.
+    let count = 60;
+    let plan: Vec<(ConversationId, String)> = (0..count)
+        .map(|n| (if n % 2 == 0 { with_bob } else { with_carol }, message_id()))
+        .collect();
+    let bob_ids: Vec<String> = (0..count / 2).map(|_| message_id()).collect();
+    let carol_ids: Vec<String> = (0..count / 2).map(|_| message_id()).collect();
+    let frames = |user: &TestUser, chat: ConversationId, ids: &[String]| -> Vec<String> {
+        ids.iter()
+            .enumerate()
+            .map(|(n, id)| user.send_frame(chat, id, &format!("m{n}")).to_string())
+            .collect()
+    };
+    let alice_frames: Vec<String> = plan
+        .iter()
+        .enumerate()
+        .map(|(n, (chat, id))| alice.send_frame(*chat, id, &format!("a{n}")).to_string())
+        .collect();
+    let bob_frames = frames(&bob, with_bob, &bob_ids);
+    let carol_frames = frames(&carol, with_carol, &carol_ids);
+    tokio::join!(
+        async {
+            for frame in &alice_frames {
+                alice_ws.send_text(frame).await;
+            }
+        },
+        async {
+            for frame in &bob_frames {
+                bob_ws.send_text(frame).await;
+            }
+        },
+        async {
+            for frame in &carol_frames {
+                carol_ws.send_text(frame).await;
+            }
+        }
+    );
+
+    let alice_ids: Vec<String> = plan.iter().map(|(_, id)| id.clone()).collect();
+    let to = |chat: ConversationId| -> Vec<String> {
+        plan.iter()
+            .filter(|(c, _)| *c == chat)
+            .map(|(_, id)| id.clone())
+            .collect()
+    };
+    let (alice_acks, alice_got) = answers(&mut alice_ws, count + count).await;
+    let (bob_acks, bob_got) = answers(&mut bob_ws, count / 2 + count / 2).await;
+    let (carol_acks, carol_got) = answers(&mut carol_ws, count / 2 + count / 2).await;
+    // One connection's acks come in the order of its frames, across chats.
+    assert_eq!(alice_acks, alice_ids);
+    assert_eq!(bob_acks, bob_ids);
+    assert_eq!(carol_acks, carol_ids);
+    // Each chat: delivered in the stored order, each sender's in send order.
+    for (chat, theirs, got_by_them, their_ids) in [
+        (with_bob, &bob, &bob_got, &bob_ids),
+        (with_carol, &carol, &carol_got, &carol_ids),
+    ] {
+        let stored = stored_ids(theirs, chat).await;
+        assert_eq!(stored.len(), count);
+        let mine = to(chat);
+        let of = |ids: &[String]| -> Vec<String> {
+            stored.iter().filter(|s| ids.contains(s)).cloned().collect()
+        };
+        assert_eq!(&of(&mine), got_by_them, "delivery follows the stored order");
+        assert_eq!(of(&mine), mine);
+        assert_eq!(&of(their_ids), their_ids);
+        let alice_got_here: Vec<String> = alice_got
+            .iter()
+            .filter(|id| their_ids.contains(id))
+            .cloned()
+            .collect();
+        assert_eq!(&alice_got_here, their_ids);
+    }
+}
+
+#[tokio::test]
+async fn a_batch_held_up_in_the_database_holds_up_only_its_own_chat_and_sender() {
+    let server = TestServer::start_with(&[("NATTER_SEND_BATCHES_IN_FLIGHT", "2")]).await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let carol = server.user("carol").await;
+    let stuck = server.conversation(&alice, &[&bob]).await;
+    let other = server.conversation(&alice, &[&carol]).await;
+    let free = server.conversation(&bob, &[&carol]).await;
+    let mut alice_ws = alice.ws().await;
+    let mut bob_ws = bob.ws().await;
+
+    // Something else holds the stuck chat's row: the batch storing Alice's
+    // message there waits for it.
+    let mut lock = server.db.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE")
+        .bind(stuck.0)
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let (first, second, bobs) = (message_id(), message_id(), message_id());
+    alice_ws
+        .send_text(&alice.send_frame(stuck, &first, "first").to_string())
+        .await;
+    // Let that batch start before the rest is queued.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    alice_ws
+        .send_text(&alice.send_frame(other, &second, "second").to_string())
+        .await;
+    bob_ws
+        .send_text(&bob.send_frame(free, &bobs, "meanwhile").to_string())
+        .await;
+    // Bob's message, in another chat from another connection, goes by.
+    let ack = bob_ws.recv().await;
+    assert_eq!(ack["event"], "message.ack");
+    assert_eq!(ack["payload"]["message_id"], bobs.as_str());
+    // Alice's second waits for her first: her acks keep her frames' order.
+    alice_ws
+        .expect_silence(std::time::Duration::from_millis(300))
+        .await;
+    lock.rollback().await.unwrap();
+    let (acks, _) = answers(&mut alice_ws, 2).await;
+    assert_eq!(acks, [first, second]);
+}
