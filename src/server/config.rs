@@ -35,8 +35,10 @@ pub struct Settings {
     /// Messages written per transaction at most by the group-commit writer.
     pub(crate) send_batch_max: usize,
     /// Batches the group-commit writer commits at once at most, each on a
-    /// connection of its own.
+    /// connection of its own…
     pub(crate) send_batches_in_flight: usize,
+    /// …another starting only once the oldest has taken this long (ms).
+    pub(crate) send_overlap_after_ms: u64,
     /// How long after a commit its messages are indexed for search at the
     /// latest, in milliseconds (a search asks for them at once).
     pub(crate) search_index_lag_ms: u64,
@@ -342,7 +344,8 @@ header-read-timeout-secs = 10
 request-body-timeout-secs = 30
 max-connections-per-address = 256
 send-batch-max = 256
-send-batches-in-flight = 1
+send-batches-in-flight = 2
+send-overlap-after-ms = 2
 search-index-lag-ms = 1000
 outbound-queue = 256
 ping-interval-secs = 25

@@ -1,15 +1,18 @@
 //! The send path with several batches committing at once
-//! (`send-batches-in-flight`): order holds as with one, because a
-//! conversation and a connection are in one batch in flight at a time.
+//! (`send-batches-in-flight`, after `send-overlap-after-ms`): a batch held
+//! up holds up only its own chats and senders, and order holds as with one
+//! batch, because a conversation and a connection are in one batch in
+//! flight at a time.
 
 use crate::common::{TestServer, TestUser, WsClient, message_id};
 use natter::protocol::ConversationId;
 use serde_json::Value;
 
-/// Small batches, two at once: a burst makes many, several in flight.
+/// Small batches, a second one at once: a burst makes many, two in flight.
 const PIPELINED: &[(&str, &str)] = &[
     ("NATTER_SEND_BATCHES_IN_FLIGHT", "2"),
     ("NATTER_SEND_BATCH_MAX", "3"),
+    ("NATTER_SEND_OVERLAP_AFTER_MS", "0"),
 ];
 
 async fn stored_ids(user: &TestUser, conversation: ConversationId) -> Vec<String> {
@@ -134,7 +137,7 @@ async fn with_batches_in_flight_together_acks_follow_the_frames_and_each_chat_ke
 
 #[tokio::test]
 async fn a_batch_held_up_in_the_database_holds_up_only_its_own_chat_and_sender() {
-    let server = TestServer::start_with(&[("NATTER_SEND_BATCHES_IN_FLIGHT", "2")]).await;
+    let server = TestServer::start().await;
     let alice = server.user("alice").await;
     let bob = server.user("bob").await;
     let carol = server.user("carol").await;

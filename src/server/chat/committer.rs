@@ -18,12 +18,13 @@
 //! the batch tried again at once, which is safe because a batch that did
 //! commit is found again by its message ids.
 //!
-//! Up to `in_flight` batches commit at once, each on a connection of its
-//! own (PostgreSQL runs them on separate cores, and one's WAL flush overlaps
-//! the other's work); a conversation or a connection is in at most one of
-//! them ([`super::batches`]), so order is as with one. While they commit the
-//! next ones queue up, so batches grow with load and latency stays at about
-//! one commit at low load.
+//! While a batch commits the next one queues up, so batches grow with load
+//! and latency stays at about one commit at low load. A batch held up in
+//! the database (a row another node holds, a slow flush) would hold every
+//! chat up behind it: once it has taken `overlap_after`, another starts on
+//! a connection of its own, up to `in_flight` at once. A conversation or a
+//! connection is in at most one batch in flight ([`super::batches`]), so
+//! order is as with one.
 
 use super::batches::{Batches, Key};
 use super::fanout::{Delivery, Fanout, receive_frame};
@@ -42,7 +43,9 @@ use futures::stream::FuturesUnordered;
 use sqlx::{Connection, PgConnection, PgPool};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::time::Instant;
 
 /// A validated, authorised message waiting to be stored.
 pub(crate) struct PendingSend {
@@ -84,6 +87,18 @@ pub(crate) struct Committer {
     stop: Arc<Notify>,
 }
 
+/// How the writer makes batches.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Batching {
+    /// Messages in one batch at most.
+    pub(crate) max: usize,
+    /// Batches committing at once at most.
+    pub(crate) in_flight: usize,
+    /// Another batch starts while one commits only once that one has taken
+    /// this long.
+    pub(crate) overlap_after: Duration,
+}
+
 /// The committer has stopped (shutdown); nothing was stored.
 #[derive(Debug)]
 pub(crate) struct CommitterClosed;
@@ -93,20 +108,23 @@ impl Committer {
         db: PgPool,
         fanout: Arc<dyn Fanout>,
         indexer: Arc<Indexer>,
-        batch_max: usize,
-        in_flight: usize,
+        batching: Batching,
     ) -> (Self, tokio::task::JoinHandle<()>) {
-        let batch_max = batch_max.max(1);
-        let (queue, rx) = mpsc::channel(batch_max * 4);
+        let batching = Batching {
+            max: batching.max.max(1),
+            in_flight: batching.in_flight.max(1),
+            ..batching
+        };
+        let (queue, rx) = mpsc::channel(batching.max * 4);
         let stop = Arc::new(Notify::new());
-        let writers = (0..in_flight.max(1))
+        let writers = (0..batching.in_flight)
             .map(|_| Writer {
                 db: db.clone(),
                 conn: None,
                 indexer: indexer.clone(),
             })
             .collect();
-        let task = tokio::spawn(run(rx, writers, fanout, batch_max, stop.clone()));
+        let task = tokio::spawn(run(rx, writers, fanout, batching, stop.clone()));
         (Self { queue, stop }, task)
     }
 
@@ -126,39 +144,66 @@ async fn run(
     mut rx: mpsc::Receiver<PendingSend>,
     mut writers: Vec<Writer>,
     fanout: Arc<dyn Fanout>,
-    batch_max: usize,
+    batching: Batching,
     stop: Arc<Notify>,
 ) {
-    let mut waiting = Batches::new(batch_max);
+    let mut waiting = Batches::new(batching.max);
     let mut running = FuturesUnordered::new();
-    let mut incoming = Vec::with_capacity(batch_max);
+    // When each batch in flight started.
+    let mut started: Vec<Instant> = Vec::new();
+    let mut incoming = Vec::with_capacity(batching.max);
     // Taken from the queue at most (the queue's own bound then holds the
     // senders back).
-    let most_waiting = batch_max * 4;
+    let most_waiting = batching.max * 4;
     let mut open = true;
     loop {
-        while let Some(mut writer) = writers.pop() {
+        // Start what may start: a batch when none is in flight, another
+        // only once the oldest has taken `overlap_after` (held up: a row
+        // another node holds, a slow flush). Sooner, batches would only
+        // split, and each costs the database a fixed price.
+        let mut blocked = false;
+        while !writers.is_empty()
+            && started
+                .iter()
+                .min()
+                .is_none_or(|oldest| oldest.elapsed() >= batching.overlap_after)
+        {
             let Some((batch, keys)) = waiting.next_batch() else {
-                writers.push(writer);
+                blocked = true;
+                break;
+            };
+            let Some(mut writer) = writers.pop() else {
                 break;
             };
             let fanout = fanout.clone();
+            let at = Instant::now();
+            started.push(at);
             running.push(async move {
                 commit(&mut writer, &*fanout, batch).await;
-                (writer, keys)
+                (writer, keys, at)
             });
         }
         if !open && running.is_empty() && waiting.is_empty() {
             return;
         }
+        // Waiting for the oldest batch to count as held up.
+        let overlap_at = started
+            .iter()
+            .min()
+            .filter(|_| !blocked && !writers.is_empty() && !waiting.is_empty())
+            .map(|oldest| *oldest + batching.overlap_after);
         tokio::select! {
             biased;
             () = stop.notified(), if open => rx.close(),
-            Some((writer, keys)) = running.next(), if !running.is_empty() => {
+            Some((writer, keys, at)) = running.next(), if !running.is_empty() => {
                 waiting.done(&keys);
                 writers.push(writer);
+                if let Some(i) = started.iter().position(|s| *s == at) {
+                    started.swap_remove(i);
+                }
             }
-            taken = rx.recv_many(&mut incoming, batch_max), if open && waiting.len() < most_waiting => {
+            () = tokio::time::sleep_until(overlap_at.unwrap_or_else(Instant::now)), if overlap_at.is_some() => {}
+            taken = rx.recv_many(&mut incoming, batching.max), if open && waiting.len() < most_waiting => {
                 // Closed (shutdown) and drained: finish what is left.
                 open = taken > 0;
                 for send in incoming.drain(..) {

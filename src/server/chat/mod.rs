@@ -16,7 +16,7 @@ pub(crate) mod service;
 use super::attachments::Files;
 use super::config::Settings;
 use super::limits::Limits;
-use committer::Committer;
+use committer::{Batching, Committer};
 use fanout::{Fanout, LocalFanout};
 use hub::Hub;
 use hub::{ConnectionHandle, ConnectionId};
@@ -93,8 +93,11 @@ impl ChatCore {
             db.clone(),
             fanout.clone(),
             indexer.clone(),
-            settings.send_batch_max,
-            settings.send_batches_in_flight,
+            Batching {
+                max: settings.send_batch_max,
+                in_flight: settings.send_batches_in_flight,
+                overlap_after: Duration::from_millis(settings.send_overlap_after_ms),
+            },
         );
         let core = Arc::new(Self {
             db,
