@@ -116,8 +116,16 @@ impl ChatStore {
 
     /// Opens `conversation`; which opening this is, for
     /// [`Self::close_conversation`].
-    pub(crate) fn open_conversation(&self, conversation: Conversation, page: HistoryPage) -> u64 {
-        self.change(|chat, _| chat.open_conversation(conversation, page));
+    /// Opens `conversation` at `page`: its newest, or (`newer` the cursor
+    /// of what follows) where I left off or around a message (`jumped`).
+    pub(crate) fn open_conversation(
+        &self,
+        conversation: Conversation,
+        page: HistoryPage,
+        newer: Option<MessageId>,
+        jumped: bool,
+    ) -> u64 {
+        self.change(|chat, _| chat.open_conversation_at(conversation, page, newer, jumped));
         self.chat.with_untracked(Chat::opened)
     }
 
@@ -190,22 +198,6 @@ impl ChatStore {
     pub(crate) fn older_page(&self, page: HistoryPage) {
         self.change(|chat, _| {
             chat.older_page(page);
-            Vec::new()
-        });
-    }
-
-    /// The open conversation was opened away from its newest page: newer
-    /// pages follow from `newer` (`None`: none). `jumped`: around a message
-    /// (`/c/:id?m=`), which is what the view goes to, not the "New
-    /// messages" line; otherwise where I left off, at that line.
-    pub(crate) fn opened_far_back(&self, newer: Option<MessageId>, jumped: bool) {
-        self.change(|chat, _| {
-            if jumped {
-                chat.unread_from = None;
-            }
-            if let Some(t) = &mut chat.timeline {
-                t.set_newer(newer);
-            }
             Vec::new()
         });
     }

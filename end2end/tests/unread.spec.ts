@@ -123,6 +123,15 @@ test('more than a page unread: the conversation opens where I left off, the line
   const messages = alice.getByTestId('messages');
   await expect(messages.getByText('new 90', { exact: true })).toHaveCount(0);
   await expect(alice.getByTestId('jump-latest')).toBeVisible();
+  // What is below is still unread: the inbox row says how much, as the
+  // server counts it (the same in a fresh tab).
+  const badge = (page: typeof alice) => page.locator(`a[data-conversation-id="${chat}"]`).getByTestId('unread-badge');
+  const shownNewest = (await shownTexts(alice)).filter((t) => t.startsWith('new ')).length;
+  await expect(badge(alice)).toHaveText(String(90 - shownNewest));
+  const fresh = await alice.context().newPage();
+  await fresh.goto('/');
+  await expect(badge(fresh)).toHaveText(String(90 - shownNewest));
+  await fresh.close();
 
   // Scrolling down reads on to the newest, each message once and in order.
   await expect

@@ -176,13 +176,29 @@ impl Chat {
     /// Shows `conversation` with its newest page, plus my messages to it
     /// that are still on their way, and marks it read (opening it is seeing
     /// it; the server renders it so too).
+    #[cfg(test)]
     pub(crate) fn open_conversation(
         &mut self,
         conversation: Conversation,
         page: HistoryPage,
     ) -> Vec<Effect> {
+        self.open_conversation_at(conversation, page, None, false)
+    }
+
+    /// The same, opened at `page` away from the newest when `newer` is the
+    /// cursor of the pages after it: where I left off, or around a message
+    /// (`jumped`: `/c/:id?m=`, which the view goes to rather than to the
+    /// "New messages" line). What it shows is read; the rest stays unread.
+    pub(crate) fn open_conversation_at(
+        &mut self,
+        conversation: Conversation,
+        page: HistoryPage,
+        newer: Option<MessageId>,
+        jumped: bool,
+    ) -> Vec<Effect> {
         let id = conversation.conversation_id;
         let mut timeline = Timeline::from_page(page);
+        timeline.set_newer(newer);
         for pending in self.outbox.in_conversation(id) {
             timeline.push_pending(pending.clone());
         }
@@ -191,7 +207,8 @@ impl Chat {
         }
         self.receipts = Receipts::from_page(&conversation.markers, self.my_id());
         self.unread_from =
-            super::unread::first_unread(&conversation.markers, self.my_id(), &timeline);
+            super::unread::first_unread(&conversation.markers, self.my_id(), &timeline)
+                .filter(|_| !jumped);
         self.page = Some(OpenPage::new());
         self.opened += 1;
         self.open = Some(conversation);

@@ -59,9 +59,15 @@ impl Chat {
                 }
             }
             ServerEvent::Read(marker) | ServerEvent::Delivered(marker) if marker.user_id == me => {
-                // Another tab of mine: what it read is read here too.
+                // This tab's or another's read: what is left unread after
+                // it (all of it read, as far as the server said).
                 if read_marker {
-                    self.inbox.mark_read(marker.conversation_id);
+                    let left = marker.unread_count.unwrap_or(0);
+                    if left == 0 || self.reading_newest(marker.conversation_id) {
+                        self.inbox.mark_read(marker.conversation_id);
+                    } else {
+                        self.inbox.set_unread(marker.conversation_id, left);
+                    }
                 }
             }
             // Someone else's: the ticks of the open conversation (shown).

@@ -10,6 +10,7 @@ fn marker(read: bool, conversation: ConversationId, user: UserId, message: &str)
         conversation_id: conversation,
         user_id: user,
         message_id: id(message),
+        unread_count: None,
     };
     if read {
         ServerEvent::Read(payload)

@@ -106,11 +106,25 @@ impl Chat {
         effects
     }
 
+    /// Whether `conversation` is open at its newest messages (what arrives
+    /// there is read as it comes).
+    pub(super) fn reading_newest(&self, conversation: ConversationId) -> bool {
+        self.open_id() == Some(conversation)
+            && self
+                .timeline
+                .as_ref()
+                .is_some_and(|t| t.newer_cursor().is_none())
+    }
+
     pub(super) fn mark_open_read(&mut self, effects: &mut Vec<Effect>) {
         let Some(conversation) = self.open_id() else {
             return;
         };
-        self.inbox.mark_read(conversation);
+        // Opened far back, what is below is not read yet: the server's
+        // answer says how much is left.
+        if self.reading_newest(conversation) {
+            self.inbox.mark_read(conversation);
+        }
         let Some(newest) = self
             .timeline
             .as_ref()

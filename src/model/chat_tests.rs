@@ -290,6 +290,7 @@ fn a_message_elsewhere_counts_as_unread_until_that_conversation_is_opened_and_re
             conversation_id: c,
             user_id: alice.user_id,
             message_id: id("m3"),
+            unread_count: Some(0),
         }),
         true,
         4,

@@ -199,6 +199,18 @@ impl InboxList {
         }
     }
 
+    /// The badge says `count` (what the server counts after a read marker
+    /// that did not reach the newest message).
+    pub(crate) fn set_unread(&mut self, conversation: ConversationId, count: i64) {
+        if let Some(entry) = self
+            .entries
+            .iter_mut()
+            .find(|e| e.conversation_id == conversation)
+        {
+            entry.unread_count = count;
+        }
+    }
+
     /// The badge clears (the conversation was opened or read elsewhere).
     pub(crate) fn mark_read(&mut self, conversation: ConversationId) -> bool {
         match self

@@ -1,7 +1,7 @@
 use super::*;
 use crate::protocol::{
-    Content, Conversation, HistoryMessage, HistoryPage, Inbox, InboxEntry, MutePayload,
-    ServerEvent, UserSummary,
+    Content, Conversation, HistoryMessage, HistoryPage, Inbox, InboxEntry, MarkerPayload,
+    MutePayload, ReadPayload, ServerEvent, UserSummary,
 };
 
 fn user(name: &str) -> UserSummary {
@@ -308,4 +308,60 @@ fn the_open_conversation_in_a_visible_tab_does_not_notify() {
         0.5,
     );
     assert_eq!(notices(&hidden)[0].title, "bob", "the tab is hidden");
+}
+
+#[test]
+fn opened_where_i_left_off_the_badge_keeps_what_is_below_as_the_server_counts_it() {
+    let (alice, bob) = (user("alice"), user("bob"));
+    let c = ConversationId::new_v7();
+    let mut chat = chat_with(&alice, vec![row(c, ConversationKind::Direct, 90, false)]);
+    let conversation = Conversation {
+        conversation_id: c,
+        kind: ConversationKind::Direct,
+        title: None,
+        participants: vec![alice.clone(), bob.clone()],
+        former_participants: Vec::new(),
+        markers: vec![marker(alice.user_id, Some("m1"))],
+        muted: false,
+    };
+    let window = page(
+        c,
+        &[
+            stored("m1", alice.user_id),
+            stored("m2", bob.user_id),
+            stored("m3", bob.user_id),
+        ],
+        true,
+    );
+    let effects =
+        chat.open_conversation_at(conversation.clone(), window.clone(), Some(id("m3")), false);
+    // What it shows is read (the server is told), the rest is not.
+    let read = ClientEvent::Read(ReadPayload {
+        conversation_id: c,
+        message_id: id("m3"),
+    });
+    assert!(effects.contains(&Effect::Send(read)));
+    assert_eq!(chat.unread_from, Some(id("m2")));
+    assert_eq!(chat.inbox.get(c).unwrap().unread_count, 90, "not cleared");
+    let counted = |left| {
+        ServerEvent::Read(MarkerPayload {
+            conversation_id: c,
+            user_id: alice.user_id,
+            message_id: id("m3"),
+            unread_count: Some(left),
+        })
+    };
+    chat.apply(counted(88), true, 5, 0.5);
+    assert_eq!(
+        chat.inbox.get(c).unwrap().unread_count,
+        88,
+        "as the server counts"
+    );
+    // Open at the newest, a count (a message raced the marker) is read at once.
+    let opened = chat.opened();
+    chat.close_conversation(c, opened);
+    chat.open_conversation_at(conversation, window, None, false);
+    assert_eq!(chat.inbox.get(c).unwrap().unread_count, 0);
+    chat.apply(counted(1), true, 6, 0.5);
+    assert_eq!(chat.inbox.get(c).unwrap().unread_count, 0);
 }

@@ -244,11 +244,8 @@ fn Conversation(data: ConversationView, jump: Option<jump::Jump>) -> impl IntoVi
         other_id.map(|other| Signal::derive(move || store.with(|c| c.people.online(other))));
     let blocked = data.blocked_by_me;
 
-    let opened = store.open_conversation(data.conversation, data.page);
     let jump = jump.map(|jump| jump.message);
-    if jump.is_some() || data.newer.is_some() {
-        store.opened_far_back(data.newer, jump.is_some());
-    }
+    let opened = store.open_conversation(data.conversation, data.page, data.newer, jump.is_some());
     on_cleanup(move || store.close_conversation(id, opened));
     // `?reply=<message id>`: the Reply link, followed without JavaScript.
     let reply = use_query_map().with_untracked(|q| q.get("reply"));

@@ -126,6 +126,10 @@ pub struct MarkerPayload {
     pub conversation_id: ConversationId,
     pub user_id: UserId,
     pub message_id: MessageId,
+    /// `conversation.read`: the messages after the marker as it moved
+    /// (that reader's unread count then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unread_count: Option<i64>,
 }
 
 /// Every frame a client may send.

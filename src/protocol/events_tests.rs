@@ -61,8 +61,21 @@ fn server_events_have_the_exact_spec_json() {
             conversation_id: conv(),
             user_id: user(),
             message_id: mid("msg_1"),
+            unread_count: Some(3),
         })),
         json!({"event": "conversation.read", "payload": {
+            "conversation_id": "conv_0190a6f8c2b47cc1a1b2c3d4e5f60718",
+            "user_id": user().to_string(), "message_id": "msg_1", "unread_count": 3}})
+    );
+    // Without a count (a delivered marker), the field is left out.
+    assert_eq!(
+        as_json(ServerEvent::Delivered(MarkerPayload {
+            conversation_id: conv(),
+            user_id: user(),
+            message_id: mid("msg_1"),
+            unread_count: None,
+        })),
+        json!({"event": "conversation.delivered", "payload": {
             "conversation_id": "conv_0190a6f8c2b47cc1a1b2c3d4e5f60718",
             "user_id": user().to_string(), "message_id": "msg_1"}})
     );
@@ -260,11 +273,13 @@ fn the_browser_reads_back_every_server_event_and_refuses_others() {
             conversation_id: conv(),
             user_id: user(),
             message_id: mid("msg_xyz789"),
+            unread_count: Some(2),
         }),
         ServerEvent::Delivered(MarkerPayload {
             conversation_id: conv(),
             user_id: user(),
             message_id: mid("msg_xyz789"),
+            unread_count: None,
         }),
         ServerEvent::Presence(PresencePayload {
             user_id: user(),

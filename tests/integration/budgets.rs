@@ -133,6 +133,10 @@ async fn read_markers_have_a_budget_and_the_connection_stays_open() {
     alice_ws.send_json(&read(&ids[0])).await;
     alice_ws.send_json(&read(&ids[1])).await;
     alice_ws.send_json(&read(&ids[2])).await;
+    for left in [2, 1] {
+        let moved = alice_ws.expect_event("conversation.read").await;
+        assert_eq!(moved["unread_count"], left);
+    }
     let refused = alice_ws.expect_error("rate_limited").await;
     assert_eq!(refused["payload"]["message_id"], ids[2].as_str());
     // Still open: a send goes through.
@@ -140,6 +144,8 @@ async fn read_markers_have_a_budget_and_the_connection_stays_open() {
         .send_and_ack(&alice.send_frame(chat, &message_id(), "still here"))
         .await;
     a_minute_passes(&server);
+    // Taken again, not refused (her own message moved her marker past it
+    // already, so nothing moves and nobody is told).
     alice_ws.send_json(&read(&ids[2])).await;
     alice_ws.expect_silence(Duration::from_millis(300)).await;
 }

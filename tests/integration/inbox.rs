@@ -72,12 +72,17 @@ fn read_frame(conversation: ConversationId, message_id: &str) -> Value {
            "payload": {"conversation_id": conversation, "message_id": message_id}})
 }
 
-/// What every other connection of every member hears when `user`'s read
-/// marker moved.
-fn marker_moved(conversation: ConversationId, user: &TestUser, message_id: &str) -> Value {
+/// What every connection of every member hears when `user`'s read marker
+/// moved, `unread` messages before the newest.
+fn marker_moved(
+    conversation: ConversationId,
+    user: &TestUser,
+    message_id: &str,
+    unread: i64,
+) -> Value {
     json!({"event": "conversation.read",
            "payload": {"conversation_id": conversation, "user_id": user.id,
-                       "message_id": message_id}})
+                       "message_id": message_id, "unread_count": unread}})
 }
 
 fn summary(user: &TestUser) -> Value {
@@ -278,14 +283,15 @@ async fn unread_counts_others_messages_after_the_read_marker_which_never_moves_b
     let mut reading_tab = alice.ws().await;
     let mut other_tab = alice.ws().await;
     let mut phone = alice.ws().await;
-    // Alice reads up to the second: her other tabs are told (their badges
-    // clear) and so is Bob (his ticks turn), but not the reading tab.
+    // Alice reads up to the second: every tab of hers is told how many are
+    // left (their badges say 2; the reading tab learns it too, as it may
+    // show only part of the conversation) and so is Bob (his ticks turn).
     reading_tab
         .send_json(&read_frame(conversation, &ids[1]))
         .await;
-    for tab in [&mut other_tab, &mut phone, &mut bob_ws] {
+    for tab in [&mut reading_tab, &mut other_tab, &mut phone, &mut bob_ws] {
         let event = tab.recv().await;
-        assert_eq!(event, marker_moved(conversation, &alice, &ids[1]));
+        assert_eq!(event, marker_moved(conversation, &alice, &ids[1], 2));
     }
     reading_tab.expect_silence(QUIET).await;
     assert_eq!(unread(&inbox(&alice).await, conversation), 2);
@@ -332,7 +338,7 @@ async fn unread_counts_others_messages_after_the_read_marker_which_never_moves_b
             break frame;
         }
     };
-    assert_eq!(event, marker_moved(conversation, &alice, &ids[4]));
+    assert_eq!(event, marker_moved(conversation, &alice, &ids[4], 0));
     assert_eq!(unread(&inbox(&alice).await, conversation), 0);
 
     // Alice's own messages never count for her, and do for Bob, who has
@@ -364,11 +370,14 @@ async fn a_group_counts_every_other_members_messages() {
     );
     let mut alice_ws = alice.ws().await;
     carol_ws.send_json(&read_frame(group, &last)).await;
-    // The others hear it (their ticks); nothing comes back to the reader.
-    assert_eq!(
-        alice_ws.expect_event("conversation.read").await,
-        marker_moved(group, &carol, &last)["payload"]
-    );
+    // The others hear it (their ticks), and the reader that nothing is
+    // left unread.
+    for ws in [&mut alice_ws, &mut carol_ws] {
+        assert_eq!(
+            ws.expect_event("conversation.read").await,
+            marker_moved(group, &carol, &last, 0)["payload"]
+        );
+    }
     carol_ws.expect_silence(QUIET).await;
     assert_eq!(unread(&inbox(&carol).await, group), 0);
     assert_eq!(

@@ -28,6 +28,18 @@ fn moved(conversation: impl std::fmt::Display, user: &TestUser, message: &str) -
            "message_id": message})
 }
 
+/// A read marker's move, with what it leaves unread for its reader.
+fn read_to(
+    conversation: impl std::fmt::Display,
+    user: &TestUser,
+    message: &str,
+    unread: i64,
+) -> Value {
+    let mut payload = moved(conversation, user, message);
+    payload["unread_count"] = json!(unread);
+    payload
+}
+
 async fn last_seen_stored(server: &TestServer, user: &TestUser) -> Option<i64> {
     sqlx::query_scalar(
         "SELECT (extract(epoch FROM last_seen_at) * 1000)::int8 FROM users WHERE id = $1",
@@ -179,14 +191,15 @@ async fn markers_never_move_back_and_every_member_hears_when_they_move() {
         .send_json(&marker("conversation.delivered", group, &m2))
         .await;
     alice_ws.expect_silence(QUIET).await;
-    // Reading the first does not take delivery back.
+    // Reading the first does not take delivery back; everyone hears it,
+    // the reader too (one message is left unread).
     bob_ws
         .send_json(&marker("conversation.read", group, &m1))
         .await;
-    for ws in [&mut alice_ws, &mut carol_ws] {
+    for ws in [&mut alice_ws, &mut carol_ws, &mut bob_ws, &mut bob_tab] {
         assert_eq!(
             ws.expect_event("conversation.read").await,
-            moved(group, &bob, &m1)
+            read_to(group, &bob, &m1, 1)
         );
     }
     let view: Value = bob
@@ -220,7 +233,12 @@ async fn markers_never_move_back_and_every_member_hears_when_they_move() {
     carol_ws
         .send_json(&marker("conversation.read", group, &m2))
         .await;
-    alice_ws.expect_event("conversation.read").await;
+    for ws in [&mut alice_ws, &mut carol_ws] {
+        assert_eq!(
+            ws.expect_event("conversation.read").await,
+            read_to(group, &carol, &m2, 0)
+        );
+    }
     // A message of no conversation of hers, or a chat she is not in.
     let other = server.conversation(&alice, &[&bob]).await;
     let elsewhere = said(&mut alice_ws, &alice, other, "just us").await;
@@ -278,7 +296,7 @@ async fn presence_and_markers_reach_the_other_node() {
         .await;
     assert_eq!(
         alice_ws.expect_event("conversation.read").await,
-        moved(&chat, &bob, &sent)
+        read_to(&chat, &bob, &sent, 0)
     );
 
     drop(bob_ws);

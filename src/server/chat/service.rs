@@ -158,7 +158,8 @@ impl ChatCore {
     /// Moves `me`'s read or delivered marker in a conversation to
     /// `marked.message_id` (a marker never moves back). When it moved,
     /// every connection of every member hears of it, here and on the other
-    /// nodes, but `from` (the one that said so).
+    /// nodes; a delivered marker not `from` (the one that said so), a read
+    /// one `from` too: it learns how many messages are left unread.
     pub(crate) async fn mark(
         &self,
         me: &CurrentUser,
@@ -182,18 +183,24 @@ impl ChatCore {
                 refusal::database_busy().about(id.clone())
             })?;
         match outcome {
-            Marked::Moved => {
+            Marked::Moved { unread } => {
                 let payload = MarkerPayload {
                     conversation_id: conversation,
                     user_id: me.id,
                     message_id: marked.message_id,
+                    unread_count: None,
                 };
-                let frame = match marker {
-                    Marker::Read => ServerEvent::Read(payload),
-                    Marker::Delivered => ServerEvent::Delivered(payload),
-                }
-                .to_json();
-                self.tell_members(conversation, &members, from, frame);
+                let (frame, from) = match marker {
+                    Marker::Read => (
+                        ServerEvent::Read(MarkerPayload {
+                            unread_count: Some(unread),
+                            ..payload
+                        }),
+                        None,
+                    ),
+                    Marker::Delivered => (ServerEvent::Delivered(payload), from),
+                };
+                self.tell_members(conversation, &members, from, frame.to_json());
                 Ok(outcome)
             }
             Marked::Unchanged => Ok(outcome),

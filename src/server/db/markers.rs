@@ -15,8 +15,9 @@ pub(crate) enum Marker {
 /// The outcome of moving a marker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Marked {
-    /// The marker moved forward to this message.
-    Moved,
+    /// The marker moved forward to this message, and this many messages
+    /// follow it.
+    Moved { unread: i64 },
     /// It was already at or past it (a marker never moves backwards).
     Unchanged,
     /// No such message in this conversation.
@@ -42,11 +43,11 @@ pub(crate) async fn mark(
              UPDATE participants p
              SET read_seq = CASE WHEN $4 THEN t.seq ELSE p.read_seq END,
                  delivered_seq = GREATEST(p.delivered_seq, t.seq)
-             FROM target t
+             FROM target t, conversations c
              WHERE p.conversation_id = $1 AND p.user_id = $3 AND p.read_seq < t.seq
-               AND ($4 OR p.delivered_seq < t.seq)
-             RETURNING 1)
-         SELECT (SELECT seq FROM target) AS "target?", EXISTS (SELECT 1 FROM moved) AS "moved!""#,
+               AND ($4 OR p.delivered_seq < t.seq) AND c.id = $1
+             RETURNING c.last_seq - t.seq AS unread)
+         SELECT (SELECT seq FROM target) AS "target?", (SELECT unread FROM moved) AS "unread?""#,
         conversation as ConversationId,
         message as &MessageId,
         user as UserId,
@@ -54,11 +55,10 @@ pub(crate) async fn mark(
     )
     .fetch_one(db)
     .await?;
-    let (target, moved) = (row.target, row.moved);
-    Ok(match (target, moved) {
+    Ok(match (row.target, row.unread) {
         (None, _) => Marked::UnknownMessage,
-        (Some(_), true) => Marked::Moved,
-        (Some(_), false) => Marked::Unchanged,
+        (Some(_), Some(unread)) => Marked::Moved { unread },
+        (Some(_), None) => Marked::Unchanged,
     })
 }
 
