@@ -68,6 +68,19 @@ fn row(c: ConversationId, kind: ConversationKind, unread: i64, muted: bool) -> I
     }
 }
 
+/// A direct chat as opened, `me`'s read marker at `read`.
+fn direct(c: ConversationId, me: &UserSummary, other: &UserSummary, read: &str) -> Conversation {
+    Conversation {
+        conversation_id: c,
+        kind: ConversationKind::Direct,
+        title: None,
+        participants: vec![me.clone(), other.clone()],
+        former_participants: Vec::new(),
+        markers: vec![marker(me.user_id, Some(read))],
+        muted: false,
+    }
+}
+
 fn chat_with(me: &UserSummary, rows: Vec<InboxEntry>) -> Chat {
     let mut chat = Chat::new(
         me.clone(),
@@ -139,15 +152,7 @@ fn the_line_stays_while_open_and_goes_on_the_next_open() {
     let (alice, bob) = (user("alice"), user("bob"));
     let c = ConversationId::new_v7();
     let mut chat = chat_with(&alice, vec![row(c, ConversationKind::Direct, 1, false)]);
-    let conversation = Conversation {
-        conversation_id: c,
-        kind: ConversationKind::Direct,
-        title: None,
-        participants: vec![alice.clone(), bob.clone()],
-        former_participants: Vec::new(),
-        markers: vec![marker(alice.user_id, Some("m1"))],
-        muted: false,
-    };
+    let conversation = direct(c, &alice, &bob, "m1");
     let first = page(
         c,
         &[stored("m1", bob.user_id), stored("m2", bob.user_id)],
@@ -315,15 +320,7 @@ fn opened_where_i_left_off_the_badge_keeps_what_is_below_as_the_server_counts_it
     let (alice, bob) = (user("alice"), user("bob"));
     let c = ConversationId::new_v7();
     let mut chat = chat_with(&alice, vec![row(c, ConversationKind::Direct, 90, false)]);
-    let conversation = Conversation {
-        conversation_id: c,
-        kind: ConversationKind::Direct,
-        title: None,
-        participants: vec![alice.clone(), bob.clone()],
-        former_participants: Vec::new(),
-        markers: vec![marker(alice.user_id, Some("m1"))],
-        muted: false,
-    };
+    let conversation = direct(c, &alice, &bob, "m1");
     let window = page(
         c,
         &[

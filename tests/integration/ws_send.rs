@@ -493,7 +493,10 @@ async fn a_burst_is_acked_delivered_and_stored_in_send_order() {
 }
 
 /// The ids of the next `total` frames, split into acks and receives.
-async fn acks_and_receives(ws: &mut WsClient, total: usize) -> (Vec<String>, Vec<String>) {
+pub(crate) async fn acks_and_receives(
+    ws: &mut WsClient,
+    total: usize,
+) -> (Vec<String>, Vec<String>) {
     let mut acks = Vec::new();
     let mut received = Vec::new();
     while acks.len() + received.len() < total {

@@ -4,7 +4,8 @@
 //! batch, because a conversation and a connection are in one batch in
 //! flight at a time.
 
-use crate::common::{TestServer, TestUser, WsClient, message_id};
+use crate::common::{TestServer, TestUser, message_id};
+use crate::ws_send::acks_and_receives;
 use natter::protocol::ConversationId;
 use serde_json::Value;
 
@@ -29,22 +30,6 @@ async fn stored_ids(user: &TestUser, conversation: ConversationId) -> Vec<String
         .collect();
     ids.reverse();
     ids
-}
-
-/// The ids of the next `total` frames: acks (with their conversation) and
-/// receives.
-async fn answers(ws: &mut WsClient, total: usize) -> (Vec<String>, Vec<String>) {
-    let (mut acks, mut received) = (Vec::new(), Vec::new());
-    while acks.len() + received.len() < total {
-        let frame = ws.recv().await;
-        let id = frame["payload"]["message_id"].as_str().unwrap().to_owned();
-        match frame["event"].as_str() {
-            Some("message.ack") => acks.push(id),
-            Some("message.receive") => received.push(id),
-            _ => panic!("{frame}"),
-        }
-    }
-    (acks, received)
 }
 
 #[tokio::test]
@@ -105,9 +90,9 @@ async fn with_batches_in_flight_together_acks_follow_the_frames_and_each_chat_ke
             .map(|(_, id)| id.clone())
             .collect()
     };
-    let (alice_acks, alice_got) = answers(&mut alice_ws, count + count).await;
-    let (bob_acks, bob_got) = answers(&mut bob_ws, count / 2 + count / 2).await;
-    let (carol_acks, carol_got) = answers(&mut carol_ws, count / 2 + count / 2).await;
+    let (alice_acks, alice_got) = acks_and_receives(&mut alice_ws, count + count).await;
+    let (bob_acks, bob_got) = acks_and_receives(&mut bob_ws, count / 2 + count / 2).await;
+    let (carol_acks, carol_got) = acks_and_receives(&mut carol_ws, count / 2 + count / 2).await;
     // One connection's acks come in the order of its frames, across chats.
     assert_eq!(alice_acks, alice_ids);
     assert_eq!(bob_acks, bob_ids);
@@ -176,6 +161,6 @@ async fn a_batch_held_up_in_the_database_holds_up_only_its_own_chat_and_sender()
         .expect_silence(std::time::Duration::from_millis(300))
         .await;
     lock.rollback().await.unwrap();
-    let (acks, _) = answers(&mut alice_ws, 2).await;
+    let (acks, _) = acks_and_receives(&mut alice_ws, 2).await;
     assert_eq!(acks, [first, second]);
 }
