@@ -105,11 +105,7 @@ impl InboxList {
     /// Someone else left `conversation`: one member fewer, and their name
     /// no longer stands for the group.
     pub(crate) fn member_left(&mut self, conversation: ConversationId, user: UserId) {
-        if let Some(entry) = self
-            .entries
-            .iter_mut()
-            .find(|e| e.conversation_id == conversation)
-        {
+        if let Some(entry) = self.get_mut(conversation) {
             entry.participants.retain(|p| p.user_id != user);
             entry.member_count = (entry.member_count - 1).max(1);
         }
@@ -118,6 +114,12 @@ impl InboxList {
     pub(crate) fn get(&self, conversation: ConversationId) -> Option<&InboxEntry> {
         self.entries
             .iter()
+            .find(|e| e.conversation_id == conversation)
+    }
+
+    fn get_mut(&mut self, conversation: ConversationId) -> Option<&mut InboxEntry> {
+        self.entries
+            .iter_mut()
             .find(|e| e.conversation_id == conversation)
     }
 
@@ -190,11 +192,7 @@ impl InboxList {
 
     /// I muted (`muted`) or unmuted `conversation`, here or in another tab.
     pub(crate) fn set_muted(&mut self, conversation: ConversationId, muted: bool) {
-        if let Some(entry) = self
-            .entries
-            .iter_mut()
-            .find(|e| e.conversation_id == conversation)
-        {
+        if let Some(entry) = self.get_mut(conversation) {
             entry.muted = muted;
         }
     }
@@ -202,22 +200,14 @@ impl InboxList {
     /// The badge says `count` (what the server counts after a read marker
     /// that did not reach the newest message).
     pub(crate) fn set_unread(&mut self, conversation: ConversationId, count: i64) {
-        if let Some(entry) = self
-            .entries
-            .iter_mut()
-            .find(|e| e.conversation_id == conversation)
-        {
+        if let Some(entry) = self.get_mut(conversation) {
             entry.unread_count = count;
         }
     }
 
     /// The badge clears (the conversation was opened or read elsewhere).
     pub(crate) fn mark_read(&mut self, conversation: ConversationId) -> bool {
-        match self
-            .entries
-            .iter_mut()
-            .find(|e| e.conversation_id == conversation)
-        {
+        match self.get_mut(conversation) {
             Some(entry) if entry.unread_count != 0 => {
                 entry.unread_count = 0;
                 true

@@ -58,7 +58,7 @@ impl<T> Batches<T> {
         let mut batch = Vec::new();
         let mut taken: HashSet<Key> = HashSet::new();
         let mut skipped: HashSet<Key> = HashSet::new();
-        let mut left = VecDeque::with_capacity(self.waiting.len());
+        let mut left = VecDeque::new();
         for (send, keys) in self.waiting.drain(..) {
             let keys_iter = keys.iter().flatten();
             let blocked = keys_iter
