@@ -5,7 +5,7 @@
 //! channel (when it is full the reader waits, so a flood slows only its own
 //! connection). The writer takes everything queued at that moment, up to
 //! `batch_max`, and stores it with ONE statement
-//! ([`db::messages::insert_batch`]): one round trip and one WAL flush for the
+//! ([`db::batch::insert_batch`]): one round trip and one WAL flush for the
 //! whole batch. Only after that commit does it ack each origin connection and
 //! publish `message.receive` through the fan-out seam, in commit order.
 //!
@@ -26,16 +26,16 @@
 //! connection is in at most one batch in flight ([`super::batches`]), so
 //! order is as with one.
 
+use super::answer::{Answer, Committed};
 use super::batches::{Batches, Key};
-use super::fanout::{Delivery, Fanout, receive_frame};
-use super::hub::{ConnectionHandle, ConnectionId, Frame};
+use super::fanout::Fanout;
+use super::hub::{ConnectionHandle, ConnectionId};
 use super::indexer::Indexer;
 use super::members::Members;
-use super::service::refusal;
-use crate::protocol::{AckPayload, ApiError, Quote, ServerEvent};
+use crate::protocol::{ApiError, Quote};
 use crate::server::db::{
     self,
-    messages::{self, NewMessage, Stored},
+    batch::{self, NewMessage, Stored},
 };
 use crate::server::error::is_unavailable;
 use futures::StreamExt;
@@ -44,7 +44,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, RwLock, mpsc, oneshot};
 use tokio::time::Instant;
 
 /// A validated, authorised message waiting to be stored.
@@ -69,7 +69,7 @@ pub(crate) enum ReplyTo {
 }
 
 impl ReplyTo {
-    fn connection_id(&self) -> Option<ConnectionId> {
+    pub(super) fn connection_id(&self) -> Option<ConnectionId> {
         match self {
             Self::Connection(handle) => Some(handle.id()),
             Self::Waiter(_) => None,
@@ -117,14 +117,8 @@ impl Committer {
         };
         let (queue, rx) = mpsc::channel(batching.max * 4);
         let stop = Arc::new(Notify::new());
-        let writers = (0..batching.in_flight)
-            .map(|_| Writer {
-                db: db.clone(),
-                conn: None,
-                indexer: indexer.clone(),
-            })
-            .collect();
-        let task = tokio::spawn(run(rx, writers, fanout, batching, stop.clone()));
+        let answer = Answer { fanout, indexer };
+        let task = tokio::spawn(run(rx, db, answer, batching, stop.clone()));
         (Self { queue, stop }, task)
     }
 
@@ -142,13 +136,19 @@ impl Committer {
 
 async fn run(
     mut rx: mpsc::Receiver<PendingSend>,
-    mut writers: Vec<Writer>,
-    fanout: Arc<dyn Fanout>,
+    db: PgPool,
+    answer: Answer,
     batching: Batching,
     stop: Arc<Notify>,
 ) {
+    let mut writers: Vec<Writer> = (0..batching.in_flight)
+        .map(|_| Writer::new(db.clone()))
+        .collect();
     let mut waiting = Batches::new(batching.max);
     let mut running = FuturesUnordered::new();
+    // Stored, not yet answered: answered once the next batch is on its way
+    // to the database, so it commits while these acks go out.
+    let mut stored: Vec<Committed> = Vec::new();
     // When each batch in flight started.
     let mut started: Vec<Instant> = Vec::new();
     let mut incoming = Vec::with_capacity(batching.max);
@@ -172,16 +172,19 @@ async fn run(
                 blocked = true;
                 break;
             };
-            let Some(mut writer) = writers.pop() else {
+            let Some(writer) = writers.pop() else {
                 break;
             };
-            let fanout = fanout.clone();
             let at = Instant::now();
             started.push(at);
-            running.push(async move {
-                commit(&mut writer, &*fanout, batch).await;
-                (writer, keys, at)
-            });
+            let task = tokio::spawn(store(writer, answer.fanout.commit_gate(), batch));
+            running.push(async move { (task.await, keys, at) });
+        }
+        // In commit order, before the loop hears of any later commit, so
+        // each conversation's messages and each connection's acks go out
+        // in order.
+        for committed in stored.drain(..) {
+            answer.answer(committed);
         }
         if !open && running.is_empty() && waiting.is_empty() {
             return;
@@ -195,11 +198,21 @@ async fn run(
         tokio::select! {
             biased;
             () = stop.notified(), if open => rx.close(),
-            Some((writer, keys, at)) = running.next(), if !running.is_empty() => {
+            Some((done, keys, at)) = running.next(), if !running.is_empty() => {
                 waiting.done(&keys);
-                writers.push(writer);
                 if let Some(i) = started.iter().position(|s| *s == at) {
                     started.swap_remove(i);
+                }
+                match done {
+                    Ok((writer, committed)) => {
+                        writers.push(writer);
+                        stored.push(committed);
+                    }
+                    Err(e) => {
+                        // Its senders hear nothing; they retry.
+                        tracing::error!(error = %e, "a batch's task failed");
+                        writers.push(Writer::new(db.clone()));
+                    }
                 }
             }
             () = tokio::time::sleep_until(overlap_at.unwrap_or_else(Instant::now)), if overlap_at.is_some() => {}
@@ -218,15 +231,17 @@ async fn run(
     }
 }
 
-/// The writer's connection, made on first use and after one fails, and
-/// whom it tells what it stored.
+/// A writer's connection, made on first use and after one fails.
 struct Writer {
     db: PgPool,
     conn: Option<PgConnection>,
-    indexer: Arc<Indexer>,
 }
 
 impl Writer {
+    fn new(db: PgPool) -> Self {
+        Self { db, conn: None }
+    }
+
     /// Stores `rows`; a connection that fails as unavailable is dropped and,
     /// if it was an old one (the database may have restarted since), the
     /// batch is tried once more on a new one.
@@ -237,7 +252,7 @@ impl Writer {
                 Some(conn) => conn,
                 None => self.conn.insert(db::planned_connection(&self.db).await?),
             };
-            match messages::insert_batch(&mut *conn, rows).await {
+            match batch::insert_batch(&mut *conn, rows).await {
                 Err(e) if is_unavailable(&e) => {
                     if let Some(conn) = self.conn.take() {
                         let _ = conn.close_hard().await;
@@ -256,10 +271,15 @@ impl Writer {
 /// writer (another node storing the same id, or a deadlock).
 const ATTEMPTS: usize = 3;
 
-async fn commit(writer: &mut Writer, fanout: &dyn Fanout, batch: Vec<PendingSend>) {
-    // Held until the batch is published (see `Fanout::commit_gate`).
-    let _gate = match fanout.commit_gate() {
-        Some(gate) => Some(gate.read().await),
+/// Stores a batch on its own task: the committer answers the one before
+/// meanwhile.
+async fn store(
+    mut writer: Writer,
+    gate: Option<Arc<RwLock<()>>>,
+    batch: Vec<PendingSend>,
+) -> (Writer, Committed) {
+    let _gate = match gate {
+        Some(gate) => Some(gate.read_owned().await),
         None => None,
     };
     // A batch may hold the same message id twice (a client retrying on two
@@ -277,13 +297,14 @@ async fn commit(writer: &mut Writer, fanout: &dyn Fanout, batch: Vec<PendingSend
             }
         }
     }
+    drop(first_of);
     let rows: Vec<NewMessage> = unique.iter().map(|&i| batch[i].message.clone()).collect();
 
     let mut attempt = 0;
     let stored = loop {
         attempt += 1;
         match writer.insert(&rows).await {
-            Ok(stored) => break stored,
+            Ok(stored) => break Some(stored),
             Err(e) if attempt < ATTEMPTS && is_retryable(&e) => {
                 tracing::debug!(error = %e, attempt, "batch raced another writer; retrying");
             }
@@ -293,145 +314,21 @@ async fn commit(writer: &mut Writer, fanout: &dyn Fanout, batch: Vec<PendingSend
                 } else {
                     tracing::error!(error = %e, messages = batch.len(), "storing a batch failed");
                 }
-                for send in batch {
-                    reply(send, Reply::Unavailable);
-                }
-                return;
+                break None;
             }
         }
     };
-
-    let mut replies: Vec<Reply> = vec![Reply::NoConversation; batch.len()];
-    let mut deliveries = Vec::new();
-    for (&index, stored) in unique.iter().zip(stored) {
-        let message = &batch[index].message;
-        replies[index] = match stored {
-            Stored::Inserted { seq, change } => {
-                deliveries.push(Delivery {
-                    conversation: message.conversation_id,
-                    seq,
-                    members: batch[index].members.clone(),
-                    frame: receive_frame(message, change, batch[index].reply_quote.as_ref()),
-                    origin: batch[index].reply.connection_id(),
-                });
-                Reply::Ack(message.timestamp, change)
-            }
-            Stored::Existing {
-                seq,
-                change,
-                conversation_id,
-                sender_id,
-                content,
-                edited,
-                timestamp,
-            } if conversation_id == message.conversation_id
-                && sender_id == message.sender_id
-                // Its text can be told apart only while it is as sent.
-                && (edited || content.as_ref().is_none_or(|c| *c == message.content)) =>
-            {
-                // A retry of a stored message. If this node never pushed it
-                // (the batch that stored it lost its answer: a crash between
-                // commit and fan-out, a lost connection), it goes out now,
-                // here and to the other nodes; if it did, the fan-out knows
-                // and skips it, as it stands now. One deleted since is only
-                // acked: its deletion was news enough.
-                if let Some(content) = content {
-                    deliveries.push(Delivery {
-                        conversation: conversation_id,
-                        seq,
-                        members: batch[index].members.clone(),
-                        frame: receive_frame(
-                            &NewMessage {
-                                timestamp,
-                                content,
-                                ..message.clone()
-                            },
-                            change,
-                            batch[index].reply_quote.as_ref(),
-                        ),
-                        origin: batch[index].reply.connection_id(),
-                    });
-                }
-                Reply::Ack(timestamp, change)
-            }
-            Stored::Existing { .. } => Reply::Conflict,
-            Stored::NoConversation => Reply::NoConversation,
-        };
-    }
-    // The same id twice in one batch: a retry gets the first one's answer,
-    // different content under the same id is a clash.
-    for index in 0..batch.len() {
-        if let Some(first) = repeat_of[index] {
-            replies[index] = if same_message(&batch[first].message, &batch[index].message) {
-                replies[first]
-            } else {
-                Reply::Conflict
-            };
-        }
-    }
-    // The index learns of the commit before anyone hears of it, so a search
-    // made after an ack finds the message (`Indexer::caught_up`).
-    if !deliveries.is_empty() {
-        writer
-            .indexer
-            .committed(deliveries.iter().map(|d| d.conversation));
-    }
-    // Acks first, then fan-out: the sender learns of the commit no later
-    // than anyone else.
-    for (send, outcome) in batch.into_iter().zip(replies) {
-        reply(send, outcome);
-    }
-    if !deliveries.is_empty() {
-        fanout.publish(&deliveries);
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Reply {
-    /// Stored: its timestamp and change.
-    Ack(i64, i64),
-    Conflict,
-    NoConversation,
-    Unavailable,
-}
-
-fn same_message(a: &NewMessage, b: &NewMessage) -> bool {
-    a.conversation_id == b.conversation_id && a.sender_id == b.sender_id && a.content == b.content
+    let committed = Committed {
+        batch,
+        unique,
+        repeat_of,
+        stored,
+        _gate,
+    };
+    (writer, committed)
 }
 
 fn is_retryable(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db)
         if db.is_unique_violation() || db.code().as_deref() == Some("40P01"))
-}
-
-fn reply(send: PendingSend, outcome: Reply) {
-    let PendingSend { message, reply, .. } = send;
-    let id = Some(message.message_id.clone());
-    let change = match outcome {
-        Reply::Ack(_, change) => Some(change),
-        _ => None,
-    };
-    let outcome: SendOutcome = match outcome {
-        Reply::Ack(timestamp, _) => Ok(timestamp),
-        Reply::Conflict => Err(refusal::id_taken().about(id)),
-        Reply::NoConversation => Err(refusal::no_conversation().about(id)),
-        Reply::Unavailable => Err(refusal::database_unavailable().about(id)),
-    };
-    match reply {
-        ReplyTo::Waiter(waiter) => {
-            let _ = waiter.send(outcome);
-        }
-        ReplyTo::Connection(handle) => {
-            let event = match outcome {
-                Ok(timestamp) => ServerEvent::Ack(AckPayload {
-                    conversation_id: message.conversation_id,
-                    message_id: message.message_id,
-                    timestamp,
-                    change,
-                }),
-                Err(error) => ServerEvent::Error(error),
-            };
-            handle.send(Frame::from(event.to_json()));
-        }
-    }
 }

@@ -9,7 +9,7 @@ use super::hub::{ConnectionId, Frame, Hub};
 use super::members::Members;
 use crate::model::markup;
 use crate::protocol::{ConversationId, MessagePayload, Quote, ServerEvent, UserId};
-use crate::server::db::messages::NewMessage;
+use crate::server::db::batch::NewMessage;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -60,7 +60,7 @@ pub(crate) trait Fanout: Send + Sync + 'static {
     /// takes it alone, so such a row of this node's own batch is never
     /// delivered first (without knowing the connection that sent it, which
     /// must get the ack and not the message).
-    fn commit_gate(&self) -> Option<&tokio::sync::RwLock<()>> {
+    fn commit_gate(&self) -> Option<Arc<tokio::sync::RwLock<()>>> {
         None
     }
 

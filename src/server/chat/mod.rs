@@ -1,6 +1,7 @@
 //! The chat core: live connections, membership, the group-commit writer and
 //! the fan-out seam between them.
 
+mod answer;
 mod batches;
 pub(crate) mod committer;
 pub(crate) mod delivered;

@@ -26,8 +26,9 @@ use crate::server::auth::CurrentUser;
 use crate::server::clock::now_ms;
 use crate::server::db::actions::{self, Act, Change, Outcome};
 use crate::server::db::attachments::{self, Claim};
+use crate::server::db::batch::NewMessage;
 use crate::server::db::markers::{self, Marked, Marker};
-use crate::server::db::messages::{self, NewMessage};
+use crate::server::db::messages;
 use crate::server::db::presence;
 use crate::server::limits::Action;
 

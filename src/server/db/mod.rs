@@ -6,6 +6,7 @@
 
 pub(crate) mod actions;
 pub(crate) mod attachments;
+pub(crate) mod batch;
 pub(crate) mod conversations;
 pub(crate) mod inbox;
 pub(crate) mod markers;

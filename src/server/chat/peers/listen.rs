@@ -11,7 +11,7 @@ use crate::server::chat::hub::{Hub, Kick};
 use crate::server::chat::members::MemberCache;
 use crate::server::chat::presence::Presence;
 use crate::server::clock::now_ms;
-use crate::server::db::messages::NewMessage;
+use crate::server::db::batch::NewMessage;
 use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool};
 use std::sync::Arc;

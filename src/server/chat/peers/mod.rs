@@ -72,7 +72,7 @@ pub(crate) struct Peers {
     /// until it is published, and alone by the listener while it delivers rows read from the
     /// table: a row of this node's own batch is then always delivered by the
     /// committer, which spares the connection that sent it.
-    gate: tokio::sync::RwLock<()>,
+    gate: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl Default for Peers {
@@ -85,7 +85,7 @@ impl Default for Peers {
             delivered: Delivered::default(),
             others_heard: AtomicU64::new(0),
             born: Instant::now(),
-            gate: tokio::sync::RwLock::new(()),
+            gate: Arc::new(tokio::sync::RwLock::new(())),
         }
     }
 }
@@ -179,8 +179,8 @@ impl Fanout for PeerFanout {
         }
     }
 
-    fn commit_gate(&self) -> Option<&tokio::sync::RwLock<()>> {
-        Some(&self.peers.gate)
+    fn commit_gate(&self) -> Option<Arc<tokio::sync::RwLock<()>>> {
+        Some(self.peers.gate.clone())
     }
 
     fn tell_others(&self, event: NodeEvent) {
