@@ -164,3 +164,86 @@ async fn a_batch_held_up_in_the_database_holds_up_only_its_own_chat_and_sender()
     let (acks, _) = acks_and_receives(&mut alice_ws, 2).await;
     assert_eq!(acks, [first, second]);
 }
+
+/// Retries among new messages (a client resending its outbox after a
+/// reconnect while its user goes on typing), in small batches: a batch that
+/// holds a retry stores its new messages once, the retry is acked as stored
+/// and not delivered again, and no place or change is skipped.
+#[tokio::test]
+async fn retries_among_new_messages_are_acked_and_the_new_ones_stored_once_without_gaps() {
+    let server = TestServer::start_with(&[("NATTER_SEND_BATCH_MAX", "3")]).await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let chat = server.conversation(&alice, &[&bob]).await;
+    let mut alice_ws = alice.ws().await;
+    let mut bob_ws = bob.ws().await;
+
+    let old: Vec<Value> = (0..5)
+        .map(|n| alice.send_frame(chat, &message_id(), &format!("old {n}")))
+        .collect();
+    let mut first_acks = Vec::new();
+    for frame in &old {
+        first_acks.push(alice_ws.send_and_ack(frame).await);
+    }
+    let id_of = |frame: &Value| frame["payload"]["message_id"].as_str().unwrap().to_owned();
+    let old_ids: Vec<String> = old.iter().map(id_of).collect();
+    assert_eq!(acks_and_receives(&mut bob_ws, 5).await.1, old_ids);
+
+    // A burst of 20 new ones with each old one again in between.
+    let mut burst = Vec::new();
+    let mut new_ids = Vec::new();
+    for n in 0..20 {
+        let frame = alice.send_frame(chat, &message_id(), &format!("new {n}"));
+        new_ids.push(id_of(&frame));
+        burst.push(frame);
+        if n % 4 == 1 {
+            burst.push(old[n / 4].clone());
+        }
+    }
+    for frame in &burst {
+        alice_ws.send_text(&frame.to_string()).await;
+    }
+    let mut acks = Vec::new();
+    while acks.len() < burst.len() {
+        let frame = alice_ws.recv().await;
+        assert_eq!(frame["event"], "message.ack", "{frame}");
+        acks.push(frame);
+    }
+    let acked: Vec<String> = acks
+        .iter()
+        .map(|a| a["payload"]["message_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(acked, burst.iter().map(id_of).collect::<Vec<_>>());
+    for (k, first) in first_acks.iter().enumerate() {
+        let again = acks
+            .iter()
+            .find(|a| a["payload"]["message_id"] == first["payload"]["message_id"]);
+        assert_eq!(again, Some(first), "retry {k} is acked as first stored");
+    }
+    assert_eq!(acks_and_receives(&mut bob_ws, 20).await.1, new_ids);
+    bob_ws
+        .expect_silence(std::time::Duration::from_millis(300))
+        .await;
+
+    let response = bob.get(&format!("/api/v1/chat/{chat}?limit=100")).await;
+    assert_eq!(response.status(), 200);
+    let page: Value = response.json().await.unwrap();
+    let mut stored: Vec<(String, i64)> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let id = m["message_id"].as_str().unwrap().to_owned();
+            (id, m["change"].as_i64().unwrap())
+        })
+        .collect();
+    stored.reverse();
+    let ids: Vec<String> = stored.iter().map(|(id, _)| id.clone()).collect();
+    assert_eq!(
+        ids,
+        [old_ids, new_ids].concat(),
+        "each stored once, in order"
+    );
+    let changes: Vec<i64> = stored.iter().map(|(_, change)| *change).collect();
+    assert_eq!(changes, (1..=25).collect::<Vec<i64>>(), "no change skipped");
+}

@@ -235,24 +235,68 @@ async fn run(
 struct Writer {
     db: PgPool,
     conn: Option<PgConnection>,
+    /// When its statements were last planned (they are planned once and
+    /// kept: see [`db::planned_connection`]).
+    planned_at: Instant,
+    /// Until when each batch goes through the statement that looks for ids
+    /// already stored: set when a batch held one (clients retrying after a
+    /// reconnect come in waves).
+    careful_until: Option<Instant>,
 }
+
+/// How often a writer plans its statements again, so that the plans follow
+/// the tables' statistics as they grow (a plan made while a table was
+/// small may scan all of it, and a batch would slow with every row).
+const REPLAN_EVERY: Duration = Duration::from_secs(60);
+
+/// How long a writer stays careful after a batch held an id already stored.
+const CAREFUL_FOR: Duration = Duration::from_secs(10);
 
 impl Writer {
     fn new(db: PgPool) -> Self {
-        Self { db, conn: None }
+        Self {
+            db,
+            conn: None,
+            planned_at: Instant::now(),
+            careful_until: None,
+        }
     }
 
     /// Stores `rows`; a connection that fails as unavailable is dropped and,
     /// if it was an old one (the database may have restarted since), the
     /// batch is tried once more on a new one.
+    ///
+    /// A batch of new messages without files takes the shorter statement
+    /// ([`batch::insert_fresh`]) unless a recent batch held a retry; if
+    /// this one does, it fails whole, storing nothing, and goes through
+    /// the full one at once.
     async fn insert(&mut self, rows: &[NewMessage]) -> sqlx::Result<Vec<Stored>> {
         loop {
             let reused = self.conn.is_some();
             let conn = match &mut self.conn {
                 Some(conn) => conn,
-                None => self.conn.insert(db::planned_connection(&self.db).await?),
+                None => {
+                    self.planned_at = Instant::now();
+                    self.conn.insert(db::planned_connection(&self.db).await?)
+                }
             };
-            match batch::insert_batch(&mut *conn, rows).await {
+            if self.planned_at.elapsed() >= REPLAN_EVERY {
+                self.planned_at = Instant::now();
+                conn.clear_cached_statements().await?;
+            }
+            let fresh = self
+                .careful_until
+                .is_none_or(|until| until <= Instant::now())
+                && rows.iter().all(|row| row.attachments.is_empty());
+            let result = if fresh {
+                batch::insert_fresh(&mut *conn, rows).await
+            } else {
+                batch::insert_batch(&mut *conn, rows).await
+            };
+            match result {
+                Err(e) if fresh && is_unique_violation(&e) => {
+                    self.careful_until = Some(Instant::now() + CAREFUL_FOR);
+                }
                 Err(e) if is_unavailable(&e) => {
                     if let Some(conn) = self.conn.take() {
                         let _ = conn.close_hard().await;
@@ -329,6 +373,10 @@ async fn store(
 }
 
 fn is_retryable(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(db)
-        if db.is_unique_violation() || db.code().as_deref() == Some("40P01"))
+    is_unique_violation(error)
+        || matches!(error, sqlx::Error::Database(db) if db.code().as_deref() == Some("40P01"))
+}
+
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
 }
