@@ -1,6 +1,7 @@
 //! What a stored batch's senders and recipients hear: each sender its ack
 //! (or why not), then every recipient the new messages, in commit order.
-//! The committer answers one batch while the next is already committing.
+//! A task of its own, so the committer's next batch is already committing
+//! while this one's acks go out.
 
 use super::committer::{PendingSend, ReplyTo, SendOutcome};
 use super::fanout::{Delivery, Fanout, receive_frame};
@@ -10,7 +11,7 @@ use super::service::refusal;
 use crate::protocol::{AckPayload, ServerEvent};
 use crate::server::db::batch::{NewMessage, Stored};
 use std::sync::Arc;
-use tokio::sync::OwnedRwLockReadGuard;
+use tokio::sync::{OwnedRwLockReadGuard, mpsc};
 
 /// A batch the database has answered, waiting to be answered to its
 /// senders.
@@ -34,8 +35,15 @@ pub(super) struct Answer {
 }
 
 impl Answer {
+    /// Answers each stored batch as it comes, in the order they come.
+    pub(super) async fn run(self, mut batches: mpsc::Receiver<Committed>) {
+        while let Some(committed) = batches.recv().await {
+            self.answer(committed);
+        }
+    }
+
     /// Acks each sender and publishes the new messages, in batch order.
-    pub(super) fn answer(&self, committed: Committed) {
+    fn answer(&self, committed: Committed) {
         let Committed {
             batch,
             unique,

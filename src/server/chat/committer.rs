@@ -141,14 +141,17 @@ async fn run(
     batching: Batching,
     stop: Arc<Notify>,
 ) {
+    // Stored batches are answered by a task of their own, in commit order,
+    // so the next batch is on its way to the database while this one's
+    // acks and messages go out.
+    let gate = answer.fanout.commit_gate();
+    let (to_answer, answers) = mpsc::channel(batching.in_flight * 4);
+    let answering = tokio::spawn(answer.run(answers));
     let mut writers: Vec<Writer> = (0..batching.in_flight)
         .map(|_| Writer::new(db.clone()))
         .collect();
     let mut waiting = Batches::new(batching.max);
     let mut running = FuturesUnordered::new();
-    // Stored, not yet answered: answered once the next batch is on its way
-    // to the database, so it commits while these acks go out.
-    let mut stored: Vec<Committed> = Vec::new();
     // When each batch in flight started.
     let mut started: Vec<Instant> = Vec::new();
     let mut incoming = Vec::with_capacity(batching.max);
@@ -177,17 +180,14 @@ async fn run(
             };
             let at = Instant::now();
             started.push(at);
-            let task = tokio::spawn(store(writer, answer.fanout.commit_gate(), batch));
-            running.push(async move { (task.await, keys, at) });
-        }
-        // In commit order, before the loop hears of any later commit, so
-        // each conversation's messages and each connection's acks go out
-        // in order.
-        for committed in stored.drain(..) {
-            answer.answer(committed);
+            let gate = gate.clone();
+            running.push(async move {
+                let (writer, committed) = store(writer, gate, batch).await;
+                (writer, committed, keys, at)
+            });
         }
         if !open && running.is_empty() && waiting.is_empty() {
-            return;
+            break;
         }
         // Waiting for the oldest batch to count as held up.
         let overlap_at = started
@@ -198,21 +198,17 @@ async fn run(
         tokio::select! {
             biased;
             () = stop.notified(), if open => rx.close(),
-            Some((done, keys, at)) = running.next(), if !running.is_empty() => {
+            Some((writer, committed, keys, at)) = running.next(), if !running.is_empty() => {
                 waiting.done(&keys);
+                writers.push(writer);
                 if let Some(i) = started.iter().position(|s| *s == at) {
                     started.swap_remove(i);
                 }
-                match done {
-                    Ok((writer, committed)) => {
-                        writers.push(writer);
-                        stored.push(committed);
-                    }
-                    Err(e) => {
-                        // Its senders hear nothing; they retry.
-                        tracing::error!(error = %e, "a batch's task failed");
-                        writers.push(Writer::new(db.clone()));
-                    }
+                // Before the loop hears of any later commit, so each
+                // conversation's messages and each connection's acks go out
+                // in order. Full only if answering lags far behind.
+                if to_answer.send(committed).await.is_err() {
+                    tracing::error!("the committer's answering task ended");
                 }
             }
             () = tokio::time::sleep_until(overlap_at.unwrap_or_else(Instant::now)), if overlap_at.is_some() => {}
@@ -229,6 +225,9 @@ async fn run(
             }
         }
     }
+    // Everything stored is answered before the committer ends.
+    drop(to_answer);
+    let _ = answering.await;
 }
 
 /// A writer's connection, made on first use and after one fails.
