@@ -4,13 +4,15 @@
 //! the cache and hands a [`PendingSend`] to this task through a bounded
 //! channel (when it is full the reader waits, so a flood slows only its own
 //! connection). The writer takes everything queued at that moment, up to
-//! `batch_max`, and stores it with ONE statement
-//! ([`db::batch::insert_batch`]): one round trip and one WAL flush for the
-//! whole batch. Only after that commit does it ack each origin connection and
-//! publish `message.receive` through the fan-out seam, in commit order.
+//! `batch_max`, and stores it with ONE statement ([`db::batch`]: the short
+//! one for new messages without files, the full one for retries and
+//! files): one round trip and one WAL flush for the whole batch. Only after
+//! that commit is each origin connection acked and `message.receive`
+//! published through the fan-out seam, in commit order, by the answering
+//! task ([`super::answer`]) while the next batch is already committing.
 //!
 //! Cost per message: no query of its own, and no search indexing (the
-//! batch's conversations are handed to the [`Indexer`], which indexes them
+//! batch's conversations are handed to the indexer, which indexes them
 //! later, off this path). Per batch: one statement (one
 //! fsync) on the writer's own connection, kept between batches: taking one
 //! from the pool would add a health-check round trip to every batch, about a
