@@ -236,7 +236,7 @@ impl ChatStore {
 
     /// Fetches the inbox's first page again (it may have changed unseen).
     pub(crate) fn refresh_inbox(&self) {
-        self.change(|_, _| vec![Effect::FetchInbox(None)]);
+        self.change(|chat, _| vec![chat.refresh_inbox()]);
     }
 
     /// The list was scrolled to its end: the next page, once.

@@ -106,6 +106,9 @@ pub(crate) struct Chat {
     /// closes only what it opened (not the same conversation opened again
     /// by the page that replaced it).
     opened: u64,
+    /// While the inbox's first page is being fetched again: the messages
+    /// heard meanwhile (with their senders' names), to go on top of it.
+    heard_while_refreshing: Option<Vec<(MessagePayload, Option<String>)>>,
 }
 
 impl Chat {
@@ -129,6 +132,7 @@ impl Chat {
             action_error: None,
             page: None,
             opened: 0,
+            heard_while_refreshing: None,
         }
     }
 

@@ -5,8 +5,13 @@
 
 use super::{Chat, Effect};
 use crate::protocol::{
-    ApiError, ChangesPage, ErrorCode, HistoryPage, Inbox, MemberPayload, ServerEvent,
+    ApiError, ChangesPage, ConversationId, ErrorCode, HistoryPage, Inbox, MemberPayload,
+    MessagePayload, ServerEvent,
 };
+
+/// Messages kept at most while the inbox is fetched again (past it, the
+/// rest are only shown live).
+const MAX_HEARD_WHILE_REFRESHING: usize = 500;
 
 impl Chat {
     /// A frame from the server. `random` is uniform in [0, 1) (the jitter of
@@ -40,7 +45,12 @@ impl Chat {
                 let notice = self.notice(&message, visible);
                 let name = self.known_name(message.sender_id).map(str::to_owned);
                 if !self.inbox.record(&message, name.as_deref(), me, open) {
-                    effects.push(Effect::FetchInbox(None));
+                    effects.push(self.refresh_inbox());
+                }
+                if let Some(heard) = &mut self.heard_while_refreshing
+                    && heard.len() < MAX_HEARD_WHILE_REFRESHING
+                {
+                    heard.push((message.clone(), name));
                 }
                 effects.extend(notice.map(Effect::Notify));
                 if here && visible {
@@ -188,12 +198,22 @@ impl Chat {
         }
     }
 
-    /// The inbox's first page again (after a reconnect, or when a
-    /// conversation it does not list came alive).
+    /// Asks for the inbox's first page again (on connecting, or when a
+    /// conversation it does not list came alive). The page may have been
+    /// read before a message heard meanwhile was stored: what is heard
+    /// until it comes is kept, to go on top of it.
+    pub(crate) fn refresh_inbox(&mut self) -> Effect {
+        self.heard_while_refreshing.get_or_insert_with(Vec::new);
+        Effect::FetchInbox(None)
+    }
+
+    /// The inbox's first page again (see [`Self::refresh_inbox`]).
     pub(crate) fn caught_up(&mut self, first: Option<Inbox>, now_ms: i64) -> Vec<Effect> {
         let mut effects = Vec::new();
+        let heard = self.heard_while_refreshing.take().unwrap_or_default();
         if let Some(first) = first {
             self.inbox.refresh(first);
+            self.replay(heard);
             if let Some(open) = self.open_id() {
                 self.inbox.mark_read(open);
             }
@@ -202,6 +222,31 @@ impl Chat {
         }
         self.mark_open_read(&mut effects);
         effects
+    }
+
+    /// Messages heard while the inbox's first page was on its way, on top
+    /// of it: in each conversation, those after the last one the page
+    /// already has (all of them if it has none of them).
+    fn replay(&mut self, heard: Vec<(MessagePayload, Option<String>)>) {
+        let (me, open) = (self.my_id(), self.open_id());
+        let has_up_to: Vec<(ConversationId, usize)> = heard
+            .iter()
+            .enumerate()
+            .filter(|(_, (m, _))| {
+                self.inbox
+                    .get(m.conversation_id)
+                    .is_some_and(|e| e.last_message_id.as_ref() == Some(&m.message_id))
+            })
+            .map(|(i, (m, _))| (m.conversation_id, i))
+            .collect();
+        for (i, (message, name)) in heard.iter().enumerate() {
+            let had = has_up_to
+                .iter()
+                .any(|&(c, last)| c == message.conversation_id && i <= last);
+            if !had {
+                self.inbox.record(message, name.as_deref(), me, open);
+            }
+        }
     }
 
     /// The open conversation's newest page after a reconnect, merged into

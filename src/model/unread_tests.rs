@@ -362,3 +362,68 @@ fn opened_where_i_left_off_the_badge_keeps_what_is_below_as_the_server_counts_it
     chat.apply(counted(1), true, 6, 0.5);
     assert_eq!(chat.inbox.get(c).unwrap().unread_count, 0);
 }
+
+#[test]
+fn a_message_heard_while_the_inbox_is_fetched_again_keeps_its_badge_over_an_older_page() {
+    let (me, bob) = (user("alice"), user("bob"));
+    let c = ConversationId::new_v7();
+    let mut chat = chat_with(&me, vec![row(c, ConversationKind::Direct, 0, false)]);
+    // Connecting asks for the first page again; a message comes before it,
+    // and the page was read before that message was stored.
+    assert_eq!(chat.refresh_inbox(), Effect::FetchInbox(None));
+    chat.apply(
+        ServerEvent::Receive(message(c, bob.user_id, "m1", "one")),
+        true,
+        1,
+        0.5,
+    );
+    assert_eq!(title_count(&chat.inbox), 1);
+    let older = Inbox {
+        chats: vec![row(c, ConversationKind::Direct, 0, false)],
+        next_cursor: None,
+    };
+    chat.inbox_arrived(false, Some(older), 2);
+    let row_now = chat.inbox.get(c).unwrap();
+    assert_eq!(row_now.unread_count, 1, "not lost under the older page");
+    assert_eq!(row_now.last_message_id, Some(id("m1")));
+    assert_eq!(title_count(&chat.inbox), 1);
+}
+
+#[test]
+fn a_message_the_fetched_page_already_has_is_not_counted_twice() {
+    let (me, bob) = (user("alice"), user("bob"));
+    let c = ConversationId::new_v7();
+    let mut chat = chat_with(&me, vec![row(c, ConversationKind::Direct, 0, false)]);
+    chat.refresh_inbox();
+    for (m, text) in [("m1", "one"), ("m2", "two"), ("m3", "three")] {
+        chat.apply(
+            ServerEvent::Receive(message(c, bob.user_id, m, text)),
+            true,
+            1,
+            0.5,
+        );
+    }
+    // The page was read after m2 was stored, before m3.
+    let mut newer = row(c, ConversationKind::Direct, 2, false);
+    newer.last_message_id = Some(id("m2"));
+    let page = Inbox {
+        chats: vec![newer],
+        next_cursor: None,
+    };
+    chat.inbox_arrived(false, Some(page), 2);
+    let row_now = chat.inbox.get(c).unwrap();
+    assert_eq!(
+        row_now.unread_count, 3,
+        "m1 and m2 from the page, m3 on top"
+    );
+    assert_eq!(row_now.last_message_id, Some(id("m3")));
+    // Heard once: a later page is taken as it comes.
+    let mut later = row(c, ConversationKind::Direct, 0, false);
+    later.last_message_id = Some(id("m3"));
+    let page = Inbox {
+        chats: vec![later],
+        next_cursor: None,
+    };
+    chat.inbox_arrived(false, Some(page), 3);
+    assert_eq!(chat.inbox.get(c).unwrap().unread_count, 0, "read elsewhere");
+}
