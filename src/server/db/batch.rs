@@ -74,25 +74,14 @@ pub(crate) async fn insert_batch(
     db: impl PgExecutor<'_>,
     batch: &[NewMessage],
 ) -> sqlx::Result<Vec<Stored>> {
-    let mut conversations = Vec::with_capacity(batch.len());
-    let mut ids = Vec::with_capacity(batch.len());
-    let mut senders = Vec::with_capacity(batch.len());
-    let mut contents = Vec::with_capacity(batch.len());
-    let mut timestamps = Vec::with_capacity(batch.len());
-    let mut replies = Vec::with_capacity(batch.len());
-    let mut files = Vec::with_capacity(batch.len());
-    for m in batch {
-        conversations.push(m.conversation_id);
-        ids.push(m.message_id.as_str());
-        senders.push(m.sender_id);
-        contents.push(m.content.as_str());
-        timestamps.push(m.timestamp);
-        replies.push(m.reply_seq);
-        files.push(
+    let columns = Columns::of(batch);
+    let files: Vec<Option<String>> = batch
+        .iter()
+        .map(|m| {
             (!m.attachments.is_empty())
-                .then(|| serde_json::to_string(&m.attachments).unwrap_or_default()),
-        );
-    }
+                .then(|| serde_json::to_string(&m.attachments).unwrap_or_default())
+        })
+        .collect();
     let rows = sqlx::query_as!(
         BatchRow,
         r#"WITH input AS (
@@ -142,12 +131,12 @@ FROM inserted
 UNION ALL
 SELECT message_id, seq, change, false, conversation_id, sender_id, content, client_ts, edited
 FROM existing"#,
-        &conversations as &[ConversationId],
-        &ids as &[&str],
-        &senders as &[UserId],
-        &contents as &[&str],
-        &timestamps,
-        &replies as &[Option<i64>],
+        &columns.conversations as &[ConversationId],
+        &columns.ids as &[&str],
+        &columns.senders as &[UserId],
+        &columns.contents as &[&str],
+        &columns.timestamps,
+        &columns.replies as &[Option<i64>],
         &files as &[Option<String>],
     )
     .fetch_all(db)
@@ -195,21 +184,11 @@ pub(crate) async fn insert_fresh(
     db: impl PgExecutor<'_>,
     batch: &[NewMessage],
 ) -> sqlx::Result<Vec<Stored>> {
-    let mut conversations = Vec::with_capacity(batch.len());
-    let mut ids = Vec::with_capacity(batch.len());
-    let mut senders = Vec::with_capacity(batch.len());
-    let mut contents = Vec::with_capacity(batch.len());
-    let mut timestamps = Vec::with_capacity(batch.len());
-    let mut replies = Vec::with_capacity(batch.len());
-    for m in batch {
-        debug_assert!(m.attachments.is_empty(), "files go through insert_batch");
-        conversations.push(m.conversation_id);
-        ids.push(m.message_id.as_str());
-        senders.push(m.sender_id);
-        contents.push(m.content.as_str());
-        timestamps.push(m.timestamp);
-        replies.push(m.reply_seq);
-    }
+    debug_assert!(
+        batch.iter().all(|m| m.attachments.is_empty()),
+        "files go through insert_batch"
+    );
+    let columns = Columns::of(batch);
     let rows = sqlx::query!(
         r#"WITH input AS (
     SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::int8[], $6::int8[])
@@ -239,12 +218,12 @@ pub(crate) async fn insert_fresh(
     WHERE p.conversation_id = r.conversation_id AND p.user_id = r.sender_id
 )
 SELECT message_id AS "message_id!", seq AS "seq!", change AS "change!" FROM inserted"#,
-        &conversations as &[ConversationId],
-        &ids as &[&str],
-        &senders as &[UserId],
-        &contents as &[&str],
-        &timestamps,
-        &replies as &[Option<i64>],
+        &columns.conversations as &[ConversationId],
+        &columns.ids as &[&str],
+        &columns.senders as &[UserId],
+        &columns.contents as &[&str],
+        &columns.timestamps,
+        &columns.replies as &[Option<i64>],
     )
     .fetch_all(db)
     .await?;
@@ -259,6 +238,29 @@ SELECT message_id AS "message_id!", seq AS "seq!", change AS "change!" FROM inse
         })
         .collect();
     Ok(in_batch_order(batch, by_id))
+}
+
+/// A batch as the statements take it: one array per column.
+struct Columns<'a> {
+    conversations: Vec<ConversationId>,
+    ids: Vec<&'a str>,
+    senders: Vec<UserId>,
+    contents: Vec<&'a str>,
+    timestamps: Vec<i64>,
+    replies: Vec<Option<i64>>,
+}
+
+impl<'a> Columns<'a> {
+    fn of(batch: &'a [NewMessage]) -> Self {
+        Self {
+            conversations: batch.iter().map(|m| m.conversation_id).collect(),
+            ids: batch.iter().map(|m| m.message_id.as_str()).collect(),
+            senders: batch.iter().map(|m| m.sender_id).collect(),
+            contents: batch.iter().map(|m| m.content.as_str()).collect(),
+            timestamps: batch.iter().map(|m| m.timestamp).collect(),
+            replies: batch.iter().map(|m| m.reply_seq).collect(),
+        }
+    }
 }
 
 /// The answer for each message of `batch`, in its order: what `by_id`
