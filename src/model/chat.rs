@@ -107,8 +107,8 @@ pub(crate) struct Chat {
     /// by the page that replaced it).
     opened: u64,
     /// While the inbox's first page is being fetched again: the messages
-    /// heard meanwhile (with their senders' names), to go on top of it.
-    heard_while_refreshing: Option<Vec<(MessagePayload, Option<String>)>>,
+    /// heard meanwhile, to go on top of it.
+    heard_while_refreshing: Option<Vec<MessagePayload>>,
 }
 
 impl Chat {

@@ -50,7 +50,7 @@ impl Chat {
                 if let Some(heard) = &mut self.heard_while_refreshing
                     && heard.len() < MAX_HEARD_WHILE_REFRESHING
                 {
-                    heard.push((message.clone(), name));
+                    heard.push(message.clone());
                 }
                 effects.extend(notice.map(Effect::Notify));
                 if here && visible {
@@ -227,24 +227,21 @@ impl Chat {
     /// Messages heard while the inbox's first page was on its way, on top
     /// of it: in each conversation, those after the last one the page
     /// already has (all of them if it has none of them).
-    fn replay(&mut self, heard: Vec<(MessagePayload, Option<String>)>) {
+    fn replay(&mut self, heard: Vec<MessagePayload>) {
         let (me, open) = (self.my_id(), self.open_id());
-        let has_up_to: Vec<(ConversationId, usize)> = heard
-            .iter()
-            .enumerate()
-            .filter(|(_, (m, _))| {
-                self.inbox
-                    .get(m.conversation_id)
-                    .is_some_and(|e| e.last_message_id.as_ref() == Some(&m.message_id))
-            })
-            .map(|(i, (m, _))| (m.conversation_id, i))
-            .collect();
-        for (i, (message, name)) in heard.iter().enumerate() {
-            let had = has_up_to
-                .iter()
-                .any(|&(c, last)| c == message.conversation_id && i <= last);
-            if !had {
-                self.inbox.record(message, name.as_deref(), me, open);
+        // Where each conversation's last message on the page was heard.
+        let mut had: Vec<(ConversationId, usize)> = Vec::new();
+        for (i, m) in heard.iter().enumerate() {
+            if let Some(e) = self.inbox.get(m.conversation_id)
+                && e.last_message_id.as_ref() == Some(&m.message_id)
+            {
+                had.push((m.conversation_id, i));
+            }
+        }
+        for (i, m) in heard.iter().enumerate() {
+            if !had.iter().any(|&(c, k)| c == m.conversation_id && i <= k) {
+                let name = self.known_name(m.sender_id).map(str::to_owned);
+                self.inbox.record(m, name.as_deref(), me, open);
             }
         }
     }
