@@ -16,20 +16,32 @@ const PIPELINED: &[(&str, &str)] = &[
     ("NATTER_SEND_OVERLAP_AFTER_MS", "0"),
 ];
 
-async fn stored_ids(user: &TestUser, conversation: ConversationId) -> Vec<String> {
+/// Each stored message's id and change, oldest first.
+async fn stored(user: &TestUser, conversation: ConversationId) -> Vec<(String, i64)> {
     let response = user
         .get(&format!("/api/v1/chat/{conversation}?limit=100"))
         .await;
     assert_eq!(response.status(), 200);
     let page: Value = response.json().await.unwrap();
-    let mut ids: Vec<String> = page["messages"]
+    let mut stored: Vec<(String, i64)> = page["messages"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| m["message_id"].as_str().unwrap().to_owned())
+        .map(|m| {
+            let id = m["message_id"].as_str().unwrap().to_owned();
+            (id, m["change"].as_i64().unwrap())
+        })
         .collect();
-    ids.reverse();
-    ids
+    stored.reverse();
+    stored
+}
+
+async fn stored_ids(user: &TestUser, conversation: ConversationId) -> Vec<String> {
+    stored(user, conversation)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect()
 }
 
 #[tokio::test]
@@ -225,19 +237,7 @@ async fn retries_among_new_messages_are_acked_and_the_new_ones_stored_once_witho
         .expect_silence(std::time::Duration::from_millis(300))
         .await;
 
-    let response = bob.get(&format!("/api/v1/chat/{chat}?limit=100")).await;
-    assert_eq!(response.status(), 200);
-    let page: Value = response.json().await.unwrap();
-    let mut stored: Vec<(String, i64)> = page["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            let id = m["message_id"].as_str().unwrap().to_owned();
-            (id, m["change"].as_i64().unwrap())
-        })
-        .collect();
-    stored.reverse();
+    let stored = stored(&bob, chat).await;
     let ids: Vec<String> = stored.iter().map(|(id, _)| id.clone()).collect();
     assert_eq!(
         ids,
