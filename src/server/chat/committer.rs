@@ -42,7 +42,7 @@ use crate::server::db::{
 use crate::server::error::is_unavailable;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::PgPool;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -235,20 +235,12 @@ async fn run(
 /// A writer's connection, made on first use and after one fails.
 struct Writer {
     db: PgPool,
-    conn: Option<PgConnection>,
-    /// When its statements were last planned (they are planned once and
-    /// kept: see [`db::planned_connection`]).
-    planned_at: Instant,
+    conn: Option<db::Planned>,
     /// Until when each batch goes through the statement that looks for ids
     /// already stored: set when a batch held one (clients retrying after a
     /// reconnect come in waves).
     careful_until: Option<Instant>,
 }
-
-/// How often a writer plans its statements again, so that the plans follow
-/// the tables' statistics as they grow (a plan made while a table was
-/// small may scan all of it, and a batch would slow with every row).
-const REPLAN_EVERY: Duration = Duration::from_secs(60);
 
 /// How long a writer stays careful after a batch held an id already stored.
 const CAREFUL_FOR: Duration = Duration::from_secs(10);
@@ -258,7 +250,6 @@ impl Writer {
         Self {
             db,
             conn: None,
-            planned_at: Instant::now(),
             careful_until: None,
         }
     }
@@ -276,15 +267,10 @@ impl Writer {
             let reused = self.conn.is_some();
             let conn = match &mut self.conn {
                 Some(conn) => conn,
-                None => {
-                    self.planned_at = Instant::now();
-                    self.conn.insert(db::planned_connection(&self.db).await?)
-                }
-            };
-            if self.planned_at.elapsed() >= REPLAN_EVERY {
-                self.planned_at = Instant::now();
-                conn.clear_cached_statements().await?;
+                None => self.conn.insert(db::Planned::connect(&self.db).await?),
             }
+            .conn()
+            .await?;
             let fresh = self
                 .careful_until
                 .is_none_or(|until| until <= Instant::now())
@@ -300,7 +286,7 @@ impl Writer {
                 }
                 Err(e) if is_unavailable(&e) => {
                     if let Some(conn) = self.conn.take() {
-                        let _ = conn.close_hard().await;
+                        conn.close_hard().await;
                     }
                     if !reused {
                         return Err(e);

@@ -17,7 +17,8 @@ pub(crate) mod search_newest;
 pub(crate) mod sessions;
 pub(crate) mod users;
 
-use sqlx::{PgConnection, PgPool};
+use sqlx::{Connection, PgConnection, PgPool};
+use std::time::{Duration, Instant};
 
 /// A connection of its own for a task that runs the same few statements for
 /// the life of the process (the group-commit writer, the reader of other
@@ -32,7 +33,8 @@ use sqlx::{PgConnection, PgPool};
 /// seconds behind at 2,000 messages/s). Without sequential scans every
 /// lookup is an index's, always. Planning afresh each time instead would
 /// cost 0.25 ms a statement, most of a quiet server's work per message.
-pub(crate) async fn planned_connection(db: &PgPool) -> sqlx::Result<PgConnection> {
+/// The plans are made again every [`REPLAN_EVERY`] ([`Planned`]).
+async fn planned_connection(db: &PgPool) -> sqlx::Result<PgConnection> {
     let mut conn = db.acquire().await?.detach();
     sqlx::query!(
         "SELECT set_config('enable_seqscan', 'off', false) AS seqscan, \
@@ -41,4 +43,41 @@ pub(crate) async fn planned_connection(db: &PgPool) -> sqlx::Result<PgConnection
     .fetch_one(&mut conn)
     .await?;
     Ok(conn)
+}
+
+/// How often a [`Planned`] connection plans its statements again, so that
+/// the plans follow the tables' statistics as they grow (a plan made while
+/// a table was small may read all of it, the statement slowing with every
+/// row: the writer's read-marker step merge-joined all of `participants`).
+const REPLAN_EVERY: Duration = Duration::from_secs(60);
+
+/// A connection of its own ([`planned_connection`]) whose plans are at
+/// most [`REPLAN_EVERY`] old.
+pub(crate) struct Planned {
+    conn: PgConnection,
+    planned_at: Instant,
+}
+
+impl Planned {
+    pub(crate) async fn connect(db: &PgPool) -> sqlx::Result<Self> {
+        Ok(Self {
+            conn: planned_connection(db).await?,
+            planned_at: Instant::now(),
+        })
+    }
+
+    /// The connection, its statements dropped first (to be prepared and
+    /// planned again as they are next run) once its plans are old.
+    pub(crate) async fn conn(&mut self) -> sqlx::Result<&mut PgConnection> {
+        if self.planned_at.elapsed() >= REPLAN_EVERY {
+            self.planned_at = Instant::now();
+            self.conn.clear_cached_statements().await?;
+        }
+        Ok(&mut self.conn)
+    }
+
+    /// Drops a connection that failed, without a goodbye.
+    pub(crate) async fn close_hard(self) {
+        let _ = self.conn.close_hard().await;
+    }
 }

@@ -11,9 +11,10 @@ use crate::server::chat::hub::{Hub, Kick};
 use crate::server::chat::members::MemberCache;
 use crate::server::chat::presence::Presence;
 use crate::server::clock::now_ms;
+use crate::server::db::Planned;
 use crate::server::db::batch::NewMessage;
+use sqlx::PgPool;
 use sqlx::postgres::PgListener;
-use sqlx::{PgConnection, PgPool};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use uuid::Uuid;
@@ -60,8 +61,8 @@ pub(crate) async fn listener(
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         }
-        // Reads other nodes' rows (see `db::planned_connection`).
-        let mut reader = match crate::server::db::planned_connection(&db).await {
+        // Reads other nodes' rows (see `db::Planned`).
+        let mut reader = match Planned::connect(&db).await {
             Ok(conn) => conn,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read other nodes' messages; retrying");
@@ -197,7 +198,7 @@ async fn act_on(
 /// and delivers each message not delivered before.
 async fn pull(
     peers: &Peers,
-    reader: &mut PgConnection,
+    reader: &mut Planned,
     db: &PgPool,
     hub: &Hub,
     members: &MemberCache,
@@ -238,14 +239,14 @@ async fn pull(
         &lows,
         &highs,
     )
-    .fetch_all(&mut *reader)
+    .fetch_all(reader.conn().await?)
     .await?;
     deliver(peers, db, hub, members, rows).await
 }
 
 async fn catch_up(
     peers: &Peers,
-    reader: &mut PgConnection,
+    reader: &mut Planned,
     db: &PgPool,
     hub: &Hub,
     members: &MemberCache,
@@ -278,7 +279,7 @@ async fn catch_up(
         &online as &[UserId],
         since_ms as f64,
     )
-    .fetch_all(&mut *reader)
+    .fetch_all(reader.conn().await?)
     .await?;
     deliver(peers, db, hub, members, rows).await
 }
