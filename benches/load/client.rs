@@ -83,6 +83,8 @@ pub struct Uploaded {
 #[derive(Deserialize)]
 pub struct Inbox {
     pub chats: Vec<InboxChat>,
+    #[serde(default)]
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -222,13 +224,15 @@ impl Api {
         Ok(response.bytes().await?)
     }
 
-    pub async fn inbox(&self, user: &User) -> Res<Inbox> {
-        let response = self
-            .http
-            .get(format!("{}/api/v1/chats/{}", self.base, user.id))
-            .bearer_auth(&user.token)
-            .send()
-            .await?;
+    /// One page of the inbox, most recent first: up to 100 chats (the most a
+    /// page holds), after `cursor` (the page before's `next_cursor`).
+    pub async fn inbox_page(&self, user: &User, cursor: Option<&str>) -> Res<Inbox> {
+        let mut url = format!("{}/api/v1/chats/{}?limit=100", self.base, user.id);
+        if let Some(cursor) = cursor {
+            url.push_str("&cursor=");
+            url.push_str(cursor);
+        }
+        let response = self.http.get(url).bearer_auth(&user.token).send().await?;
         let status = response.status();
         if status != 200 {
             return Err(format!("inbox: HTTP {status}").into());
