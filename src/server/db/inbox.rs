@@ -56,8 +56,9 @@ struct InboxRow {
 /// rows (a range scan of `participants_user_idx`, each joined to its
 /// conversation by primary key, sorted over this user's conversations
 /// only); then, for the page's rows alone, the member count and the few
-/// names a row shows (a range of the participants key each), and the newest
-/// message (a primary-key lookup on `(conversation_id, last_seq)`). Keeping
+/// people a row shows (ids and names from one range of the participants
+/// key each), and the newest message (a primary-key lookup on
+/// `(conversation_id, last_seq)`). Keeping
 /// an index on (user, last activity) instead would cost an index update per
 /// member on every message, which a large group would feel on each send.
 pub(crate) async fn page(
@@ -90,16 +91,16 @@ pub(crate) async fn page(
                 m.content AS "last_content?: Content",
                 (m.attachments -> 0)::text AS "last_attachment?",
                 m.client_ts AS "last_ts?",
-                ARRAY(SELECT u.id FROM participants pm JOIN users u ON u.id = pm.user_id
-                      WHERE pm.conversation_id = mine.id AND pm.left_at IS NULL
-                        AND pm.user_id <> $1
-                      ORDER BY u.username LIMIT 3) AS "shown_ids!: Vec<UserId>",
-                ARRAY(SELECT u.username FROM participants pm JOIN users u ON u.id = pm.user_id
-                      WHERE pm.conversation_id = mine.id AND pm.left_at IS NULL
-                        AND pm.user_id <> $1
-                      ORDER BY u.username LIMIT 3) AS "shown_names!"
+                shown.ids AS "shown_ids!: Vec<UserId>", shown.names AS "shown_names!"
          FROM mine
          LEFT JOIN messages m ON m.conversation_id = mine.id AND m.seq = mine.last_seq
+         CROSS JOIN LATERAL (
+             SELECT coalesce(array_agg(f.id ORDER BY f.username), '{}') AS ids,
+                    coalesce(array_agg(f.username ORDER BY f.username), '{}') AS names
+             FROM (SELECT u.id, u.username FROM participants pm JOIN users u ON u.id = pm.user_id
+                   WHERE pm.conversation_id = mine.id AND pm.left_at IS NULL
+                     AND pm.user_id <> $1
+                   ORDER BY u.username LIMIT 3) f) shown
          ORDER BY mine.last_activity DESC, mine.id DESC"#,
         user as UserId,
         after.map(|a| a.activity_us),
