@@ -56,20 +56,27 @@ const REPLAN_EVERY: Duration = Duration::from_secs(60);
 pub(crate) struct Planned {
     conn: PgConnection,
     planned_at: Instant,
+    every: Duration,
 }
 
 impl Planned {
     pub(crate) async fn connect(db: &PgPool) -> sqlx::Result<Self> {
+        Self::connect_every(db, REPLAN_EVERY).await
+    }
+
+    /// Planning again every `every` (the tests' shorter interval).
+    async fn connect_every(db: &PgPool, every: Duration) -> sqlx::Result<Self> {
         Ok(Self {
             conn: planned_connection(db).await?,
             planned_at: Instant::now(),
+            every,
         })
     }
 
     /// The connection, its statements dropped first (to be prepared and
     /// planned again as they are next run) once its plans are old.
     pub(crate) async fn conn(&mut self) -> sqlx::Result<&mut PgConnection> {
-        if self.planned_at.elapsed() >= REPLAN_EVERY {
+        if self.planned_at.elapsed() >= self.every {
             self.planned_at = Instant::now();
             self.conn.clear_cached_statements().await?;
         }
@@ -81,3 +88,6 @@ impl Planned {
         let _ = self.conn.close_hard().await;
     }
 }
+
+#[cfg(test)]
+mod planned_tests;
