@@ -302,10 +302,9 @@ pub async fn inbox(ctx: &mut Ctx<'_>) -> Res<Outcome> {
     expected.sort_by_key(|&c| std::cmp::Reverse(last[c].0));
     let expected_ids: Vec<&str> = expected.iter().map(|&c| chats[c].as_str()).collect();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    // Statistics, as autovacuum keeps them on a database in use: without,
-    // the plans made for a fresh database's nearly empty tables scan
-    // `participants` whole for each chat of a page (some runs 2.2 ms a
-    // page, others 4.9, by when autovacuum came by).
+    // Statistics, as autovacuum keeps them on a database in use: without
+    // them, the plans depend on whether autovacuum has come by yet on this
+    // fresh database, and page times moved from run to run (2.2 or 4.9 ms).
     if let Some(db) = ctx.db().await {
         sqlx::query("ANALYZE participants, conversations, messages, users")
             .execute(db)

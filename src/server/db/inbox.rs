@@ -58,9 +58,9 @@ struct InboxRow {
 /// only); then, for the page's rows alone, the member count and the few
 /// people a row shows (ids and names from one range of the participants
 /// key each), and the newest message (a primary-key lookup on
-/// `(conversation_id, last_seq)`). Keeping
-/// an index on (user, last activity) instead would cost an index update per
-/// member on every message, which a large group would feel on each send.
+/// `(conversation_id, last_seq)`). Keeping an index on (user, last
+/// activity) instead would cost an index update per member on every
+/// message, which a large group would feel on each send.
 pub(crate) async fn page(
     db: impl sqlx::PgExecutor<'_>,
     user: UserId,
